@@ -1,0 +1,63 @@
+// Runs inside a worker thread (see worker-pool.ts): onnxruntime-node's session.run blocks its thread for the
+// whole forward pass, so sessions live here and the main thread only exchanges messages.
+import { parentPort, workerData } from "node:worker_threads";
+import * as ort from "onnxruntime-node";
+import type { WorkerRequest, WorkerResponse, WorkerSettings } from "./worker-pool.ts";
+
+const settings = workerData as WorkerSettings;
+const sessions = new Map<string, Promise<ort.InferenceSession>>();
+
+const sessionOptions: ort.InferenceSession.SessionOptions = {
+  graphOptimizationLevel: "all",
+  intraOpNumThreads: settings.intraOpThreads,
+  executionProviders: [settings.device],
+};
+
+async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(model, sessionOptions);
+  } catch (e) {
+    if (settings.device !== "cuda") throw e;
+    const backends = ort.listSupportedBackends().map((b) => b.name).join(", ");
+    throw new Error(`CUDA execution provider is not available (onnxruntime-node backends here: ${backends}; install with ONNXRUNTIME_NODE_INSTALL=cuda12 on a CUDA 12 host): ${message(e)}`);
+  }
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function handle(req: WorkerRequest): Promise<WorkerResponse> {
+  let session = sessions.get(req.graphKey);
+  if (!session) {
+    if (!req.model) return { id: req.id, ok: false, loaded: false, error: `graph "${req.graphKey}" is not loaded in this worker and no model bytes were sent` };
+    session = createSession(req.model);
+    sessions.set(req.graphKey, session);
+    session.catch(() => sessions.delete(req.graphKey));
+  }
+  try {
+    const s = await session;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, f] of Object.entries(req.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
+    const results = req.outputs ? await s.run(feeds, req.outputs) : await s.run(feeds);
+    const outputs: WorkerResponse & { ok: true } = { id: req.id, ok: true, loaded: true, outputs: {} };
+    for (const [name, t] of Object.entries(results)) {
+      const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number | bigint>, Number);
+      outputs.outputs[name] = { dims: [...t.dims], data };
+    }
+    return outputs;
+  } catch (e) {
+    return { id: req.id, ok: false, loaded: sessions.has(req.graphKey), error: `onnxruntime (graph "${req.graphKey}"): ${message(e)}` };
+  }
+}
+
+parentPort!.on("message", async (req: WorkerRequest) => {
+  const res = await handle(req);
+  if (!res.ok) return parentPort!.postMessage(res);
+  const buffers = new Set(Object.values(res.outputs).map((o) => o.data.buffer));
+  try {
+    parentPort!.postMessage(res, [...buffers] as ArrayBuffer[]);
+  } catch {
+    parentPort!.postMessage(res); // e.g. a buffer that cannot be detached: let structured clone copy it
+  }
+});

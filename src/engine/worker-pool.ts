@@ -1,0 +1,137 @@
+import os from "node:os";
+import { Worker } from "node:worker_threads";
+
+export type FeedData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+export interface Feed { type: "float32" | "int64" | "int32" | "bool"; dims: number[]; data: FeedData }
+
+export interface RunRequest {
+  graphKey: string;
+  /** ONNX bytes; needed only when the worker may not have this graph yet (see WorkerPool.has). */
+  model?: Uint8Array;
+  feeds: Record<string, Feed>;
+  outputs?: string[];
+  /**
+   * Feed and model buffers are moved to the worker, not copied, so they are detached (length 0) here once
+   * run() returns. Pass false for buffers the caller keeps using (cached weights); they are then copied.
+   * Views into a larger buffer are always copied, never detached.
+   */
+  transfer?: boolean;
+}
+export interface RunResult { outputs: Record<string, { dims: number[]; data: Float32Array }> }
+
+export interface WorkerSettings { intraOpThreads: number; device: "cpu" | "cuda" }
+export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array; feeds: Record<string, Feed>; outputs?: string[] }
+export type WorkerResponse =
+  | { id: number; ok: true; loaded: true; outputs: RunResult["outputs"] }
+  | { id: number; ok: false; loaded: boolean; error: string };
+
+interface Pending { resolve: (r: RunResult) => void; reject: (e: Error) => void; graphKey: string }
+interface Slot { worker: Worker; graphs: Set<string>; pending: Map<number, Pending>; crashes: number }
+
+const WORKER_URL = new URL("./session-worker.ts", import.meta.url);
+// Node 20 loads a worker's entry file without the module hooks (even with tsx in execArgv), so a plain-JS
+// bootstrap registers tsx's loader in the worker and then imports the TypeScript worker through it.
+const BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})
+  .then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly settings: WorkerSettings;
+  private nextId = 0;
+  private closed = false;
+  private fatal: Error | undefined;
+
+  constructor(opts: { threads?: number; intraOpThreads?: number; device?: "cpu" | "cuda" } = {}) {
+    const threads = Math.max(1, opts.threads ?? 1);
+    this.settings = {
+      // workers share the cores; each session's own thread pool should not oversubscribe them
+      intraOpThreads: opts.intraOpThreads ?? Math.max(1, Math.floor(os.availableParallelism() / threads)),
+      device: opts.device ?? "cpu",
+    };
+    for (let i = 0; i < threads; i++) {
+      const slot = { graphs: new Set<string>(), pending: new Map<number, Pending>(), crashes: 0 } as Slot;
+      this.spawn(slot);
+      this.slots.push(slot);
+    }
+  }
+
+  /** Whether a worker already compiled this graph, so run() may be called without model bytes. */
+  has(graphKey: string): boolean {
+    return this.slots.some((s) => s.graphs.has(graphKey));
+  }
+
+  run(req: RunRequest): Promise<RunResult> {
+    if (this.closed || this.fatal) return Promise.reject(this.fatal ?? new Error("worker pool is closed"));
+    const slot = this.pick(req);
+    const model = slot.graphs.has(req.graphKey) ? undefined : req.model;
+    const transfer = new Set<ArrayBuffer>();
+    const take = <T extends FeedData>(a: T): T => {
+      if (a.buffer instanceof SharedArrayBuffer) return a;
+      // structured clone would copy the whole underlying buffer of a partial view, so copy just the view
+      const own = a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && req.transfer !== false ? a : (a.slice() as T);
+      transfer.add(own.buffer as ArrayBuffer);
+      return own;
+    };
+    const feeds: Record<string, Feed> = {};
+    for (const [name, f] of Object.entries(req.feeds)) feeds[name] = { type: f.type, dims: f.dims, data: take(f.data) };
+    const msg: WorkerRequest = { id: this.nextId++, graphKey: req.graphKey, feeds, model: model && take(model), outputs: req.outputs };
+    if (!msg.model) delete msg.model;
+    if (!msg.outputs) delete msg.outputs;
+    return new Promise<RunResult>((resolve, reject) => {
+      try {
+        slot.worker.postMessage(msg, [...transfer]);
+      } catch (e) {
+        return reject(new Error(`cannot send run request for graph "${req.graphKey}": ${(e as Error).message}`));
+      }
+      if (slot.pending.size === 0) slot.worker.ref();
+      slot.pending.set(msg.id, { resolve, reject, graphKey: req.graphKey });
+      if (msg.model) slot.graphs.add(req.graphKey); // optimistic, so concurrent callers skip building bytes
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const slot of this.slots) this.failAll(slot, new Error("worker pool closed"));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  /** Least busy worker that can run the request: one holding the graph, or any when bytes come along. */
+  private pick(req: RunRequest): Slot {
+    const holders = this.slots.filter((s) => s.graphs.has(req.graphKey));
+    const candidates = req.model ? this.slots : holders.length ? holders : this.slots;
+    return candidates.reduce((best, s) =>
+      s.pending.size < best.pending.size || (s.pending.size === best.pending.size && s.graphs.has(req.graphKey) && !best.graphs.has(req.graphKey)) ? s : best);
+  }
+
+  private spawn(slot: Slot): void {
+    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: this.settings });
+    worker.unref(); // an idle pool must not keep the process alive; ref'd while requests are pending
+    slot.worker = worker;
+    slot.graphs.clear();
+    worker.on("message", (res: WorkerResponse) => {
+      const p = slot.pending.get(res.id);
+      if (!p) return;
+      slot.crashes = 0;
+      slot.pending.delete(res.id);
+      if (slot.pending.size === 0) worker.unref();
+      if (!res.loaded) slot.graphs.delete(p.graphKey);
+      if (res.ok) p.resolve({ outputs: res.outputs });
+      else p.reject(new Error(res.error));
+    });
+    const crashed = (why: string) => {
+      if (slot.worker !== worker || this.closed) return;
+      this.failAll(slot, new Error(`session worker crashed (${why}); its pending runs were dropped`));
+      // a worker that keeps dying before answering anything (broken install) is not restarted forever
+      if (++slot.crashes >= 3) this.fatal = new Error(`session worker keeps crashing (${why}); worker pool disabled`);
+      else this.spawn(slot);
+    };
+    worker.on("error", (e) => crashed(e.message));
+    worker.on("exit", (code) => crashed(`exit code ${code}`));
+  }
+
+  private failAll(slot: Slot, err: Error): void {
+    for (const p of slot.pending.values()) p.reject(err);
+    slot.pending.clear();
+    slot.worker.unref();
+  }
+}

@@ -1,0 +1,151 @@
+import onnxProto from "onnx-proto";
+
+const { onnx } = onnxProto;
+type Attr = number | number[] | string | Float32Array;
+export type ElemType = "float32" | "int64" | "bool";
+
+const ELEM: Record<ElemType, number> = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  int64: onnx.TensorProto.DataType.INT64,
+  bool: onnx.TensorProto.DataType.BOOL,
+};
+
+/** A symbolic tensor in the graph under construction. */
+export class Value {
+  constructor(readonly g: GraphBuilder, readonly name: string) {}
+}
+
+/** A dimension: a number, or a named symbolic dimension such as "batch". */
+export type Dim = number | string;
+
+/**
+ * A small ONNX graph builder: every op helper returns a fresh Value, names are
+ * generated, so graph code reads like the math it implements.
+ */
+export class GraphBuilder {
+  private nodes: InstanceType<typeof onnx.NodeProto>[] = [];
+  private inits: InstanceType<typeof onnx.TensorProto>[] = [];
+  private inputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
+  private outputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
+  private counter = 0;
+  private constCache = new Map<string, Value>();
+  readonly inputNames = new Set<string>();
+
+  private fresh(hint: string): string {
+    return `${hint}_${this.counter++}`;
+  }
+
+  input(name: string, type: ElemType, dims: Dim[]): Value {
+    if (this.inputNames.has(name)) return new Value(this, name);
+    this.inputNames.add(name);
+    this.inputs.push(valueInfo(name, type, dims));
+    return new Value(this, name);
+  }
+
+  output(v: Value, name: string, type: ElemType = "float32"): void {
+    const named = this.op("Identity", [v], {}, name);
+    this.outputs.push(valueInfo(named.name, type, null));
+  }
+
+  /** A float32 initializer (base weights are baked into the graph). */
+  init(name: string, dims: number[], data: Float32Array): Value {
+    this.inits.push(onnx.TensorProto.create({ name, dims, dataType: ELEM.float32, rawData: bytesOf(data) }));
+    return new Value(this, name);
+  }
+
+  constF(values: number[] | number, dims?: number[]): Value {
+    const arr = typeof values === "number" ? [values] : values;
+    const shape = dims ?? (typeof values === "number" ? [] : [arr.length]);
+    const key = `f:${shape.join(",")}:${arr.join(",")}`;
+    let v = this.constCache.get(key);
+    if (!v) {
+      v = new Value(this, this.fresh("cf"));
+      this.inits.push(onnx.TensorProto.create({ name: v.name, dims: shape, dataType: ELEM.float32, rawData: bytesOf(new Float32Array(arr)) }));
+      this.constCache.set(key, v);
+    }
+    return v;
+  }
+
+  constI(values: number[] | number, dims?: number[]): Value {
+    const arr = typeof values === "number" ? [values] : values;
+    const shape = dims ?? (typeof values === "number" ? [] : [arr.length]);
+    const key = `i:${shape.join(",")}:${arr.join(",")}`;
+    let v = this.constCache.get(key);
+    if (!v) {
+      v = new Value(this, this.fresh("ci"));
+      const data = new BigInt64Array(arr.map((x) => BigInt(x)));
+      this.inits.push(onnx.TensorProto.create({ name: v.name, dims: shape, dataType: ELEM.int64, rawData: bytesOf(data) }));
+      this.constCache.set(key, v);
+    }
+    return v;
+  }
+
+  op(type: string, ins: (Value | null)[], attrs: Record<string, Attr> = {}, outName?: string, domain?: string): Value {
+    const out = outName ?? this.fresh(type.toLowerCase());
+    this.nodes.push(
+      onnx.NodeProto.create({
+        opType: type,
+        domain: domain ?? "",
+        input: ins.map((v) => (v ? v.name : "")),
+        output: [out],
+        attribute: Object.entries(attrs).map(([name, a]) => attribute(name, a)),
+      }),
+    );
+    return new Value(this, out);
+  }
+
+  /** Ops with several outputs (Split). */
+  opN(type: string, ins: Value[], n: number, attrs: Record<string, Attr> = {}): Value[] {
+    const outs = Array.from({ length: n }, () => this.fresh(type.toLowerCase()));
+    this.nodes.push(
+      onnx.NodeProto.create({
+        opType: type,
+        input: ins.map((v) => v.name),
+        output: outs,
+        attribute: Object.entries(attrs).map(([name, a]) => attribute(name, a)),
+      }),
+    );
+    return outs.map((o) => new Value(this, o));
+  }
+
+  encode(): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: "polyhead",
+      opsetImport: [{ domain: "", version: 17 }],
+      graph: onnx.GraphProto.create({
+        name: "polyhead",
+        node: this.nodes,
+        initializer: this.inits,
+        input: this.inputs,
+        output: this.outputs,
+      }),
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
+
+function bytesOf(a: Float32Array | BigInt64Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function valueInfo(name: string, type: ElemType, dims: Dim[] | null) {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: {
+      tensorType: {
+        elemType: ELEM[type],
+        shape: dims ? { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) } : undefined,
+      },
+    },
+  });
+}
+
+function attribute(name: string, a: Attr) {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof a === "string") return { name, type: T.STRING, s: new TextEncoder().encode(a) };
+  if (a instanceof Float32Array) return { name, type: T.FLOATS, floats: Array.from(a) };
+  if (Array.isArray(a)) return { name, type: T.INTS, ints: a };
+  if (Number.isInteger(a) && !Object.is(a, -0)) return { name, type: T.INT, i: a };
+  return { name, type: T.FLOAT, f: a };
+}
