@@ -1,0 +1,49 @@
+import type { Context } from "hono";
+import { ZodError } from "zod";
+import { CompositionError } from "../engine/composition.ts";
+import { InvalidAdapterError, NotFoundError } from "../store/catalog.ts";
+import { StoreUnavailableError } from "../store/store.ts";
+import { FormatError } from "../formats/tensor.ts";
+
+// Every error leaves as application/problem+json (RFC 9457) with a stable
+// `type`, a human `detail` and, where one field is to blame, `field`.
+
+export const PROBLEM_BASE = "https://polyhead.dev/problems/";
+
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly slug: string,
+    readonly title: string,
+    detail: string,
+    readonly field?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+}
+
+export function toProblem(e: unknown): HttpProblem {
+  if (e instanceof HttpProblem) return e;
+  if (e instanceof ZodError) {
+    const issue = e.issues[0];
+    const field = issue?.path.join(".") || undefined;
+    return new HttpProblem(400, "invalid-request", "Invalid request", `${field ? `${field}: ` : ""}${issue?.message ?? "invalid request"}`, field);
+  }
+  if (e instanceof NotFoundError) return new HttpProblem(404, "not-found", `Unknown ${e.kind}`, e.message, e.kind);
+  if (e instanceof CompositionError) return new HttpProblem(422, "invalid-composition", "Invalid composition", e.message, e.path);
+  if (e instanceof InvalidAdapterError) return new HttpProblem(422, "invalid-adapter", `Unusable ${e.kind}`, e.message, e.name);
+  if (e instanceof FormatError) return new HttpProblem(422, "invalid-adapter", "Unreadable weight file", e.message);
+  if (e instanceof StoreUnavailableError) {
+    return new HttpProblem(503, "store-unavailable", "Store unavailable", e.message, undefined, { "Retry-After": "5" });
+  }
+  return new HttpProblem(500, "internal", "Internal error", "the server failed to answer this request; it has been logged");
+}
+
+export function problemResponse(_c: Context, p: HttpProblem): Response {
+  const body = { type: PROBLEM_BASE + p.slug, title: p.title, status: p.status, detail: p.message, ...(p.field ? { field: p.field } : {}) };
+  return new Response(JSON.stringify(body), {
+    status: p.status,
+    headers: { "content-type": "application/problem+json", ...p.headers },
+  });
+}

@@ -1,0 +1,57 @@
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { LOCAL_FIXTURES, SHARED_FIXTURES } from "../paths.ts";
+
+// Golden cases (shared/FIXTURES.md): AdapterHub's outputs for a store.
+
+export interface GoldenCase {
+  id: string;
+  model: string;
+  inputs: (string | [string, string])[];
+  max_length: number;
+  composition: unknown;
+  head: string | string[] | Record<string, unknown> | null;
+  expected: Record<string, any> | Record<string, any>[];
+  atol: number;
+}
+
+export interface GoldenStore {
+  name: string;
+  dir: string;
+  cases: GoldenCase[];
+}
+
+/** The shared AdapterHub store, then every generated store under test/fixtures. */
+export function goldenStores(): GoldenStore[] {
+  const dirs = [{ name: "shared", dir: SHARED_FIXTURES }];
+  if (existsSync(LOCAL_FIXTURES)) {
+    for (const d of readdirSync(LOCAL_FIXTURES).sort()) {
+      if (existsSync(path.join(LOCAL_FIXTURES, d, "cases.json"))) dirs.push({ name: d, dir: path.join(LOCAL_FIXTURES, d) });
+    }
+  }
+  return dirs.map((d) => ({ ...d, cases: JSON.parse(readFileSync(path.join(d.dir, "cases.json"), "utf8")) }));
+}
+
+/** The /v1/predict body that asks polyhead for what the case's library call computed. */
+export function requestFor(c: GoldenCase) {
+  const head = typeof c.head === "string" || Array.isArray(c.head) ? c.head : undefined;
+  return {
+    model: c.model,
+    inputs: c.inputs,
+    tasks: [{ adapters: c.composition, ...(head ? { head } : {}) }],
+    options: { max_length: c.max_length, return_logits: true, return_hidden_states: true, return_fusion_attention: true },
+  };
+}
+
+/** Largest |a - b| over the real tokens/rows polyhead returns (expected arrays may carry padding). */
+export function maxAbsDiff(got: unknown, want: unknown, where = "value"): number {
+  if (Array.isArray(want)) {
+    if (!Array.isArray(got)) throw new Error(`${where}: expected an array, got ${JSON.stringify(got)?.slice(0, 80)}`);
+    if (got.length > want.length || got.length === 0) throw new Error(`${where}: got ${got.length} entries, expected up to ${want.length}`);
+    let m = 0;
+    got.forEach((g, i) => (m = Math.max(m, maxAbsDiff(g, want[i], `${where}[${i}]`))));
+    return m;
+  }
+  if (typeof got !== "number" || typeof want !== "number") throw new Error(`${where}: not numbers: ${got} vs ${want}`);
+  return Math.abs(got - want);
+}

@@ -1,0 +1,36 @@
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { serve, type RunningServer } from "../../functions/server.ts";
+
+/** A real polyhead server on a loopback port over `store`. */
+export function startServer(store: string, extra: { threads?: number } = {}): Promise<RunningServer> {
+  return serve({ store, port: 0, host: "127.0.0.1", quiet: true, ...extra });
+}
+
+export async function post(url: string, body: unknown): Promise<{ status: number; json: any; headers: Headers }> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json, headers: res.headers };
+}
+
+/** A copy of a store keeping only the files `keep` accepts (e.g. only .bin weights). */
+export function copyStore(src: string, keep: (file: string) => boolean): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "polyhead-store-"));
+  cpSync(src, dir, { recursive: true });
+  const walk = (d: string) => {
+    for (const f of readdirSync(d)) {
+      const p = path.join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (!keep(p)) rmSync(p);
+    }
+  };
+  walk(dir);
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
