@@ -20,7 +20,8 @@ const encode = (graph: Onnx.IGraphProto) =>
 /** Y = X·W + B with X [n, 3]. */
 const W = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]); // [3, 4]
 const B = Float32Array.from([0.5, -1, 2, 0]);
-const affine = encode({
+/** Model bytes are moved to the worker (detached here), so every call builds fresh ones. */
+const affine = () => encode({
   name: "affine",
   node: [{ opType: "MatMul", input: ["X", "W"], output: ["XW"] }, { opType: "Add", input: ["XW", "B"], output: ["Y"] }],
   initializer: [initializer("W", [3, 4], W), initializer("B", [4], B)],
@@ -32,7 +33,7 @@ const affine = encode({
 const D = 512, STEPS = 50;
 const P = new Float32Array(D * D);
 for (let j = 0; j < D; j++) P[((j + 1) % D) * D + j] = 1;
-const chain = encode({
+const chain = () => encode({
   name: "chain",
   node: Array.from({ length: STEPS }, (_, i) => ({ opType: "MatMul", input: [i ? `h${i}` : "X", "P"], output: [i === STEPS - 1 ? "Y" : `h${i + 1}`] })),
   initializer: [initializer("P", [D, D], P)],
@@ -55,7 +56,7 @@ const randomX = (rows: number) => Float32Array.from({ length: rows * D }, () => 
 test("compiles a graph on first use, caches it by key and computes correctly", async () => {
   assert.equal(pool.has("affine"), false);
   const x = [1, 0, -1, 0.5, 2, 3];
-  const r = await pool.run({ graphKey: "affine", model: affine, feeds: affineFeeds(x) });
+  const r = await pool.run({ graphKey: "affine", model: affine(), feeds: affineFeeds(x) });
   assert.equal(pool.has("affine"), true);
   assert.deepEqual(r.outputs.Y.dims, [2, 4]);
   assert.ok(r.outputs.Y.data instanceof Float32Array);
@@ -68,7 +69,7 @@ test("compiles a graph on first use, caches it by key and computes correctly", a
 test("the main thread keeps ticking while a slow run is in flight", async () => {
   const rows = 2048;
   const x = randomX(rows);
-  await pool.run({ graphKey: "chain", model: chain, feeds: { X: { type: "float32", dims: [rows, D], data: x.slice() } } }); // compile + warm up
+  await pool.run({ graphKey: "chain", model: chain(), feeds: { X: { type: "float32", dims: [rows, D], data: x.slice() } } }); // compile + warm up
   let ticks = 0;
   const timer = setInterval(() => ticks++, 10);
   const t0 = performance.now();
@@ -99,6 +100,7 @@ test("a bad feed rejects its own run with onnxruntime's message; the next run wo
   await assert.rejects(bad, (e: Error) => /onnxruntime \(graph "affine"\)/.test(e.message) && /dim|shape|index/i.test(e.message));
   assert.deepEqual([...(await good).outputs.Y.data], affineExpected([1, 1, 1]));
   await assert.rejects(pool.run({ graphKey: "nope", feeds: affineFeeds([1, 1, 1]) }), /"nope" is not loaded/);
+  await assert.rejects(pool.run({ graphKey: "affine", feeds: { X: { type: "float32", dims: [2, 3], data: new Float32Array(5) } } }), /"X" has 5 elements but dims \[2,3\] need 6/);
   await assert.rejects(pool.run({ graphKey: "broken", model: new Uint8Array([1, 2, 3]), feeds: affineFeeds([1, 1, 1]) }), /onnxruntime/);
   assert.equal(pool.has("broken"), false);
   assert.deepEqual([...(await pool.run({ graphKey: "affine", feeds: affineFeeds([0, 0, 1]) })).outputs.Y.data], affineExpected([0, 0, 1]));
@@ -108,6 +110,10 @@ test("feed buffers are transferred unless told otherwise; partial views are copi
   const moved = Float32Array.from([1, 2, 3]);
   await pool.run({ graphKey: "affine", feeds: { X: { type: "float32", dims: [1, 3], data: moved } } });
   assert.equal(moved.length, 0, "transferred buffers are detached");
+  await assert.rejects(pool.run({ graphKey: "affine", feeds: { X: { type: "float32", dims: [1, 3], data: moved } } }), /detached/);
+  const model = new Uint8Array(affine()); // its own buffer (protobufjs returns a Buffer view into a shared pool, which is copied)
+  await pool.run({ graphKey: "affine-2", model, feeds: affineFeeds([1, 2, 3]) });
+  await assert.rejects(pool.run({ graphKey: "affine-3", model, feeds: affineFeeds([1, 2, 3]) }), /model bytes are empty.*detached/);
   const kept = Float32Array.from([1, 2, 3]);
   await pool.run({ graphKey: "affine", feeds: { X: { type: "float32", dims: [1, 3], data: kept } }, transfer: false });
   assert.deepEqual([...kept], [1, 2, 3]);
@@ -118,19 +124,31 @@ test("feed buffers are transferred unless told otherwise; partial views are copi
 });
 
 test("a crashed worker is restarted and its pending runs are rejected", async () => {
-  const running = pool.run({ graphKey: "chain", feeds: { X: { type: "float32", dims: [512, D], data: randomX(512) } } });
-  // simulate a crash: kill the worker behind the pool's back
+  // simulate a crash: the worker dies behind the pool's back with a request on its way
+  // (idle: terminating a worker inside a forward pass aborts the process, see WorkerPool.close)
   void (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0].worker.terminate();
+  const running = pool.run({ graphKey: "affine", feeds: affineFeeds([1, 2, 3]) });
   await assert.rejects(running, /session worker crashed/);
   assert.equal(pool.has("affine"), false, "the new worker starts empty");
-  const r = await pool.run({ graphKey: "affine", model: affine, feeds: affineFeeds([1, 2, 3]) });
+  const r = await pool.run({ graphKey: "affine", model: affine(), feeds: affineFeeds([1, 2, 3]) });
   assert.deepEqual([...r.outputs.Y.data], affineExpected([1, 2, 3]));
+});
+
+test("close() during a slow run rejects pending runs and lets the worker finish and exit", async () => {
+  const p = new WorkerPool({ intraOpThreads: 1 });
+  await p.run({ graphKey: "chain", model: chain(), feeds: { X: { type: "float32", dims: [1, D], data: randomX(1) } } });
+  const runs = [0, 1].map(() => p.run({ graphKey: "chain", feeds: { X: { type: "float32", dims: [1024, D], data: randomX(1024) } } }));
+  const rejected = Promise.all(runs.map((r) => assert.rejects(r, /worker pool closed/)));
+  await new Promise((r) => setTimeout(r, 20)); // the first run is inside onnxruntime now
+  await p.close();
+  await rejected;
+  await assert.rejects(p.run({ graphKey: "chain", feeds: {} }), /closed/);
 });
 
 test("several workers share the load", async () => {
   const two = new WorkerPool({ threads: 2, intraOpThreads: 1 });
   try {
-    const runs = [1, 2, 3, 4].map((v) => two.run({ graphKey: "affine", model: affine, feeds: affineFeeds([v, v, v]) }));
+    const runs = [1, 2, 3, 4].map((v) => two.run({ graphKey: "affine", model: affine(), feeds: affineFeeds([v, v, v]) }));
     const results = await Promise.all(runs);
     results.forEach((r, i) => assert.deepEqual([...r.outputs.Y.data], affineExpected([i + 1, i + 1, i + 1])));
     assert.equal(two.has("affine"), true);

@@ -2,9 +2,10 @@
 // whole forward pass, so sessions live here and the main thread only exchanges messages.
 import { parentPort, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
-import type { WorkerRequest, WorkerResponse, WorkerSettings } from "./worker-pool.ts";
+import type { WorkerMessage, WorkerRequest, WorkerResponse, WorkerSettings } from "./worker-pool.ts";
 
 const settings = workerData as WorkerSettings;
+const stop = new Int32Array(settings.stop);
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
 const sessionOptions: ort.InferenceSession.SessionOptions = {
@@ -51,10 +52,16 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   }
 }
 
-parentPort!.on("message", async (req: WorkerRequest) => {
-  const res = await handle(req);
+parentPort!.on("message", async (msg: WorkerMessage) => {
+  if ("close" in msg) {
+    await Promise.allSettled([...sessions.values()].map(async (s) => (await s).release()));
+    process.exit(0); // ends this worker thread only
+  }
+  if (Atomics.load(stop, 0)) return; // the pool is closing and already rejected this run
+  const res = await handle(msg);
   if (!res.ok) return parentPort!.postMessage(res);
-  const buffers = new Set(Object.values(res.outputs).map((o) => o.data.buffer));
+  // empty buffers stay off the transfer list: Node silently drops messages listing a detached one
+  const buffers = new Set(Object.values(res.outputs).filter((o) => o.data.byteLength > 0).map((o) => o.data.buffer));
   try {
     parentPort!.postMessage(res, [...buffers] as ArrayBuffer[]);
   } catch {

@@ -19,14 +19,15 @@ export interface RunRequest {
 }
 export interface RunResult { outputs: Record<string, { dims: number[]; data: Float32Array }> }
 
-export interface WorkerSettings { intraOpThreads: number; device: "cpu" | "cuda" }
+export interface WorkerSettings { intraOpThreads: number; device: "cpu" | "cuda"; /** Int32[1], set to 1 when the pool closes */ stop: SharedArrayBuffer }
 export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array; feeds: Record<string, Feed>; outputs?: string[] }
+export type WorkerMessage = WorkerRequest | { close: true };
 export type WorkerResponse =
   | { id: number; ok: true; loaded: true; outputs: RunResult["outputs"] }
   | { id: number; ok: false; loaded: boolean; error: string };
 
 interface Pending { resolve: (r: RunResult) => void; reject: (e: Error) => void; graphKey: string }
-interface Slot { worker: Worker; graphs: Set<string>; pending: Map<number, Pending>; crashes: number }
+interface Slot { worker: Worker; graphs: Set<string>; pending: Map<number, Pending>; crashes: number; dead?: boolean }
 
 const WORKER_URL = new URL("./session-worker.ts", import.meta.url);
 // Node 20 loads a worker's entry file without the module hooks (even with tsx in execArgv), so a plain-JS
@@ -47,6 +48,7 @@ export class WorkerPool {
       // workers share the cores; each session's own thread pool should not oversubscribe them
       intraOpThreads: opts.intraOpThreads ?? Math.max(1, Math.floor(os.availableParallelism() / threads)),
       device: opts.device ?? "cpu",
+      stop: new SharedArrayBuffer(4),
     };
     for (let i = 0; i < threads; i++) {
       const slot = { graphs: new Set<string>(), pending: new Map<number, Pending>(), crashes: 0 } as Slot;
@@ -62,6 +64,8 @@ export class WorkerPool {
 
   run(req: RunRequest): Promise<RunResult> {
     if (this.closed || this.fatal) return Promise.reject(this.fatal ?? new Error("worker pool is closed"));
+    const invalid = validate(req);
+    if (invalid) return Promise.reject(new Error(`run on graph "${req.graphKey}": ${invalid}`));
     const slot = this.pick(req);
     const model = slot.graphs.has(req.graphKey) ? undefined : req.model;
     const transfer = new Set<ArrayBuffer>();
@@ -69,7 +73,8 @@ export class WorkerPool {
       if (a.buffer instanceof SharedArrayBuffer) return a;
       // structured clone would copy the whole underlying buffer of a partial view, so copy just the view
       const own = a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && req.transfer !== false ? a : (a.slice() as T);
-      transfer.add(own.buffer as ArrayBuffer);
+      // Node silently drops a message whose transfer list holds a detached buffer: never list empty ones
+      if (own.byteLength > 0) transfer.add(own.buffer as ArrayBuffer);
       return own;
     };
     const feeds: Record<string, Feed> = {};
@@ -79,7 +84,7 @@ export class WorkerPool {
     if (!msg.outputs) delete msg.outputs;
     return new Promise<RunResult>((resolve, reject) => {
       try {
-        slot.worker.postMessage(msg, [...transfer]);
+        slot.worker.postMessage(msg satisfies WorkerMessage, [...transfer]);
       } catch (e) {
         return reject(new Error(`cannot send run request for graph "${req.graphKey}": ${(e as Error).message}`));
       }
@@ -89,10 +94,23 @@ export class WorkerPool {
     });
   }
 
+  /**
+   * Rejects pending runs and lets each worker exit on its own. Worker.terminate() during a forward pass
+   * aborts the whole process (the binding throws a Napi::Error into a dying environment), so the workers
+   * finish the run they are in, skip queued ones (shared stop flag) and exit.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    for (const slot of this.slots) this.failAll(slot, new Error("worker pool closed"));
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    Atomics.store(new Int32Array(this.settings.stop), 0, 1);
+    await Promise.all(this.slots.map(async (slot) => {
+      this.failAll(slot, new Error("worker pool closed"));
+      if (slot.dead) return;
+      const exited = new Promise((resolve) => slot.worker.once("exit", resolve));
+      slot.worker.ref(); // keep the process alive until the worker has really gone
+      slot.worker.postMessage({ close: true } satisfies WorkerMessage);
+      await exited;
+    }));
   }
 
   /** Least busy worker that can run the request: one holding the graph, or any when bytes come along. */
@@ -122,8 +140,9 @@ export class WorkerPool {
       if (slot.worker !== worker || this.closed) return;
       this.failAll(slot, new Error(`session worker crashed (${why}); its pending runs were dropped`));
       // a worker that keeps dying before answering anything (broken install) is not restarted forever
-      if (++slot.crashes >= 3) this.fatal = new Error(`session worker keeps crashing (${why}); worker pool disabled`);
-      else this.spawn(slot);
+      if (++slot.crashes < 3) return this.spawn(slot);
+      this.fatal = new Error(`session worker keeps crashing (${why}); worker pool disabled`);
+      slot.dead = true;
     };
     worker.on("error", (e) => crashed(e.message));
     worker.on("exit", (code) => crashed(`exit code ${code}`));
@@ -134,4 +153,15 @@ export class WorkerPool {
     slot.pending.clear();
     slot.worker.unref();
   }
+}
+
+const DETACHED_HINT = "(buffers passed to an earlier run() are detached unless it had transfer: false)";
+
+function validate(req: RunRequest): string | undefined {
+  if (req.model && req.model.byteLength === 0) return `model bytes are empty ${DETACHED_HINT}`;
+  for (const [name, f] of Object.entries(req.feeds)) {
+    const n = f.dims.reduce((a, b) => a * b, 1);
+    if (f.data.length !== n) return `feed "${name}" has ${f.data.length} elements but dims [${f.dims}] need ${n} ${f.data.length === 0 ? DETACHED_HINT : ""}`.trimEnd();
+  }
+  return undefined;
 }
