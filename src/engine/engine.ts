@@ -36,7 +36,20 @@ export interface PredictOutput {
 
 const LOCATION_NAME: Record<string, string> = { mh: "mh_adapter", out: "output_adapter" };
 
+/** What the engine reports after each encoder run (for metrics). */
+export interface RunInfo {
+  rows: number;
+  /** padded sequence length of the run */
+  seqLen: number;
+  /** real (non-padding) tokens in the run */
+  tokens: number;
+  ms: number;
+}
+
 export class Engine {
+  /** Called after every encoder run. */
+  onRun?: (info: RunInfo) => void;
+
   constructor(
     readonly catalog: Catalog,
     private pool: WorkerPool,
@@ -68,7 +81,10 @@ export class Engine {
     const results: TaskResult[] = branches.map((b) => ({ name: b.name, head: b.headName, type: resultType(b.head?.config ?? null), rows: b.rows, outputs: [] }));
 
     for (const group of planGroups(model, branches, enc)) {
+      const started = performance.now();
       const run = await this.runEncoder(model, group.key, group.spec, group.feeds);
+      const tokens = group.branches.reduce((n, { branch }) => n + branches[branch].rows.reduce((m, r) => m + enc.length[r], 0), 0);
+      this.onRun?.({ rows: group.rows, seqLen: T, tokens, ms: performance.now() - started });
       const hidden = run.last_hidden_state.data;
       for (const { branch: bi, offset } of group.branches) {
         const b = branches[bi];

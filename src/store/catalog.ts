@@ -73,13 +73,20 @@ const WEIGHTS = {
 
 export class Catalog {
   private cache = new Map<string, Promise<unknown>>();
+  /** Called after each model/adapter/fusion load with its duration (for metrics). */
+  onLoad?: (kind: "model" | "adapter" | "fusion", name: string, ms: number) => void;
 
   constructor(readonly store: Store) {}
 
   private once<T>(key: string, load: () => Promise<T>): Promise<T> {
     let p = this.cache.get(key) as Promise<T> | undefined;
     if (!p) {
-      p = load();
+      const started = performance.now();
+      const kind = key.slice(0, key.indexOf(":")) as "model" | "adapter" | "fusion";
+      p = load().then((v) => {
+        this.onLoad?.(kind, key.slice(key.lastIndexOf(":") + 1), performance.now() - started);
+        return v;
+      });
       this.cache.set(key, p);
       // A failed load is not cached: the next request tries again.
       p.catch(() => this.cache.delete(key));
@@ -88,10 +95,10 @@ export class Catalog {
   }
 
   private async json(key: string): Promise<unknown | null> {
-    const bytes = await this.store.get(key);
-    if (!bytes) return null;
+    const obj = await this.store.get(key);
+    if (!obj) return null;
     try {
-      return JSON.parse(new TextDecoder().decode(bytes));
+      return JSON.parse(new TextDecoder().decode(obj.bytes));
     } catch (e) {
       throw new Error(`${key} is not valid JSON: ${(e as Error).message}`);
     }
@@ -99,8 +106,8 @@ export class Catalog {
 
   private async weights(folder: string, names: string[]): Promise<StateDict | null> {
     for (const file of names) {
-      const bytes = await this.store.get(`${folder}/${file}`);
-      if (bytes) return readStateDict(bytes, file);
+      const obj = await this.store.get(`${folder}/${file}`);
+      if (obj) return readStateDict(obj.bytes, file);
     }
     return null;
   }

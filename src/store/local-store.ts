@@ -1,8 +1,8 @@
-import { readFile, readdir } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { checkKey, type Store } from "./store.ts";
+import { checkKey, type ObjectInfo, type Store, type StoredObject } from "./store.ts";
 
-/** A store in a local folder: the key is the relative path. */
+/** A store in a local folder: the key is the relative path; the ETag comes from size and mtime. */
 export class LocalStore implements Store {
   readonly description: string;
   private root: string;
@@ -12,24 +12,72 @@ export class LocalStore implements Store {
     this.description = `local folder ${this.root}`;
   }
 
-  async get(key: string): Promise<Uint8Array | null> {
+  private file(key: string) {
+    return path.join(this.root, checkKey(key));
+  }
+
+  async get(key: string): Promise<StoredObject | null> {
+    const file = this.file(key);
     try {
-      const buf = await readFile(path.join(this.root, checkKey(key)));
-      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      const [buf, st] = await Promise.all([readFile(file), stat(file)]);
+      return { bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), etag: etagOf(st) };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "EISDIR") return null;
+      if (missing(e)) return null;
       throw e;
     }
   }
 
-  async listFolders(prefix: string): Promise<string[]> {
-    const dir = path.join(this.root, checkKey(prefix.replace(/\/$/, "")));
+  async head(key: string): Promise<ObjectInfo | null> {
     try {
-      const entries = await readdir(dir, { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      const st = await stat(this.file(key));
+      return st.isFile() ? { key, size: st.size, etag: etagOf(st) } : null;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+      if (missing(e)) return null;
       throw e;
     }
   }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    const walk = async (rel: string) => {
+      let entries;
+      try {
+        entries = await readdir(path.join(this.root, rel), { withFileTypes: true });
+      } catch (e) {
+        if (missing(e)) return;
+        throw e;
+      }
+      for (const e of entries) {
+        const key = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) await walk(key);
+        else if (e.isFile()) out.push({ key, size: (await stat(path.join(this.root, key))).size, etag: etagOf(await stat(path.join(this.root, key))) });
+      }
+    };
+    const dir = prefix.replace(/\/$/, "");
+    await walk(dir ? checkKey(dir) : "");
+    return out.filter((o) => o.key.startsWith(prefix)).sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async listFolders(prefix: string): Promise<string[]> {
+    const dir = prefix.replace(/\/$/, "");
+    try {
+      const entries = await readdir(dir ? this.file(dir) : this.root, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    } catch (e) {
+      if (missing(e)) return [];
+      throw e;
+    }
+  }
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    const file = this.file(key);
+    await mkdir(path.dirname(file), { recursive: true });
+    // write-then-rename: readers see the old file or the new one, never half of it
+    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, file);
+  }
 }
+
+const etagOf = (st: { size: number; mtimeMs: number }) => `"${st.size.toString(16)}-${Math.floor(st.mtimeMs * 1000).toString(16)}"`;
+const missing = (e: unknown) => ["ENOENT", "EISDIR", "ENOTDIR"].includes((e as NodeJS.ErrnoException).code ?? "");

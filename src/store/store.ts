@@ -1,16 +1,35 @@
 // An object store seen as keys ("adapters/sentiment/adapter_config.json").
-// Local folders and S3-compatible buckets implement the same two calls.
+// Local folders and S3-compatible buckets (AWS S3, Cloudflare R2, MinIO)
+// implement the same calls; everything above this interface is
+// storage-agnostic.
 
-export interface Store {
-  /** The object's bytes, or null when the key does not exist. */
-  get(key: string): Promise<Uint8Array | null>;
-  /** Names of the "folders" directly under a prefix such as "adapters/". */
-  listFolders(prefix: string): Promise<string[]>;
-  /** For messages and logs. */
-  readonly description: string;
+export interface StoredObject {
+  bytes: Uint8Array;
+  /** changes whenever the object's content changes */
+  etag: string;
 }
 
-/** Raised when the store cannot be reached (as opposed to a missing key). */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+export interface Store {
+  /** For messages and logs. */
+  readonly description: string;
+  /** The object, or null when the key does not exist. */
+  get(key: string): Promise<StoredObject | null>;
+  /** Size and ETag without the body, or null when the key does not exist. */
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Every object under a prefix ("adapters/sentiment/"), recursively. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** Names of the "folders" directly under a prefix such as "adapters/". */
+  listFolders(prefix: string): Promise<string[]>;
+  put(key: string, bytes: Uint8Array): Promise<void>;
+}
+
+/** Raised when the store cannot be reached or answers with a server error (as opposed to a missing key). */
 export class StoreUnavailableError extends Error {}
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._,-]*$/;
@@ -20,4 +39,20 @@ export function checkKey(key: string): string {
   const parts = key.split("/");
   if (parts.some((p) => !SEGMENT.test(p) || p.includes(".."))) throw new Error(`invalid store key "${key}"`);
   return key;
+}
+
+/**
+ * `polyhead push` writes this file last into every folder it uploads. When it
+ * is present it is authoritative: only the files it lists belong to the
+ * folder, and each must have the listed size and SHA-256, so a reader never
+ * mixes files of two versions. Folders copied by other tools (no manifest)
+ * are read as they are.
+ */
+export const MANIFEST = "polyhead.json";
+
+export interface Manifest {
+  format: 1;
+  kind: "model" | "adapter" | "fusion";
+  files: Record<string, { size: number; sha256: string }>;
+  pushed_at: string;
 }
