@@ -280,17 +280,27 @@ class RowWeights {
     if (first === null || !b.children.some((c) => this.present(c, ctx.place))) return st;
     const pre = this.preForward(first, st.hidden, ctx);
     const inner: State = { ...st, hidden: pre.hidden, residual: pre.residual };
-    const outs = b.children.map((c) => this.block(c, inner, ctx));
-    // AdapterHub (adapters >= 1.0) computes mean_i(w_i * h_i): the weighted
-    // sum divided by the number of children. Served as the library does it.
-    const w = this.g.input(inputName.average(b.id), "float32", ["batch", b.children.length]);
-    let sum: Value | null = null;
-    outs.forEach((o, i) => {
-      const wi = unsqueeze(gather(w, this.g.constI(i), 1), [1, 2]);
-      const term = mul(o.hidden, wi);
-      sum = sum ? add(sum, term) : term;
-    });
-    const hidden = scale(sum!, 1 / outs.length);
+    // Children absent at this location are skipped, as AdapterHub skips them.
+    const present = b.children.map((c, i) => ({ c, i })).filter(({ c }) => this.present(c, ctx.place));
+    const outs = present.map(({ c }) => this.block(c, inner, ctx));
+    const n = b.children.length;
+    let hidden: Value;
+    if (present.length === 1 && n > 1) {
+      // The library stacks the one output and broadcasts it against all n
+      // weights: mean_i(w_i · h) = h · Σw / n = h / n (weights sum to 1).
+      hidden = scale(outs[0].hidden, 1 / n);
+    } else {
+      // AdapterHub (adapters >= 1.0) computes mean_i(w_i * h_i): the weighted
+      // sum divided by the number of children. Served as the library does it.
+      const w = this.g.input(inputName.average(b.id), "float32", ["batch", n]);
+      let sum: Value | null = null;
+      outs.forEach((o, k) => {
+        const wi = unsqueeze(gather(w, this.g.constI(present[k].i), 1), [1, 2]);
+        const term = mul(o.hidden, wi);
+        sum = sum ? add(sum, term) : term;
+      });
+      hidden = scale(sum!, 1 / outs.length);
+    }
     const last = [...outs].reverse().find((o) => o.last !== null)?.last ?? null;
     return { hidden, residual: outs[0].residual, up: outs[outs.length - 1].up, last };
   }

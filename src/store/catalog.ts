@@ -1,4 +1,7 @@
-import type { Store } from "./store.ts";
+import { StoreUnavailableError, type Store } from "./store.ts";
+import { FileCache } from "./file-cache.ts";
+import { readConsistently, versionOf, type FolderSnapshot } from "./folder.ts";
+import { NAME_RE } from "../engine/composition.ts";
 import { readStateDict } from "../formats/state-dict.ts";
 import type { StateDict, Tensor } from "../formats/tensor.ts";
 import { parseModelConfig, type ModelConfig } from "../formats/model-config.ts";
@@ -71,59 +74,165 @@ const WEIGHTS = {
   model: ["model.safetensors", "pytorch_model.bin"],
 };
 
+export interface CatalogOptions {
+  /** how long a loaded adapter or fusion is served before its version is checked again */
+  ttlMs?: number;
+  /** bytes of adapter and fusion files kept loaded; least recently used go first (models are kept) */
+  budgetBytes?: number;
+  cache?: FileCache;
+}
+
+interface Entry {
+  value: unknown;
+  version: string;
+  checkedAt: number;
+  bytes: number;
+  pinned: boolean;
+}
+
+export interface CatalogStats {
+  entries: number;
+  bytes: number;
+  evictions: number;
+  reloads: number;
+}
+
+/** Reads one folder version's files; JSON and weights parsed on the way. */
+class FolderFiles {
+  constructor(private snap: FolderSnapshot) {}
+  has(name: string) {
+    return this.snap.has(name);
+  }
+  async json(name: string): Promise<unknown | null> {
+    const bytes = await this.snap.read(name);
+    if (!bytes) return null;
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      throw new Error(`${this.snap.folder}/${name} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  async weights(names: string[]): Promise<StateDict | null> {
+    for (const name of names) {
+      if (!this.snap.has(name)) continue;
+      const bytes = await this.snap.read(name);
+      if (bytes) return readStateDict(bytes, name);
+    }
+    return null;
+  }
+}
+
 export class Catalog {
-  private cache = new Map<string, Promise<unknown>>();
+  readonly cache: FileCache;
+  private entries = new Map<string, Entry>();
+  private inflight = new Map<string, Promise<unknown>>();
+  private ttlMs: number;
+  private budget: number;
+  private counters = { evictions: 0, reloads: 0 };
   /** Called after each model/adapter/fusion load with its duration (for metrics). */
   onLoad?: (kind: "model" | "adapter" | "fusion", name: string, ms: number) => void;
 
-  constructor(readonly store: Store) {}
+  constructor(
+    readonly store: Store,
+    opts: CatalogOptions = {},
+  ) {
+    this.ttlMs = opts.ttlMs ?? 30_000;
+    this.budget = opts.budgetBytes ?? 2 * 1024 ** 3;
+    this.cache = opts.cache ?? new FileCache(store, { memoryBytes: 256 * 1024 ** 2 });
+  }
 
-  private once<T>(key: string, load: () => Promise<T>): Promise<T> {
-    let p = this.cache.get(key) as Promise<T> | undefined;
+  stats(): CatalogStats {
+    let bytes = 0;
+    for (const e of this.entries.values()) bytes += e.bytes;
+    return { entries: this.entries.size, bytes, ...this.counters };
+  }
+
+  private flight<T>(key: string, run: () => Promise<T>): Promise<T> {
+    let p = this.inflight.get(key) as Promise<T> | undefined;
     if (!p) {
-      const started = performance.now();
-      const kind = key.slice(0, key.indexOf(":")) as "model" | "adapter" | "fusion";
-      p = load().then((v) => {
-        this.onLoad?.(kind, key.slice(key.lastIndexOf(":") + 1), performance.now() - started);
-        return v;
-      });
-      this.cache.set(key, p);
-      // A failed load is not cached: the next request tries again.
-      p.catch(() => this.cache.delete(key));
+      p = run().finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
     }
     return p;
   }
 
-  private async json(key: string): Promise<unknown | null> {
-    const obj = await this.store.get(key);
-    if (!obj) return null;
+  /**
+   * The loaded value of a folder, loaded once however many requests ask at
+   * the same time, checked against the store again after the TTL, and
+   * replaced whole when the folder changed.
+   */
+  private async get<T>(kind: "model" | "adapter" | "fusion", key: string, folder: string, name: string, parse: (f: FolderFiles) => Promise<T>): Promise<T> {
+    const e = this.entries.get(key);
+    if (e) {
+      this.entries.delete(key);
+      this.entries.set(key, e); // LRU: most recently used goes last
+      if (e.pinned || Date.now() - e.checkedAt < this.ttlMs) return e.value as T;
+      return this.flight(`${key}#check`, () => this.revalidate(kind, key, folder, name, e, parse));
+    }
+    return this.flight(key, () => this.load(kind, key, folder, name, parse));
+  }
+
+  private async revalidate<T>(kind: "model" | "adapter" | "fusion", key: string, folder: string, name: string, e: Entry, parse: (f: FolderFiles) => Promise<T>): Promise<T> {
+    let current: string | null;
     try {
-      return JSON.parse(new TextDecoder().decode(obj.bytes));
-    } catch (e) {
-      throw new Error(`${key} is not valid JSON: ${(e as Error).message}`);
+      current = versionOf(await this.store.list(`${folder}/`), folder);
+    } catch (err) {
+      // The store is away: what was loaded stays good until it comes back.
+      if (err instanceof StoreUnavailableError) return e.value as T;
+      throw err;
+    }
+    if (current === e.version) {
+      e.checkedAt = Date.now();
+      return e.value as T;
+    }
+    if (current === null) {
+      this.entries.delete(key);
+      throw new NotFoundError(kind, name, `${kind} "${name}" was removed from the store`);
+    }
+    try {
+      this.counters.reloads++;
+      return await this.load(kind, key, folder, name, parse);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) return e.value as T;
+      throw err;
     }
   }
 
-  private async weights(folder: string, names: string[]): Promise<StateDict | null> {
-    for (const file of names) {
-      const obj = await this.store.get(`${folder}/${file}`);
-      if (obj) return readStateDict(obj.bytes, file);
+  private async load<T>(kind: "model" | "adapter" | "fusion", key: string, folder: string, name: string, parse: (f: FolderFiles) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const got = await readConsistently(this.cache, folder, (snap) => parse(new FolderFiles(snap)));
+    if (!got) throw new NotFoundError(kind, name);
+    this.entries.delete(key);
+    this.entries.set(key, { value: got.value, version: got.snap.version, checkedAt: Date.now(), bytes: got.snap.bytesRead(), pinned: kind === "model" });
+    this.evict();
+    this.onLoad?.(kind, name, performance.now() - started);
+    return got.value;
+  }
+
+  private evict() {
+    let used = 0;
+    for (const e of this.entries.values()) if (!e.pinned) used += e.bytes;
+    for (const [k, e] of this.entries) {
+      if (used <= this.budget) break;
+      if (e.pinned) continue;
+      this.entries.delete(k);
+      used -= e.bytes;
+      this.counters.evictions++;
     }
-    return null;
   }
 
   model(name: string): Promise<LoadedModel> {
-    return this.once(`model:${name}`, async () => {
-      const dir = `models/${name}`;
-      const configJson = await this.json(`${dir}/config.json`);
+    return this.get("model", `model:${name}`, `models/${checkName(name)}`, name, async (f) => {
+      const configJson = await f.json("config.json");
       if (!configJson) throw new NotFoundError("model", name);
-      const config = parseModelConfig(configJson);
-      const dict = await this.weights(dir, WEIGHTS.model);
+      const config = wrap("model", name, () => parseModelConfig(configJson));
+      const dict = await f.weights(WEIGHTS.model);
       if (!dict) throw new InvalidAdapterError("model", name, `no ${WEIGHTS.model.join(" or ")}`);
-      const weights = baseWeights(dict, config);
-      const tokJson = await this.json(`${dir}/tokenizer.json`);
+      const weights = wrap("model", name, () => baseWeights(dict, config));
+      const tokJson = await f.json("tokenizer.json");
       if (!tokJson) throw new InvalidAdapterError("model", name, "no tokenizer.json");
-      const tokenizer = TextTokenizer.fromJson(tokJson, (await this.json(`${dir}/tokenizer_config.json`)) ?? undefined, config.modelType);
+      const tokConfig = (await f.json("tokenizer_config.json")) ?? undefined;
+      const tokenizer = wrap("model", name, () => TextTokenizer.fromJson(tokJson, tokConfig, config.modelType));
       const pooler = weights.has("pooler.dense.weight")
         ? { w: transpose2d(weights.get("pooler.dense.weight")), b: weights.get("pooler.dense.bias") }
         : null;
@@ -131,55 +240,53 @@ export class Catalog {
     });
   }
 
-  private checkFits(kind: string, name: string, file: { hiddenSize: number | null; modelType: string | null }, model: LoadedModel) {
+  private checkFits(kind: string, name: string, file: { hiddenSize: number | null }, model: LoadedModel) {
     if (file.hiddenSize !== null && file.hiddenSize !== model.config.hidden) {
       throw new InvalidAdapterError(kind, name, `was trained for hidden size ${file.hiddenSize}, model "${model.name}" has ${model.config.hidden}`);
     }
   }
 
-  private async head(folder: string, model: LoadedModel, kind: string, name: string): Promise<LoadedHead | null> {
-    const json = await this.json(`${folder}/head_config.json`);
+  private async head(f: FolderFiles, model: LoadedModel, kind: string, name: string): Promise<LoadedHead | null> {
+    const json = await f.json("head_config.json");
     if (!json) return null;
     const config = wrap(kind, name, () => parseHeadConfig(json));
     this.checkFits(kind, name, config, model);
-    const dict = await this.weights(folder, WEIGHTS.head);
+    const dict = await f.weights(WEIGHTS.head);
     if (!dict) throw new InvalidAdapterError(kind, name, `head_config.json without ${WEIGHTS.head.join(" or ")}`);
     return { config, weights: wrap(kind, name, () => readHeadWeights(dict, config, model.config.hidden)) };
   }
 
   adapter(name: string, model: LoadedModel): Promise<LoadedAdapter> {
-    return this.once(`adapter:${model.name}:${name}`, async () => {
-      const dir = `adapters/${name}`;
-      const json = await this.json(`${dir}/adapter_config.json`);
+    return this.get("adapter", `adapter:${model.name}:${name}`, `adapters/${checkName(name)}`, name, async (f) => {
+      const json = await f.json("adapter_config.json");
       if (!json) throw new NotFoundError("adapter", name);
       const file = wrap("adapter", name, () => parseAdapterConfig(json));
       this.checkFits("adapter", name, file, model);
-      const dict = await this.weights(dir, WEIGHTS.adapter);
+      const dict = await f.weights(WEIGHTS.adapter);
       if (!dict) throw new InvalidAdapterError("adapter", name, `no ${WEIGHTS.adapter.join(" or ")}`);
       const weights = wrap("adapter", name, () => readAdapterWeights(dict, file.name, file.config, model.config.hidden, model.config.layers));
-      const head = await this.head(dir, model, "adapter", name);
+      const head = await this.head(f, model, "adapter", name);
       return { name, savedName: file.name, config: file.config, weights, head };
     });
   }
 
   fusion(name: string, model: LoadedModel): Promise<LoadedFusion> {
-    return this.once(`fusion:${model.name}:${name}`, async () => {
-      const dir = `fusions/${name}`;
-      const json = await this.json(`${dir}/adapter_fusion_config.json`);
+    return this.get("fusion", `fusion:${model.name}:${name}`, `fusions/${checkName(name)}`, name, async (f) => {
+      const json = await f.json("adapter_fusion_config.json");
       if (!json) throw new NotFoundError("fusion", name);
       const config = wrap("fusion", name, () => parseFusionConfig(json));
-      this.checkFits("fusion", name, { hiddenSize: config.hiddenSize, modelType: null }, model);
-      const dict = await this.weights(dir, WEIGHTS.fusion);
+      this.checkFits("fusion", name, config, model);
+      const dict = await f.weights(WEIGHTS.fusion);
       if (!dict) throw new InvalidAdapterError("fusion", name, `no ${WEIGHTS.fusion.join(" or ")}`);
       const weights = wrap("fusion", name, () => readFusionWeights(dict, config.name, config, model.config.hidden));
-      const listed = (await this.json(`${dir}/fusion.json`)) as { adapters?: unknown } | null;
+      const listed = (await f.json("fusion.json")) as { adapters?: unknown } | null;
       const adapters = Array.isArray(listed?.adapters) ? listed.adapters.map(String) : config.name.split(",");
-      const head = await this.head(dir, model, "fusion", name);
+      const head = await this.head(f, model, "fusion", name);
       return { name, savedName: config.name, config, weights, adapters, head };
     });
   }
 
-  /** Folder names under adapters/ or fusions/. */
+  /** Folder names under models/, adapters/ or fusions/. */
   list(kind: "adapters" | "fusions" | "models"): Promise<string[]> {
     return this.store.listFolders(`${kind}/`);
   }
@@ -196,20 +303,34 @@ export class Catalog {
 
   /** A head by adapter folder, fusion folder, or the head's saved name. */
   async findHead(name: string, model: LoadedModel): Promise<LoadedHead> {
-    const byFolder = await this.adapter(name, model).then((a) => a.head, () => null);
-    if (byFolder) return byFolder;
-    const byFusion = await this.fusion(name, model).then((f) => f.head, () => null);
-    if (byFusion) return byFusion;
+    if (NAME_RE.test(name)) {
+      const byFolder = await this.adapter(name, model).then((a) => a.head, () => null);
+      if (byFolder) return byFolder;
+      const byFusion = await this.fusion(name, model).then((f) => f.head, () => null);
+      if (byFusion) return byFusion;
+    }
     for (const kind of ["adapters", "fusions"] as const) {
       for (const folder of await this.list(kind)) {
-        const json = (await this.json(`${kind}/${folder}/head_config.json`).catch(() => null)) as { name?: unknown } | null;
-        if (json?.name !== name) continue;
-        const head = await this.head(`${kind}/${folder}`, model, kind.slice(0, -1), folder);
-        if (head) return head;
+        const obj = await this.store.get(`${kind}/${folder}/head_config.json`).catch(() => null);
+        if (!obj) continue;
+        let saved: unknown;
+        try {
+          saved = (JSON.parse(new TextDecoder().decode(obj.bytes)) as { name?: unknown }).name;
+        } catch {
+          continue;
+        }
+        if (saved !== name) continue;
+        const owner = kind === "adapters" ? await this.adapter(folder, model) : await this.fusion(folder, model);
+        if (owner.head) return owner.head;
       }
     }
     throw new NotFoundError("head", name);
   }
+}
+
+function checkName(name: string): string {
+  if (!NAME_RE.test(name)) throw new NotFoundError("adapter", name, `"${name}" is not a valid name`);
+  return name;
 }
 
 function wrap<T>(kind: string, name: string, f: () => T): T {

@@ -20,6 +20,10 @@ Semantics mirrored from the library, including its quirks:
     LayerNorms use config.layer_norm_eps;
   * RoBERTa / XLM-R position ids come from input_ids != pad_token_id (not the attention mask);
   * use_pooler heads read the (unsliced) pooled output.
+
+Also `Average` ({"average": [...], "weights"?: [...]}), which exists only in `adapters` >= 1.0
+(methods/adapter_layer_base.py compose_average, methods/bottleneck.py pre_block / mean): see
+AdapterLocation.average.
 """
 import json
 import math
@@ -184,10 +188,11 @@ class Store:
 # ----------------------------------------------------------------------------------------------
 
 class Block:
-    def __init__(self, kind, children, sizes=None):
+    def __init__(self, kind, children, sizes=None, weights=None):
         self.kind = kind
         self.children = children
         self.sizes = sizes
+        self.weights = weights
 
     def first(self):
         c = self.children[0]
@@ -227,7 +232,21 @@ def parse_comp(c, top=True):
         return Block("parallel", [parse_comp(x, False) for x in c["parallel"]])
     if "batch_split" in c:
         return Block("batch_split", [parse_comp(x, False) for x in c["batch_split"]], sizes=list(c["sizes"]))
+    if "average" in c:
+        # adapters >= 1.0 `Average`: explicit weights are divided by their sum (normalize_weights=True),
+        # the default is 1/n each.
+        n = len(c["average"])
+        if c.get("weights") is not None:
+            total = sum(c["weights"]) if c["weights"] else 1
+            weights = [w / total for w in c["weights"]]
+        else:
+            weights = [1 / n] * n
+        return Block("average", [parse_comp(x, False) for x in c["average"]], weights=weights)
     raise ValueError(c)
+
+
+def _contains_average(b):
+    return isinstance(b, Block) and (b.kind == "average" or any(_contains_average(c) for c in b.children))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -437,12 +456,15 @@ class AdapterLocation:
                     h, x = self.parallel(child, h, x, ln)
                 elif child.kind == "batch_split":
                     h = self.batch_split(child, h, x, ln)
+                elif child.kind == "average":
+                    h = self.average(child, h, x, ln)
                 else:
                     raise ValueError("invalid nesting")
             elif child in self.adapters:
                 a = self.adapters[child]
                 z, _, r = a.pre_forward(h, x, ln)
                 h, up = a.forward(z, r)
+                self.last_applied = child
                 if i == len(setup.children) - 1:
                     return h, up, x
         return h, None, x
@@ -515,6 +537,38 @@ class AdapterLocation:
                 raise ValueError("adapter %s missing at layer %d (the library fails here too)" % (child, self.layer))
         return torch.cat(outs, 0)
 
+    def average(self, setup, h, x, ln):
+        """adapters >= 1.0 `Average` (bottleneck): the FIRST adapter's pre_forward once for the block
+        (KeyError if that adapter is absent at this location, as in the library); every child present
+        here runs on that state (a plain adapter without another pre_forward, a Stack applies
+        pre_forward per member again); the result is torch.mean(stack(children) * w, 0), i.e. the
+        weighted sum divided by the number of children that produced a state (with one of two
+        children absent here, broadcasting makes it (w0 + w1) / 2 * h_present). The adapter residual
+        kept is the first child's; the post_forward used afterwards is the last child's ("last")."""
+        first = self.adapters[setup.first()]
+        z, _, residual = first.pre_forward(h, x, ln)
+        incoming_last = self.last_applied
+        outs, lasts = [], []
+        for child in setup.children:
+            if isinstance(child, Block):
+                self.last_applied = incoming_last
+                if child.kind == "stack":
+                    o, _, _ = self.stack(child, z, x, ln)
+                elif child.kind == "batch_split":
+                    o = self.batch_split(child, z, x, ln)
+                else:
+                    raise ValueError("invalid nesting")
+                outs.append(o)
+                lasts.append(self.last_applied)
+            elif child in self.adapters:
+                o, _ = self.adapters[child].forward(z, residual)
+                outs.append(o)
+                lasts.append(child)
+        w = torch.tensor(setup.weights)[:, None, None, None]
+        h = torch.mean(torch.stack(outs, 0) * w, dim=0)
+        self.last_applied = lasts[-1]
+        return h
+
     def __call__(self, h, x, ln):
         n = max(h.shape[0], x.shape[0])
         h, x = rep_to(h, n), rep_to(x, n)
@@ -523,6 +577,7 @@ class AdapterLocation:
         if not active:
             return ln(h + x)
         input_h = h
+        self.last_applied = None
         if setup.kind == "stack":
             h, _, x = self.stack(setup, h, x, ln)
         elif setup.kind == "fuse":
@@ -532,7 +587,13 @@ class AdapterLocation:
             input_h = rep_to(input_h, h.shape[0])
         elif setup.kind == "batch_split":
             h = self.batch_split(setup, h, x, ln)
-        last = self.adapters[setup.last()]
+        elif setup.kind == "average":
+            h = self.average(setup, h, x, ln)
+        if _contains_average(setup):
+            # adapters >= 1.0 post_forward uses the adapter that was applied last (state.last)
+            last = self.adapters[self.last_applied]
+        else:
+            last = self.adapters[setup.last()]
         return last.post_forward(h, input_h, x, ln)
 
 

@@ -1,0 +1,138 @@
+import { createHash } from "node:crypto";
+import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Store } from "./store.ts";
+
+// Fetched files, kept by (key, ETag) so two versions of a file never mix:
+// in memory up to a byte budget, and optionally on local disk (so a restarted
+// container does not fetch its adapters again). Both evict least recently
+// used first. Concurrent reads of one file share one fetch.
+
+export interface FileCacheOptions {
+  /** memory budget in bytes */
+  memoryBytes: number;
+  /** a folder for the disk cache; none when absent */
+  diskDir?: string;
+  diskBytes?: number;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  /** bytes held in memory */
+  bytes: number;
+  entries: number;
+  evictions: number;
+  diskHits: number;
+}
+
+export class FileCache {
+  private memory = new Map<string, Uint8Array>();
+  private memoryUsed = 0;
+  private inflight = new Map<string, Promise<{ bytes: Uint8Array; etag: string } | null>>();
+  private counters = { hits: 0, misses: 0, evictions: 0, diskHits: 0 };
+
+  constructor(
+    readonly store: Store,
+    private opts: FileCacheOptions,
+  ) {}
+
+  stats(): CacheStats {
+    return { ...this.counters, bytes: this.memoryUsed, entries: this.memory.size };
+  }
+
+  /**
+   * The file's bytes at version `etag` (as listed), fetched when not cached.
+   * The result carries the ETag actually read: when it differs from `etag`,
+   * the object changed since it was listed, and the caller decides.
+   */
+  async read(key: string, etag: string): Promise<{ bytes: Uint8Array; etag: string } | null> {
+    const id = `${key}\n${etag}`;
+    const mem = this.memory.get(id);
+    if (mem) {
+      this.counters.hits++;
+      this.memory.delete(id);
+      this.memory.set(id, mem); // most recently used goes last
+      return { bytes: mem, etag };
+    }
+    let p = this.inflight.get(id);
+    if (!p) {
+      p = this.fetch(key, etag, id).finally(() => this.inflight.delete(id));
+      this.inflight.set(id, p);
+    }
+    return p;
+  }
+
+  private async fetch(key: string, etag: string, id: string) {
+    const disk = await this.fromDisk(id);
+    if (disk) {
+      this.counters.diskHits++;
+      this.remember(id, disk);
+      return { bytes: disk, etag };
+    }
+    this.counters.misses++;
+    const obj = await this.store.get(key);
+    if (!obj) return null;
+    const gotId = `${key}\n${obj.etag}`;
+    this.remember(gotId, obj.bytes);
+    await this.toDisk(gotId, obj.bytes);
+    return obj;
+  }
+
+  private remember(id: string, bytes: Uint8Array) {
+    if (bytes.byteLength > this.opts.memoryBytes) return;
+    this.memory.set(id, bytes);
+    this.memoryUsed += bytes.byteLength;
+    for (const [old, b] of this.memory) {
+      if (this.memoryUsed <= this.opts.memoryBytes) break;
+      this.memory.delete(old);
+      this.memoryUsed -= b.byteLength;
+      this.counters.evictions++;
+    }
+  }
+
+  private diskPath(id: string) {
+    return path.join(this.opts.diskDir!, createHash("sha256").update(id).digest("hex"));
+  }
+
+  private async fromDisk(id: string): Promise<Uint8Array | null> {
+    if (!this.opts.diskDir) return null;
+    const file = this.diskPath(id);
+    try {
+      const buf = await readFile(file);
+      const now = new Date();
+      await utimes(file, now, now).catch(() => {}); // mtime is the LRU clock
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } catch {
+      return null;
+    }
+  }
+
+  private async toDisk(id: string, bytes: Uint8Array) {
+    const dir = this.opts.diskDir;
+    if (!dir) return;
+    try {
+      await mkdir(dir, { recursive: true });
+      const file = this.diskPath(id);
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, bytes);
+      await rename(tmp, file);
+      await this.trimDisk(dir);
+    } catch {
+      // A full or read-only disk costs a refetch later, never a failed request.
+    }
+  }
+
+  private async trimDisk(dir: string) {
+    const budget = this.opts.diskBytes ?? Infinity;
+    const files = await Promise.all(
+      (await readdir(dir)).filter((f) => !f.endsWith(".tmp")).map(async (f) => ({ f, st: await stat(path.join(dir, f)) })),
+    );
+    let used = files.reduce((n, x) => n + x.st.size, 0);
+    for (const { f, st } of files.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs)) {
+      if (used <= budget) break;
+      await unlink(path.join(dir, f)).catch(() => {});
+      used -= st.size;
+    }
+  }
+}
