@@ -1,7 +1,8 @@
 import type { Catalog, LoadedHead, LoadedModel } from "../store/catalog.ts";
 import { InvalidAdapterError } from "../store/catalog.ts";
 import { CompositionError, toBranches, type Chain, type Composition } from "./composition.ts";
-import { planGroups, type PlannedBranch, type Resolved } from "./plan.ts";
+import { buildFeeds, planJobs, type Job, type PlannedBranch, type Resolved } from "./plan.ts";
+import { Batcher, DEFAULT_BATCH, type BatchOptions, type RunOutputs } from "./batcher.ts";
 import { buildEncoder } from "../graph/encoder.ts";
 import { buildHead, headInput, headKey, type HeadShape } from "../graph/head.ts";
 import { fusionOutputName } from "../graph/spec.ts";
@@ -50,10 +51,15 @@ export class Engine {
   /** Called after every encoder run. */
   onRun?: (info: RunInfo) => void;
 
+  readonly batcher: Batcher;
+
   constructor(
     readonly catalog: Catalog,
     private pool: WorkerPool,
-  ) {}
+    batch: BatchOptions = DEFAULT_BATCH,
+  ) {
+    this.batcher = new Batcher((job) => this.runJob(job), batch);
+  }
 
   async predict(req: PredictInput): Promise<PredictOutput> {
     const model = await this.catalog.model(req.model);
@@ -76,34 +82,33 @@ export class Engine {
 
     const maxPositions = model.config.maxPositions - (model.config.family === "roberta" ? model.config.padTokenId + 1 : 0);
     const enc = model.tokenizer.encodeBatch(req.inputs, Math.min(req.options.maxLength, maxPositions));
-    const T = enc.inputIds[0]?.length ?? 0;
     const H = model.config.hidden;
     const results: TaskResult[] = branches.map((b) => ({ name: b.name, head: b.headName, type: resultType(b.head?.config ?? null), rows: b.rows, outputs: [] }));
 
-    for (const group of planGroups(model, branches, enc)) {
-      const started = performance.now();
-      const run = await this.runEncoder(model, group.key, group.spec, group.feeds);
-      const tokens = group.branches.reduce((n, { branch }) => n + branches[branch].rows.reduce((m, r) => m + enc.length[r], 0), 0);
-      this.onRun?.({ rows: group.rows, seqLen: T, tokens, ms: performance.now() - started });
-      const hidden = run.last_hidden_state.data;
-      for (const { branch: bi, offset } of group.branches) {
-        const b = branches[bi];
-        const n = b.rows.length;
-        const slice = hidden.subarray(offset * T * H, (offset + n) * T * H);
-        const logits = b.head ? await this.runHead(model, b.head, slice, n, T) : null;
-        const perRow = logits ? logits.length / n : 0;
-        results[bi].outputs = b.rows.map((row, i) => {
-          const ctx = { enc, row, inputs: req.inputs, returnLogits: req.options.returnLogits };
-          const out: Record<string, unknown> = b.head ? rowOutput(b.head.config, logits!.subarray(i * perRow, (i + 1) * perRow), T, ctx) : {};
-          if (req.options.returnHiddenStates || !b.head) out.last_hidden_state = hiddenRows(hidden, offset + i, T, H, enc.length[row]);
-          if (req.options.returnFusionAttention) {
-            const fa = fusionAttention(group.spec.slots, run, offset + i, T, enc.length[row]);
-            if (fa) out.fusion_attention = fa;
-          }
-          return out;
-        });
-      }
-    }
+    await Promise.all(
+      planJobs(model, branches, enc).map(async ({ job, branches: placed }) => {
+        const run = await this.batcher.submit(job);
+        const hidden = run.last_hidden_state.data;
+        const T = run.last_hidden_state.dims[1];
+        for (const { branch: bi, offset } of placed) {
+          const b = branches[bi];
+          const n = b.rows.length;
+          const slice = hidden.subarray(offset * T * H, (offset + n) * T * H);
+          const logits = b.head ? await this.runHead(model, b.head, slice, n, T) : null;
+          const perRow = logits ? logits.length / n : 0;
+          results[bi].outputs = b.rows.map((row, i) => {
+            const ctx = { enc, row, inputs: req.inputs, returnLogits: req.options.returnLogits };
+            const out: Record<string, unknown> = b.head ? rowOutput(b.head.config, logits!.subarray(i * perRow, (i + 1) * perRow), T, ctx) : {};
+            if (req.options.returnHiddenStates || !b.head) out.last_hidden_state = hiddenRows(hidden, offset + i, T, H, enc.length[row]);
+            if (req.options.returnFusionAttention) {
+              const fa = fusionAttention(job.spec.slots, run, offset + i, T, enc.length[row]);
+              if (fa) out.fusion_attention = fa;
+            }
+            return out;
+          });
+        }
+      }),
+    );
     return { model: model.name, results };
   }
 
@@ -138,16 +143,21 @@ export class Engine {
 
   private encoderInputs = new Map<string, Set<string>>();
 
-  private async runEncoder(model: LoadedModel, key: string, spec: Parameters<typeof buildEncoder>[2], feeds: Record<string, Feed>) {
+  /** One encoder run on the worker; the graph is built the first time its key is seen. */
+  private async runJob(job: Job): Promise<RunOutputs> {
+    const started = performance.now();
+    const { feeds, seqLen } = buildFeeds(job);
     let bytes: Uint8Array | undefined;
-    if (!this.encoderInputs.has(key) || !this.pool.has(key)) {
-      const built = buildEncoder(model.config, model.weights, spec);
+    if (!this.encoderInputs.has(job.key) || !this.pool.has(job.key)) {
+      const built = buildEncoder(job.model.config, job.model.weights, job.spec);
       bytes = built.bytes;
-      this.encoderInputs.set(key, built.inputs);
+      this.encoderInputs.set(job.key, built.inputs);
     }
-    const wanted = this.encoderInputs.get(key)!;
+    const wanted = this.encoderInputs.get(job.key)!;
     const used = Object.fromEntries(Object.entries(feeds).filter(([k]) => wanted.has(k)));
-    const res = await this.pool.run({ graphKey: key, model: bytes, feeds: used });
+    const res = await this.pool.run({ graphKey: job.key, model: bytes, feeds: used });
+    const tokens = job.rows.reduce((n, r) => n + r.ids.length, 0);
+    this.onRun?.({ rows: job.rows.length, seqLen, tokens, ms: performance.now() - started });
     return res.outputs;
   }
 

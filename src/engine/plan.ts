@@ -20,16 +20,7 @@ export interface PlannedBranch {
   head: LoadedHead | null;
 }
 
-type Member = LoadedAdapter | LoadedFusion;
-
-export interface Group {
-  key: string;
-  spec: GraphSpec;
-  /** branches of the request in this group, with the offset of their rows in the run */
-  branches: { branch: number; offset: number }[];
-  feeds: Record<string, Feed>;
-  rows: number;
-}
+export type Member = LoadedAdapter | LoadedFusion;
 
 /** Describes a chain as a graph spec; `members` receives the adapter or fusion behind each slot. */
 function describe(chain: Resolved | null, members: Member[], weights: number[][]): GraphSpec {
@@ -107,80 +98,110 @@ function sortedPlaces(keys: Iterable<string>): string[] {
   });
 }
 
-export function planGroups(model: LoadedModel, branches: PlannedBranch[], enc: Encoded): Group[] {
-  const groups = new Map<string, { spec: GraphSpec; items: { branch: number; members: Member[]; weights: number[][] }[] }>();
+/** One row of an encoder run: its real tokens and the weights it gathers from each slot. */
+export interface RowJob {
+  ids: number[];
+  types: number[];
+  positions: number[];
+  /** the adapter or fusion behind each slot of the spec */
+  members: Member[];
+  /** per average block: its normalised weights */
+  averages: number[][];
+}
+
+/** Rows that share one compiled graph. Jobs with the same key can be merged into one run. */
+export interface Job {
+  key: string;
+  model: LoadedModel;
+  spec: GraphSpec;
+  rows: RowJob[];
+}
+
+export interface PlannedJob {
+  job: Job;
+  /** the request's branches in this job, with the offset of their rows */
+  branches: { branch: number; offset: number }[];
+}
+
+export function planJobs(model: LoadedModel, branches: PlannedBranch[], enc: Encoded): PlannedJob[] {
+  const jobs = new Map<string, PlannedJob>();
   branches.forEach((b, i) => {
     const members: Member[] = [];
     const weights: number[][] = [];
     const spec = describe(b.chain, members, weights);
     const key = specKey(model.name, spec);
-    if (!groups.has(key)) groups.set(key, { spec, items: [] });
-    groups.get(key)!.items.push({ branch: i, members, weights });
-  });
-
-  return [...groups.entries()].map(([key, { spec, items }]) => {
-    const rowIds: number[] = [];
-    const placed = items.map((it) => {
-      const offset = rowIds.length;
-      rowIds.push(...branches[it.branch].rows);
-      return { branch: it.branch, offset };
-    });
-    const feeds: Record<string, Feed> = { ...tokenFeeds(model, enc, rowIds) };
-    spec.slots.forEach((slot, s) => {
-      const bank: Member[] = [];
-      const idx = new BigInt64Array(rowIds.length);
-      items.forEach((it, k) => {
-        const m = it.members[s];
-        let at = bank.findIndex((x) => x.name === m.name && kindOf(x) === kindOf(m));
-        if (at < 0) at = bank.push(m) - 1;
-        const { offset } = placed[k];
-        idx.fill(BigInt(at), offset, offset + branches[it.branch].rows.length);
-      });
-      feeds[inputName.idx(s)] = { type: "int64", dims: [rowIds.length], data: idx };
-      Object.assign(feeds, bankFeeds(s, slot, bank));
-    });
-    for (let a = 0; a < spec.averages; a++) {
-      const n = items[0].weights[a].length;
-      const w = new Float32Array(rowIds.length * n);
-      items.forEach((it, k) => {
-        for (let r = 0; r < branches[it.branch].rows.length; r++) w.set(it.weights[a], (placed[k].offset + r) * n);
-      });
-      feeds[inputName.average(a)] = { type: "float32", dims: [rowIds.length, n], data: w };
+    let pj = jobs.get(key);
+    if (!pj) {
+      pj = { job: { key, model, spec, rows: [] }, branches: [] };
+      jobs.set(key, pj);
     }
-    return { key, spec, branches: placed, feeds, rows: rowIds.length };
+    pj.branches.push({ branch: i, offset: pj.job.rows.length });
+    for (const r of b.rows) pj.job.rows.push({ ...tokensOf(model, enc, r), members, averages: weights });
   });
+  return [...jobs.values()];
 }
 
-const kindOf = (m: Member) => ("adapters" in m ? "fusion" : "adapter");
+function tokensOf(model: LoadedModel, enc: Encoded, r: number) {
+  const n = enc.length[r];
+  const ids = enc.inputIds[r].slice(0, n);
+  const roberta = model.config.family === "roberta";
+  const pad = model.config.padTokenId;
+  let count = 0;
+  return {
+    ids,
+    // RoBERTa has one token type, and numbers positions after the padding index, skipping padding tokens.
+    types: roberta ? new Array<number>(n).fill(0) : enc.tokenTypeIds[r].slice(0, n),
+    positions: roberta ? ids.map((id) => (id !== pad ? ++count + pad : pad)) : ids.map((_, t) => t),
+  };
+}
 
-function tokenFeeds(model: LoadedModel, enc: Encoded, rows: number[]): Record<string, Feed> {
-  const T = enc.inputIds[0]?.length ?? 0;
+/** The feeds of one run: rows padded to the longest, each slot's bank of distinct members, each row's index into it. */
+export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: number } {
+  const { rows, spec, model } = job;
   const N = rows.length;
-  const ids = new BigInt64Array(N * T);
+  const T = Math.max(1, ...rows.map((r) => r.ids.length));
+  const ids = new BigInt64Array(N * T).fill(BigInt(model.config.padTokenId));
   const types = new BigInt64Array(N * T);
   const pos = new BigInt64Array(N * T);
   const mask = new BigInt64Array(N * T);
   const roberta = model.config.family === "roberta";
-  const pad = model.config.padTokenId;
   rows.forEach((r, i) => {
-    let count = 0;
     for (let t = 0; t < T; t++) {
-      const id = enc.inputIds[r][t];
-      ids[i * T + t] = BigInt(id);
-      types[i * T + t] = BigInt(roberta ? 0 : enc.tokenTypeIds[r][t]);
-      mask[i * T + t] = BigInt(enc.attentionMask[r][t]);
-      // RoBERTa numbers positions after the padding index and skips padding tokens.
-      if (roberta) pos[i * T + t] = BigInt(id !== pad ? ++count + pad : pad);
-      else pos[i * T + t] = BigInt(t);
+      const real = t < r.ids.length;
+      if (real) {
+        ids[i * T + t] = BigInt(r.ids[t]);
+        types[i * T + t] = BigInt(r.types[t]);
+        mask[i * T + t] = 1n;
+      }
+      pos[i * T + t] = BigInt(real ? r.positions[t] : roberta ? model.config.padTokenId : t);
     }
   });
   const dims = [N, T];
-  return {
+  const feeds: Record<string, Feed> = {
     input_ids: { type: "int64", dims, data: ids },
     token_type_ids: { type: "int64", dims, data: types },
     position_ids: { type: "int64", dims, data: pos },
     attention_mask: { type: "int64", dims, data: mask },
   };
+  spec.slots.forEach((slot, s) => {
+    const bank: Member[] = [];
+    const idx = new BigInt64Array(N);
+    rows.forEach((r, i) => {
+      const m = r.members[s];
+      let at = bank.indexOf(m);
+      if (at < 0) at = bank.push(m) - 1;
+      idx[i] = BigInt(at);
+    });
+    feeds[inputName.idx(s)] = { type: "int64", dims: [N], data: idx };
+    Object.assign(feeds, bankFeeds(s, slot, bank));
+  });
+  for (let a = 0; a < spec.averages; a++) {
+    const n = rows[0].averages[a].length;
+    const w = new Float32Array(N * n);
+    rows.forEach((r, i) => w.set(r.averages[a], i * n));
+    feeds[inputName.average(a)] = { type: "float32", dims: [N, n], data: w };
+  }
+  return { feeds, seqLen: T };
 }
 
 /** Stacks one parameter of every bank member into [A, ...shape]. */

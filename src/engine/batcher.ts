@@ -1,0 +1,128 @@
+import type { Job } from "./plan.ts";
+
+// Dynamic batching: jobs of concurrent requests that share a compiled graph
+// are joined into one run. A batch closes when it reaches its row or token
+// budget, or when its first job has waited `maxWaitMs`. Rows are sorted by
+// length and cut into runs of similar lengths, so padding stays small.
+// Results go back to each job in its own row order; when a joined run fails,
+// its jobs are retried one by one, so one job's failure never fails its
+// neighbours.
+
+export interface BatchOptions {
+  /** rows per run */
+  maxRows: number;
+  /** padded tokens per run (rows × longest row) */
+  maxTokens: number;
+  /** how long the first job of a batch waits for company */
+  maxWaitMs: number;
+}
+
+export const DEFAULT_BATCH: BatchOptions = { maxRows: 32, maxTokens: 8192, maxWaitMs: 2 };
+
+export interface Tensor {
+  dims: number[];
+  data: Float32Array;
+}
+
+/** Outputs of one run: every output is [rows, seq, ...]. */
+export type RunOutputs = Record<string, Tensor>;
+
+/** Runs one job (already cut to budget) and returns its outputs. */
+export type RunJob = (job: Job) => Promise<RunOutputs>;
+
+interface Waiting {
+  job: Job;
+  resolve: (o: RunOutputs) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface BatchInfo {
+  jobs: number;
+  rows: number;
+  runs: number;
+}
+
+export class Batcher {
+  private queues = new Map<string, { items: Waiting[]; rows: number; timer: NodeJS.Timeout | null }>();
+  /** Called after each flushed batch (for metrics and tests). */
+  onBatch?: (info: BatchInfo) => void;
+
+  constructor(
+    private run: RunJob,
+    private opts: BatchOptions = DEFAULT_BATCH,
+  ) {}
+
+  submit(job: Job): Promise<RunOutputs> {
+    return new Promise((resolve, reject) => {
+      let q = this.queues.get(job.key);
+      if (!q) {
+        q = { items: [], rows: 0, timer: null };
+        this.queues.set(job.key, q);
+      }
+      q.items.push({ job, resolve, reject });
+      q.rows += job.rows.length;
+      if (q.rows >= this.opts.maxRows) this.flush(job.key);
+      else if (!q.timer) q.timer = setTimeout(() => this.flush(job.key), this.opts.maxWaitMs);
+    });
+  }
+
+  private flush(key: string) {
+    const q = this.queues.get(key);
+    if (!q) return;
+    this.queues.delete(key);
+    if (q.timer) clearTimeout(q.timer);
+    void this.execute(q.items);
+  }
+
+  private async execute(items: Waiting[]) {
+    // Every row, tagged with its job and place, sorted by length into runs.
+    const rows = items.flatMap((w, j) => w.job.rows.map((row, r) => ({ row, j, r })));
+    rows.sort((a, b) => a.row.ids.length - b.row.ids.length);
+    const runs: (typeof rows)[] = [];
+    let cur: typeof rows = [];
+    for (const x of rows) {
+      const longest = Math.max(x.row.ids.length, ...cur.map((c) => c.row.ids.length));
+      if (cur.length && (cur.length + 1 > this.opts.maxRows || (cur.length + 1) * longest > this.opts.maxTokens)) {
+        runs.push(cur);
+        cur = [];
+      }
+      cur.push(x);
+    }
+    if (cur.length) runs.push(cur);
+    this.onBatch?.({ jobs: items.length, rows: rows.length, runs: runs.length });
+
+    const base = items[0].job;
+    let results: RunOutputs[];
+    try {
+      results = await Promise.all(runs.map((r) => this.run({ ...base, rows: r.map((x) => x.row) })));
+    } catch {
+      if (items.length === 1) {
+        // alone, the job's own error is the answer
+        await this.run(base).then(items[0].resolve, items[0].reject);
+        return;
+      }
+      // A joined run failed: run each job alone, so only the faulty one fails.
+      await Promise.all(items.map((w) => this.run(w.job).then(w.resolve, w.reject)));
+      return;
+    }
+    // Reassemble each job's rows, padded to the longest sequence among its runs.
+    items.forEach((w, j) => {
+      const mine = runs.flatMap((run, k) => run.map((x, i) => ({ x, k, i })).filter(({ x }) => x.j === j));
+      mine.sort((a, b) => a.x.r - b.x.r);
+      const out: RunOutputs = {};
+      for (const name of Object.keys(results[0])) {
+        const T = Math.max(...mine.map(({ k }) => results[k][name].dims[1]));
+        const inner = results[0][name].dims.slice(2);
+        const width = inner.reduce((a, b) => a * b, 1);
+        const data = new Float32Array(mine.length * T * width);
+        mine.forEach(({ k, i }, row) => {
+          const src = results[k][name];
+          const t = src.dims[1];
+          data.set(src.data.subarray(i * t * width, (i + 1) * t * width), row * T * width);
+        });
+        out[name] = { dims: [mine.length, T, ...inner], data };
+      }
+      w.resolve(out);
+    });
+  }
+}

@@ -1,0 +1,26 @@
+import type { ObjectInfo, Store, StoredObject } from "../../src/store/store.ts";
+
+/** A store that counts reads per key, to see what the cache fetched. */
+export class CountingStore implements Store {
+  readonly gets = new Map<string, number>();
+  constructor(private inner: Store) {}
+  get description() {
+    return `counting ${this.inner.description}`;
+  }
+  async get(key: string): Promise<StoredObject | null> {
+    this.gets.set(key, (this.gets.get(key) ?? 0) + 1);
+    return this.inner.get(key);
+  }
+  head(key: string): Promise<ObjectInfo | null> {
+    return this.inner.head(key);
+  }
+  list(prefix: string): Promise<ObjectInfo[]> {
+    return this.inner.list(prefix);
+  }
+  listFolders(prefix: string): Promise<string[]> {
+    return this.inner.listFolders(prefix);
+  }
+  put(key: string, bytes: Uint8Array): Promise<void> {
+    return this.inner.put(key, bytes);
+  }
+}
