@@ -1,0 +1,89 @@
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { Batcher, type RunOutputs } from "../src/engine/batcher.ts";
+import type { Job, RowJob } from "../src/engine/plan.ts";
+import { Catalog } from "../src/store/catalog.ts";
+import { LocalStore } from "../src/store/local-store.ts";
+import { Engine } from "../src/engine/engine.ts";
+import { WorkerPool } from "../src/engine/worker-pool.ts";
+import { SHARED_FIXTURES } from "./paths.ts";
+
+// A run function that echoes each row's first token id at every position, so
+// the test can see which row landed where.
+function echoRun(calls: Job[]) {
+  return async (job: Job): Promise<RunOutputs> => {
+    calls.push(job);
+    if (job.rows.some((r) => r.ids[0] === 666)) throw new Error("poisoned row");
+    const T = Math.max(...job.rows.map((r) => r.ids.length));
+    const data = new Float32Array(job.rows.length * T * 2);
+    job.rows.forEach((r, i) => data.fill(r.ids[0], i * T * 2, (i + 1) * T * 2));
+    return { last_hidden_state: { dims: [job.rows.length, T, 2], data } };
+  };
+}
+
+const row = (id: number, len: number): RowJob => ({ ids: [id, ...Array(len - 1).fill(1)], types: Array(len).fill(0), positions: [...Array(len).keys()], members: [], averages: [] });
+const job = (key: string, rows: RowJob[]) => ({ key, rows, spec: { block: null, slots: [], averages: 0 }, model: {} as Job["model"] }) as Job;
+const firstIds = (o: RunOutputs) => {
+  const [n, T, w] = o.last_hidden_state.dims;
+  return Array.from({ length: n }, (_, i) => o.last_hidden_state.data[i * T * w]);
+};
+
+describe("batcher", () => {
+  test("concurrent jobs of one graph share runs; each gets its own rows back, in order", async () => {
+    const calls: Job[] = [];
+    const b = new Batcher(echoRun(calls), { maxRows: 4, maxTokens: 1000, maxWaitMs: 5 });
+    const jobs = [job("g", [row(10, 9), row(11, 2)]), job("g", [row(20, 5)]), job("g", [row(30, 3), row(31, 8), row(32, 1)])];
+    const outs = await Promise.all(jobs.map((j) => b.submit(j)));
+    assert.deepEqual(outs.map(firstIds), [[10, 11], [20], [30, 31, 32]]);
+    assert.equal(calls.length, 2, "6 rows at 4 rows a run");
+    // sorted by length: the short rows run together
+    assert.deepEqual(calls[0].rows.map((r) => r.ids.length), [1, 2, 3, 5]);
+    assert.equal(outs[0].last_hidden_state.dims[1], 9, "padded to the job's longest row");
+  });
+
+  test("different graphs never share a run", async () => {
+    const calls: Job[] = [];
+    const b = new Batcher(echoRun(calls), { maxRows: 32, maxTokens: 1000, maxWaitMs: 5 });
+    await Promise.all([b.submit(job("a", [row(1, 2)])), b.submit(job("b", [row(2, 2)])), b.submit(job("a", [row(3, 2)]))]);
+    assert.deepEqual(calls.map((c) => c.rows.map((r) => r.ids[0])).sort(), [[1, 3], [2]]);
+  });
+
+  test("the token budget cuts runs", async () => {
+    const calls: Job[] = [];
+    const b = new Batcher(echoRun(calls), { maxRows: 32, maxTokens: 20, maxWaitMs: 5 });
+    await b.submit(job("g", [row(1, 10), row(2, 10), row(3, 10)]));
+    assert.deepEqual(calls.map((c) => c.rows.length), [2, 1]);
+  });
+
+  test("one job's failure never fails its neighbours", async () => {
+    const b = new Batcher(echoRun([]), { maxRows: 32, maxTokens: 1000, maxWaitMs: 5 });
+    const results = await Promise.allSettled([b.submit(job("g", [row(5, 3)])), b.submit(job("g", [row(666, 3)])), b.submit(job("g", [row(7, 4)]))]);
+    assert.equal(results[0].status, "fulfilled");
+    assert.equal(results[1].status, "rejected");
+    assert.equal(results[2].status, "fulfilled");
+    assert.deepEqual(firstIds((results[2] as PromiseFulfilledResult<RunOutputs>).value), [7]);
+  });
+});
+
+test("concurrent requests for different adapters run together and get the numbers they get alone", async () => {
+  const pool = new WorkerPool({ threads: 1 });
+  try {
+    const engine = new Engine(new Catalog(new LocalStore(SHARED_FIXTURES)), pool, { maxRows: 64, maxTokens: 8192, maxWaitMs: 20 });
+    const adapters = ["sentiment", "topic", "formality", "toxicity", "ner", "sentiment", "topic", "formality"];
+    const req = (a: string, text: string) => ({ model: "bert-tiny", inputs: [text], tasks: [{ adapters: a }], options: { maxLength: 32, returnLogits: true, returnHiddenStates: false, returnFusionAttention: false } });
+    const texts = adapters.map((_, i) => `request number ${i} is ${"long ".repeat(i)}`);
+    const alone = [];
+    for (const [i, a] of adapters.entries()) alone.push(await engine.predict(req(a, texts[i])));
+    let runs = 0;
+    engine.onRun = () => runs++;
+    const together = await Promise.all(adapters.map((a, i) => engine.predict(req(a, texts[i]))));
+    assert.ok(runs < adapters.length, `${runs} encoder runs for ${adapters.length} requests`);
+    together.forEach((t, i) => {
+      const got = t.results[0].outputs[0].logits as number[] | number[][];
+      const want = alone[i].results[0].outputs[0].logits as number[] | number[][];
+      assert.ok(Math.max(...got.flat().map((x, k) => Math.abs(x - want.flat()[k]))) < 1e-5, `request ${i}`);
+    });
+  } finally {
+    await pool.close();
+  }
+});
