@@ -21,7 +21,7 @@ function echoRun(calls: Job[]) {
   };
 }
 
-const row = (id: number, len: number): RowJob => ({ ids: [id, ...Array(len - 1).fill(1)], types: Array(len).fill(0), positions: [...Array(len).keys()], members: [], averages: [] });
+const row = (id: number, len: number): RowJob => ({ ids: [id, ...Array(len - 1).fill(1)], types: Array(len).fill(0), positions: [...Array(len).keys()], members: [], averages: [], fused: {} });
 const job = (key: string, rows: RowJob[]) => ({ key, rows, spec: { block: null, slots: [], averages: 0 }, model: {} as Job["model"] }) as Job;
 const firstIds = (o: RunOutputs) => {
   const [n, T, w] = o.last_hidden_state.dims;
@@ -85,5 +85,42 @@ test("concurrent requests for different adapters run together and get the number
     });
   } finally {
     await pool.close();
+  }
+});
+
+test("fusions of 3 and 4 adapters share one graph (empty slots masked) and mix in one batch", async () => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const { writeRandomStore } = await import("./support/random-store.ts");
+  const dir = mkdtempSync(path.join(os.tmpdir(), "polyhead-fuse-"));
+  writeRandomStore(dir, { hidden: 32, layers: 2, heads: 2, intermediate: 64, maxPositions: 64, adapters: 4, fusions: [{ name: "f3", adapters: 3 }, { name: "f4", adapters: 4 }] });
+  const pool = new WorkerPool({ threads: 1 });
+  try {
+    const engine = new Engine(new Catalog(new LocalStore(dir)), pool, { maxRows: 64, maxTokens: 8192, maxWaitMs: 20 });
+    const req = (fusion: string, n: number) => ({
+      model: "random", inputs: ["the film was good", "a long and dull day"],
+      tasks: [{ adapters: { fuse: ["a0", "a1", "a2", "a3"].slice(0, n), fusion } }],
+      options: { maxLength: 32, returnLogits: true, returnHiddenStates: false, returnFusionAttention: true },
+    });
+    const alone3 = await engine.predict(req("f3", 3));
+    const alone4 = await engine.predict(req("f4", 4));
+    assert.equal(engine.compiledGraphs, 1, "one graph for both fusion sizes");
+    const attn = alone3.results[0].outputs[0].fusion_attention as Record<string, Record<string, number[][]>>;
+    for (const tok of attn["0"].output_adapter) {
+      assert.equal(tok.length, 3, "the padded slot is not reported");
+      assert.ok(Math.abs(tok.reduce((a, b) => a + b, 0) - 1) < 1e-5, "the real adapters' weights sum to 1");
+    }
+    let runs = 0;
+    engine.onRun = () => runs++;
+    const [both3, both4] = await Promise.all([engine.predict(req("f3", 3)), engine.predict(req("f4", 4))]);
+    assert.equal(runs, 1, "one run for both");
+    assert.deepEqual(both3.results[0].outputs.map((o) => o.label), alone3.results[0].outputs.map((o) => o.label));
+    const close = (a: any, b: any) => Math.max(...(a.results[0].outputs as any[]).flatMap((o, i) => (o.logits as number[]).map((x, k) => Math.abs(x - b.results[0].outputs[i].logits[k]))));
+    assert.ok(close(both3, alone3) < 1e-5 && close(both4, alone4) < 1e-5);
+    assert.ok(close(alone3, alone4) > 1e-4, "the two fusions really differ");
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -101,7 +101,7 @@ export class Engine {
             const out: Record<string, unknown> = b.head ? rowOutput(b.head.config, logits!.subarray(i * perRow, (i + 1) * perRow), T, ctx) : {};
             if (req.options.returnHiddenStates || !b.head) out.last_hidden_state = hiddenRows(hidden, offset + i, T, H, enc.length[row]);
             if (req.options.returnFusionAttention) {
-              const fa = fusionAttention(job.spec.slots, run, offset + i, T, enc.length[row]);
+              const fa = fusionAttention(job.spec.slots, run, offset + i, T, enc.length[row], job.rows[offset + i].fused);
               if (fa) out.fusion_attention = fa;
             }
             return out;
@@ -142,6 +142,11 @@ export class Engine {
   }
 
   private encoderInputs = new Map<string, Set<string>>();
+
+  /** Encoder graphs built so far (one per composition shape). */
+  get compiledGraphs(): number {
+    return this.encoderInputs.size;
+  }
 
   /** One encoder run on the worker; the graph is built the first time its key is seen. */
   private async runJob(job: Job): Promise<RunOutputs> {
@@ -211,7 +216,7 @@ function chainName(c: Chain): string {
 }
 
 /** {layer: {location: [real tokens][adapters]}} for one row, from the graph's fusion outputs. */
-function fusionAttention(slots: { kind: string; places?: string[] }[], run: Record<string, { dims: number[]; data: Float32Array }>, n: number, T: number, real: number) {
+function fusionAttention(slots: { kind: string; places?: string[] }[], run: Record<string, { dims: number[]; data: Float32Array }>, n: number, T: number, real: number, fused: Record<number, number>) {
   const out: Record<string, Record<string, number[][]>> = {};
   slots.forEach((s, i) => {
     if (s.kind !== "fusion") return;
@@ -219,8 +224,9 @@ function fusionAttention(slots: { kind: string; places?: string[] }[], run: Reco
       const o = run[fusionOutputName(i, place)];
       if (!o) continue;
       const F = o.dims[2];
+      const used = fused[i] ?? F; // padded (masked) slots are left out
       const [layer, loc] = place.split(".");
-      (out[layer] ??= {})[LOCATION_NAME[loc]] = Array.from({ length: real }, (_, t) => Array.from(o.data.subarray((n * T + t) * F, (n * T + t + 1) * F)));
+      (out[layer] ??= {})[LOCATION_NAME[loc]] = Array.from({ length: real }, (_, t) => Array.from(o.data.subarray((n * T + t) * F, (n * T + t) * F + used)));
     }
   });
   return Object.keys(out).length ? out : null;

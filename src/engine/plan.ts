@@ -23,7 +23,10 @@ export interface PlannedBranch {
 export type Member = LoadedAdapter | LoadedFusion;
 
 /** Describes a chain as a graph spec; `members` receives the adapter or fusion behind each slot. */
-function describe(chain: Resolved | null, members: Member[], weights: number[][]): GraphSpec {
+/** Fusions are compiled for 2, 4, 8 or 16 adapters; smaller ones mask the empty slots out of the softmax. */
+export const fusionWidth = (n: number) => (n <= 2 ? n : 2 ** Math.ceil(Math.log2(n)));
+
+function describe(chain: Resolved | null, members: Member[], weights: number[][], fused: Record<number, number>): GraphSpec {
   const slots: SlotSpec[] = [];
   let averages = 0;
   const walk = (n: Resolved): BlockSpec => {
@@ -51,7 +54,21 @@ function describe(chain: Resolved | null, members: Member[], weights: number[][]
         });
         members.push(f);
         const slot = slots.length - 1;
-        return { t: "fuse", slot, children: n.children.map(walk) };
+        const children = n.children.map(walk);
+        fused[slot] = children.length;
+        // Same-shaped plain adapters: pad to the compiled width with copies of
+        // the first one (masked out), so fusions of 3 and 4 share a graph.
+        const first = children[0];
+        const padable = children.every((c) => c.t === "adapter" && JSON.stringify(slots[c.slot]) === JSON.stringify(slots[(first as { slot: number }).slot]));
+        if (!padable) return { t: "fuse", slot, children };
+        const width = fusionWidth(children.length);
+        const child0 = members[(first as { slot: number }).slot];
+        while (children.length < width) {
+          slots.push(slots[(first as { slot: number }).slot]);
+          members.push(child0);
+          children.push({ t: "adapter", slot: slots.length - 1 });
+        }
+        return { t: "fuse", slot, children, masked: true };
       }
       case "average":
         weights.push(n.weights);
@@ -107,6 +124,8 @@ export interface RowJob {
   members: Member[];
   /** per average block: its normalised weights */
   averages: number[][];
+  /** per fusion slot: how many of its adapters are real (the rest are masked padding) */
+  fused: Record<number, number>;
 }
 
 /** Rows that share one compiled graph. Jobs with the same key can be merged into one run. */
@@ -128,7 +147,8 @@ export function planJobs(model: LoadedModel, branches: PlannedBranch[], enc: Enc
   branches.forEach((b, i) => {
     const members: Member[] = [];
     const weights: number[][] = [];
-    const spec = describe(b.chain, members, weights);
+    const fused: Record<number, number> = {};
+    const spec = describe(b.chain, members, weights, fused);
     const key = specKey(model.name, spec);
     let pj = jobs.get(key);
     if (!pj) {
@@ -136,7 +156,7 @@ export function planJobs(model: LoadedModel, branches: PlannedBranch[], enc: Enc
       jobs.set(key, pj);
     }
     pj.branches.push({ branch: i, offset: pj.job.rows.length });
-    for (const r of b.rows) pj.job.rows.push({ ...tokensOf(model, enc, r), members, averages: weights });
+    for (const r of b.rows) pj.job.rows.push({ ...tokensOf(model, enc, r), members, averages: weights, fused });
   });
   return [...jobs.values()];
 }
@@ -195,6 +215,11 @@ export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: num
     feeds[inputName.idx(s)] = { type: "int64", dims: [N], data: idx };
     Object.assign(feeds, bankFeeds(s, slot, bank));
   });
+  for (const f of maskedFusions(spec.block)) {
+    const mask = new Float32Array(N * f.width);
+    rows.forEach((r, i) => mask.fill(MASKED, i * f.width + r.fused[f.slot], (i + 1) * f.width));
+    feeds[inputName.fusionMask(f.slot)] = { type: "float32", dims: [N, f.width], data: mask };
+  }
   for (let a = 0; a < spec.averages; a++) {
     const n = rows[0].averages[a].length;
     const w = new Float32Array(N * n);
@@ -205,6 +230,15 @@ export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: num
 }
 
 /** Stacks one parameter of every bank member into [A, ...shape]. */
+/** Added to a padded slot's fusion score: its softmax weight becomes exactly 0. */
+const MASKED = -1e9;
+
+function maskedFusions(b: BlockSpec | null): { slot: number; width: number }[] {
+  if (!b || b.t === "adapter") return [];
+  const inner = b.children.flatMap(maskedFusions);
+  return b.t === "fuse" && b.masked ? [{ slot: b.slot, width: b.children.length }, ...inner] : inner;
+}
+
 function stack(parts: Float32Array[], shape: number[]): Feed {
   const size = shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(parts.length * size);

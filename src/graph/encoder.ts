@@ -264,6 +264,7 @@ class RowWeights {
     const qk = f.key ? matmul(q, this.param(b.slot, P, "k_w", ["hidden", "hidden"])) : q;
     let scores = reduceSum(mul(U, unsqueeze(qk, [2])), [3]); // [N, T, F]
     if (f.temperature !== 1) scores = scale(scores, 1 / f.temperature);
+    if (b.masked) scores = add(scores, unsqueeze(this.g.input(inputName.fusionMask(b.slot), "float32", ["batch", b.children.length]), [1]));
     const probs = softmax(scores);
     const name = fusionOutputName(b.slot, P);
     this.g.output(probs, name);

@@ -39,7 +39,7 @@ export type SlotSpec =
 export type BlockSpec =
   | { t: "adapter"; slot: number }
   | { t: "stack"; children: BlockSpec[] }
-  | { t: "fuse"; slot: number; children: BlockSpec[] }
+  | { t: "fuse"; slot: number; children: BlockSpec[]; masked?: boolean }
   | { t: "average"; id: number; children: BlockSpec[] };
 
 export interface GraphSpec {
@@ -55,6 +55,8 @@ export const inputName = {
   idx: (slot: number) => `s${slot}.idx`,
   param: (slot: number, place: string, param: string) => `s${slot}.${place}.${param}`,
   average: (id: number) => `avg${id}.w`,
+  /** [N, width]: 0 for a row's real fused adapters, a large negative number for padding */
+  fusionMask: (slot: number) => `s${slot}.mask`,
 };
 export const fusionOutputName = (slot: number, place: string) => `fusion.s${slot}.${place}`;
 

@@ -19,6 +19,8 @@ export interface RandomStoreOptions {
   reductionFactor?: number;
   /** a dynamic fusion "fusion" of the first `fuse` adapters */
   fuse?: number;
+  /** more dynamic fusions: each of the first `adapters` adapters */
+  fusions?: { name: string; adapters: number }[];
   seed?: number;
 }
 
@@ -115,10 +117,11 @@ export function writeRandomStore(dir: string, o: RandomStoreOptions): void {
     writeFileSync(path.join(a, "head_config.json"), headConfig(name));
     writeFileSync(path.join(a, "model_head.safetensors"), writeSafetensors(head(name)));
   }
-  if (o.fuse) {
-    const fused = names.slice(0, o.fuse);
+  const fusions = [...(o.fuse ? [{ name: "fusion", adapters: o.fuse }] : []), ...(o.fusions ?? [])];
+  for (const fusion of fusions) {
+    const fused = names.slice(0, fusion.adapters);
     const saved = fused.join(",");
-    const f = path.join(dir, "fusions", "fusion");
+    const f = path.join(dir, "fusions", fusion.name);
     mkdirSync(f, { recursive: true });
     const d: StateDict = new Map();
     for (let l = 0; l < o.layers; l++) {
