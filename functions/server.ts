@@ -1,7 +1,8 @@
 import { serve as nodeServe } from "@hono/node-server";
 import { pathToFileURL } from "node:url";
 import pino from "pino";
-import { createApp } from "../src/api/app.ts";
+import { createApp, type Readiness } from "../src/api/app.ts";
+import type { CacheStats } from "../src/api/metrics.ts";
 import { Engine } from "../src/engine/engine.ts";
 import { WorkerPool } from "../src/engine/worker-pool.ts";
 import { Catalog } from "../src/store/catalog.ts";
@@ -18,6 +19,12 @@ export interface ServeOptions {
   threads?: number;
   device?: "cpu" | "cuda";
   quiet?: boolean;
+  /** base models to load at start, in the background; /readyz answers 200 once all are loaded (default: every folder under models/) */
+  models?: string[];
+  /** the store file cache's counters, for /metrics */
+  cacheStats?: () => CacheStats;
+  /** where log lines go (default: stdout) */
+  logDestination?: pino.DestinationStream;
 }
 
 export interface RunningServer {
@@ -27,10 +34,19 @@ export interface RunningServer {
 }
 
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
-  const log = pino({ level: opts.quiet ? "warn" : "info" });
+  const logOptions = { level: opts.quiet ? "warn" : "info" };
+  const log = opts.logDestination ? pino(logOptions, opts.logDestination) : pino(logOptions);
   const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu" });
-  const engine = new Engine(new Catalog(openStore(opts.store)), pool);
-  const app = createApp({ engine, log: (level, msg, extra) => log[level](extra ?? {}, msg) });
+  const catalog = new Catalog(openStore(opts.store));
+  const engine = new Engine(catalog, pool);
+  const preload = new Preloader(catalog, opts.models, log);
+  const app = createApp({
+    engine,
+    log: (level, msg, extra) => log[level](extra ?? {}, msg),
+    readiness: () => preload.state(),
+    cacheStats: opts.cacheStats,
+    processMetrics: true,
+  });
   const host = opts.host ?? "127.0.0.1";
   const server = await new Promise<ReturnType<typeof nodeServe>>((resolve, reject) => {
     const s = nodeServe({ fetch: app.fetch, port: opts.port, hostname: host }, () => resolve(s));
@@ -39,14 +55,98 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : opts.port;
   log.info({ store: opts.store, url: `http://${host}:${port}` }, "polyhead serving");
+  preload.start();
   return {
     url: `http://${host}:${port}`,
     port,
     async close() {
+      preload.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pool.close();
     },
   };
+}
+
+/**
+ * Loads the base models in the background so that the first request does not
+ * pay for it, and tells /readyz when they are in. A failed load (store down,
+ * files missing) is logged and retried with backoff; the server keeps
+ * answering meanwhile and /readyz says what is missing.
+ */
+class Preloader {
+  private loaded = new Set<string>();
+  private pending = new Set<string>();
+  private failed = new Map<string, string>();
+  private listed = false;
+  private stopped = false;
+  private timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private catalog: Catalog,
+    private models: string[] | undefined,
+    private log: pino.Logger,
+  ) {}
+
+  start(): void {
+    void this.list(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+  }
+
+  state(): Readiness {
+    return {
+      ready: this.listed && this.pending.size === 0,
+      models: [...this.loaded].sort(),
+      pending: [...this.pending].sort(),
+      failed: Object.fromEntries(this.failed),
+    };
+  }
+
+  private later(attempt: number, f: () => void) {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) f();
+    }, Math.min(30_000, 500 * 2 ** attempt));
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private async list(attempt: number) {
+    let names: string[];
+    try {
+      names = this.models ?? (await this.catalog.list("models"));
+    } catch (e) {
+      this.failed.set("models/", (e as Error).message);
+      this.log.warn({ err: (e as Error).message }, "cannot list models; retrying");
+      this.later(attempt + 1, () => void this.list(attempt + 1));
+      return;
+    }
+    this.failed.delete("models/");
+    for (const n of names) this.pending.add(n);
+    this.listed = true;
+    for (const n of names) void this.load(n, 0);
+  }
+
+  private async load(name: string, attempt: number) {
+    const started = performance.now();
+    try {
+      await this.catalog.model(name);
+      if (this.stopped) return;
+      this.pending.delete(name);
+      this.failed.delete(name);
+      this.loaded.add(name);
+      this.log.info({ model: name, ms: Math.round(performance.now() - started) }, "model loaded");
+    } catch (e) {
+      if (this.stopped) return;
+      this.failed.set(name, (e as Error).message);
+      this.log.warn({ model: name, err: (e as Error).message }, "model load failed; retrying");
+      this.later(attempt + 1, () => void this.load(name, attempt + 1));
+    }
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
@@ -57,6 +157,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     host: env.HOST ?? "0.0.0.0",
     threads: Number(env.POLYHEAD_THREADS ?? 1),
     device: env.POLYHEAD_DEVICE === "cuda" ? "cuda" : "cpu",
+    models: env.POLYHEAD_MODELS ? env.POLYHEAD_MODELS.split(",").map((m) => m.trim()).filter(Boolean) : undefined,
   });
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void running.close().then(() => process.exit(0)));
 }

@@ -72,7 +72,7 @@ test("concurrent requests for different adapters run together and get the number
     const adapters = ["sentiment", "topic", "formality", "toxicity", "ner", "sentiment", "topic", "formality"];
     const req = (a: string, text: string) => ({ model: "bert-tiny", inputs: [text], tasks: [{ adapters: a }], options: { maxLength: 32, returnLogits: true, returnHiddenStates: false, returnFusionAttention: false } });
     const texts = adapters.map((_, i) => `request number ${i} is ${"long ".repeat(i)}`);
-    const alone = [];
+    const alone: Awaited<ReturnType<Engine["predict"]>>[] = [];
     for (const [i, a] of adapters.entries()) alone.push(await engine.predict(req(a, texts[i])));
     let runs = 0;
     engine.onRun = () => runs++;

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { CompositionSchema, NAME_RE } from "../engine/composition.ts";
+import { CompositionSchema, MAX_WIDTH, NAME_RE } from "../engine/composition.ts";
 
 // The request and response bodies of the HTTP API. Types used by the routes
 // are derived from these schemas; the engine takes plain data.
@@ -16,8 +16,17 @@ const ModelName = z.string().regex(NAME_RE, "a model folder name: letters, digit
 // Heads may be named by AdapterHub's saved name, e.g. "sentiment,topic,formality".
 const HeadName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._,-]{0,255}$/, "a head, adapter or fusion name");
 const Text = z.string().max(LIMITS.maxTextChars, `a text has at most ${LIMITS.maxTextChars} characters`);
+const FolderName = z.string().regex(NAME_RE, "a folder name: letters, digits, '.', '_' or '-'");
+const Inputs = z.array(z.union([Text, z.tuple([Text, Text])])).min(1).max(LIMITS.maxInputs);
 
-export const Composition = CompositionSchema.openapi("Composition", {
+// zod 4 schemas made before @hono/zod-openapi extended zod (composition.ts may
+// load first) have no own .openapi(): call it through the prototype. It must
+// name CompositionSchema itself (not a z.lazy wrapper around it): for a lazy
+// schema .openapi() also tags the original with the refId, and that is what
+// turns the grammar's recursion into a $ref instead of an endless document.
+type OpenApiFn = (this: unknown, refId: string, meta: { description: string }) => typeof CompositionSchema;
+const openapi = (z.ZodType.prototype as unknown as { openapi: OpenApiFn }).openapi;
+export const Composition = openapi.call(CompositionSchema, "Composition", {
   description:
     'An adapter name, or {"stack": [..]}, {"fuse": [..], "fusion"?: name}, {"parallel": [..]}, {"batch_split": [..], "sizes": [..]}, {"average": [..], "weights"?: [..]}',
 });
@@ -38,7 +47,7 @@ export const PredictOptions = z.strictObject({
 export const PredictRequest = z
   .strictObject({
     model: ModelName,
-    inputs: z.array(z.union([Text, z.tuple([Text, Text])])).min(1).max(LIMITS.maxInputs),
+    inputs: Inputs,
     tasks: z.array(Task).min(1).max(LIMITS.maxTasks),
     options: PredictOptions.default({ max_length: 128, return_logits: false, return_hidden_states: false, return_fusion_attention: false }),
   })
@@ -68,3 +77,93 @@ export const Problem = z
     field: z.string().optional(),
   })
   .openapi("Problem");
+
+// ---- POST /v1/fuse -------------------------------------------------------
+
+export const FuseOptions = z.strictObject({
+  max_length: z.number().int().min(2).max(LIMITS.maxLength).default(128),
+  return_logits: z.boolean().default(false),
+  return_fusion_attention: z.boolean().default(false),
+});
+
+export const FuseRequest = z
+  .strictObject({
+    model: ModelName,
+    inputs: Inputs,
+    fuse: z.array(FolderName).min(1).max(MAX_WIDTH).optional().openapi({ description: "the fused adapters, in the fusion's order" }),
+    fusion: FolderName.optional().openapi({ description: "a fusion folder; found from `fuse` when left out" }),
+    head: HeadName.optional().openapi({ description: "default: the fusion's own head" }),
+    options: FuseOptions.default({ max_length: 128, return_logits: false, return_fusion_attention: false }),
+  })
+  .refine((b) => b.fuse !== undefined || b.fusion !== undefined, { message: 'give "fuse" (adapter names) or "fusion" (a fusion folder)', path: ["fuse"] })
+  .openapi("FuseRequest", {
+    example: { model: "bert-tiny", inputs: ["what a great film"], fuse: ["sentiment", "topic", "formality"], options: { return_fusion_attention: true } },
+  });
+export type FuseRequest = z.infer<typeof FuseRequest>;
+
+const FusionAttention = z
+  .record(z.string(), z.record(z.string(), z.array(z.array(z.number()))))
+  .openapi("FusionAttention", { description: "{layer: {mh_adapter|output_adapter: [real tokens][adapters]}}: softmax weights, columns in `adapters` order" });
+
+export const FuseResponse = z
+  .object({
+    model: z.string(),
+    fusion: z.string(),
+    adapters: z.array(z.string()).openapi({ description: "the fused adapters: the order of the fusion_attention columns" }),
+    head: z.string().nullable(),
+    type: TaskResult.shape.type,
+    outputs: z.array(z.looseObject({ fusion_attention: FusionAttention.optional() })),
+  })
+  .openapi("FuseResponse");
+
+// ---- GET /v1/models, /v1/adapters ----------------------------------------
+
+export const ModelInfo = z
+  .object({
+    name: z.string(),
+    model_type: z.string().nullable(),
+    hidden_size: z.number().int().nullable(),
+    layers: z.number().int().nullable(),
+    attention_heads: z.number().int().nullable(),
+    max_position_embeddings: z.number().int().nullable(),
+    supported: z.boolean(),
+    error: z.string().optional(),
+  })
+  .openapi("ModelInfo");
+
+export const ModelsResponse = z.object({ models: z.array(ModelInfo) }).openapi("ModelsResponse");
+
+export const HeadInfo = z
+  .object({ name: z.string(), type: z.string(), num_labels: z.number().int(), labels: z.array(z.string()), layers: z.number().int() })
+  .openapi("HeadInfo");
+
+export const AdapterSummary = z
+  .object({
+    name: z.string(),
+    type: z.string().openapi({ description: "bottleneck, lora, ia3, or the saved architecture when unsupported" }),
+    saved_name: z.string().nullable(),
+    hidden_size: z.number().int().nullable(),
+    model_type: z.string().nullable(),
+    head: HeadInfo.nullable(),
+    size: z.number().int().openapi({ description: "bytes, summed over the folder's files" }),
+    etag: z.string().openapi({ description: "the polyhead.json manifest's ETag, else adapter_config.json's" }),
+    fusions: z.array(z.string()).openapi({ description: "fusion folders that fuse this adapter" }),
+    supported: z.boolean(),
+    error: z.string().optional(),
+  })
+  .openapi("AdapterSummary");
+
+export const AdapterDetail = AdapterSummary.extend({
+  config: z.record(z.string(), z.unknown()).openapi({ description: "the `config` of adapter_config.json, as saved" }),
+  files: z.array(z.object({ name: z.string(), size: z.number().int(), etag: z.string() })),
+}).openapi("AdapterDetail");
+
+export const AdaptersResponse = z.object({ adapters: z.array(AdapterSummary) }).openapi("AdaptersResponse");
+
+export const AdapterParams = z.object({
+  name: FolderName.openapi({ param: { name: "name", in: "path" }, example: "sentiment" }),
+});
+
+// ---- operations ------------------------------------------------------------
+
+export const ReadyResponse = z.object({ status: z.literal("ready"), models: z.array(z.string()) }).openapi("Ready");

@@ -112,6 +112,23 @@ export class Engine {
     return { model: model.name, results };
   }
 
+  /**
+   * Loads a model and compiles the graphs of the given compositions by
+   * running one short row through each, so the first real request does not
+   * pay for compilation. Also proves the execution provider works (a CUDA
+   * request on a machine without CUDA fails here, at start).
+   */
+  async warm(model: string, compositions: (Composition | null)[] = [null]): Promise<void> {
+    for (const adapters of compositions) {
+      await this.predict({
+        model,
+        inputs: ["warm up"],
+        tasks: [{ adapters }],
+        options: { maxLength: 8, returnLogits: false, returnHiddenStates: false, returnFusionAttention: false },
+      });
+    }
+  }
+
   /** Replaces names by loaded adapters and fusions, checking what can be combined. */
   private async resolve(c: Chain, model: LoadedModel, path: string): Promise<Resolved> {
     switch (c.t) {
