@@ -6,13 +6,18 @@ import type { CacheStats } from "../src/api/metrics.ts";
 import { Engine } from "../src/engine/engine.ts";
 import { WorkerPool } from "../src/engine/worker-pool.ts";
 import { Catalog } from "../src/store/catalog.ts";
+import { FileCache } from "../src/store/file-cache.ts";
 import { openStore } from "../src/store/open.ts";
+import type { Store } from "../src/store/store.ts";
+import { DEFAULT_BATCH, type BatchOptions } from "../src/engine/batcher.ts";
+import type { Composition } from "../src/engine/composition.ts";
 
 // The inference container's entry point: the Hono app on Node, inference in
 // worker threads. Stateless: everything it holds is a cache of the store.
 
 export interface ServeOptions {
-  store: string;
+  /** a local folder, s3://bucket/prefix, or a Store */
+  store: string | Store;
   port: number;
   host?: string;
   /** inference worker threads */
@@ -21,8 +26,20 @@ export interface ServeOptions {
   quiet?: boolean;
   /** base models to load at start, in the background; /readyz answers 200 once all are loaded (default: every folder under models/) */
   models?: string[];
-  /** the store file cache's counters, for /metrics */
+  /** the store file cache's counters, for /metrics (default: this server's own cache) */
   cacheStats?: () => CacheStats;
+  /** seconds a loaded adapter is served before its version is checked again (default 30) */
+  ttlSeconds?: number;
+  /** bytes of fetched files kept in memory (default 256 MiB) */
+  cacheBytes?: number;
+  /** a folder for fetched files, so a restarted container starts warm */
+  cacheDir?: string;
+  diskCacheBytes?: number;
+  /** bytes of loaded adapters and fusions kept (default 2 GiB) */
+  budgetBytes?: number;
+  batch?: Partial<BatchOptions>;
+  /** compositions whose graphs are compiled at start, for every preloaded model */
+  warm?: (Composition | null)[];
   /** where log lines go (default: stdout) */
   logDestination?: pino.DestinationStream;
 }
@@ -37,14 +54,19 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const logOptions = { level: opts.quiet ? "warn" : "info" };
   const log = opts.logDestination ? pino(logOptions, opts.logDestination) : pino(logOptions);
   const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu" });
-  const catalog = new Catalog(openStore(opts.store));
-  const engine = new Engine(catalog, pool);
-  const preload = new Preloader(catalog, opts.models, log);
+  const store = typeof opts.store === "string" ? openStore(opts.store) : opts.store;
+  const cache = new FileCache(store, { memoryBytes: opts.cacheBytes ?? 256 * 1024 ** 2, diskDir: opts.cacheDir, diskBytes: opts.diskCacheBytes });
+  const catalog = new Catalog(store, { ttlMs: (opts.ttlSeconds ?? 30) * 1000, budgetBytes: opts.budgetBytes, cache });
+  const engine = new Engine(catalog, pool, { ...DEFAULT_BATCH, ...opts.batch });
+  const preload = new Preloader((name) => engine.warm(name, opts.warm ?? []), () => catalog.list("models"), opts.models, log);
   const app = createApp({
     engine,
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
     readiness: () => preload.state(),
-    cacheStats: opts.cacheStats,
+    cacheStats: opts.cacheStats ?? (() => {
+      const c = cache.stats();
+      return { hits: c.hits + c.diskHits, misses: c.misses, bytes: c.bytes, entries: c.entries };
+    }),
     processMetrics: true,
   });
   const host = opts.host ?? "127.0.0.1";
@@ -54,7 +76,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : opts.port;
-  log.info({ store: opts.store, url: `http://${host}:${port}` }, "polyhead serving");
+  log.info({ store: store.description, url: `http://${host}:${port}` }, "polyhead serving");
   preload.start();
   return {
     url: `http://${host}:${port}`,
@@ -82,7 +104,9 @@ class Preloader {
   private timers = new Set<NodeJS.Timeout>();
 
   constructor(
-    private catalog: Catalog,
+    /** loads a model and compiles its warm-up graphs */
+    private warm: (model: string) => Promise<void>,
+    private listModels: () => Promise<string[]>,
     private models: string[] | undefined,
     private log: pino.Logger,
   ) {}
@@ -118,7 +142,7 @@ class Preloader {
   private async list(attempt: number) {
     let names: string[];
     try {
-      names = this.models ?? (await this.catalog.list("models"));
+      names = this.models ?? (await this.listModels());
     } catch (e) {
       this.failed.set("models/", (e as Error).message);
       this.log.warn({ err: (e as Error).message }, "cannot list models; retrying");
@@ -134,7 +158,7 @@ class Preloader {
   private async load(name: string, attempt: number) {
     const started = performance.now();
     try {
-      await this.catalog.model(name);
+      await this.warm(name);
       if (this.stopped) return;
       this.pending.delete(name);
       this.failed.delete(name);
@@ -149,15 +173,32 @@ class Preloader {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const env = process.env;
-  const running = await serve({
+/** ServeOptions from the environment (the container's configuration). */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptions {
+  const num = (name: string) => (env[name] !== undefined && env[name] !== "" ? Number(env[name]) : undefined);
+  const list = (name: string) => env[name]?.split(",").map((m) => m.trim()).filter(Boolean);
+  return {
     store: env.POLYHEAD_STORE ?? "adapters",
-    port: Number(env.PORT ?? 8080),
+    port: num("PORT") ?? 8080,
     host: env.HOST ?? "0.0.0.0",
-    threads: Number(env.POLYHEAD_THREADS ?? 1),
+    threads: num("POLYHEAD_THREADS") ?? 1,
     device: env.POLYHEAD_DEVICE === "cuda" ? "cuda" : "cpu",
-    models: env.POLYHEAD_MODELS ? env.POLYHEAD_MODELS.split(",").map((m) => m.trim()).filter(Boolean) : undefined,
-  });
+    models: list("POLYHEAD_MODELS"),
+    ttlSeconds: num("POLYHEAD_TTL_SECONDS"),
+    cacheBytes: num("POLYHEAD_CACHE_BYTES"),
+    cacheDir: env.POLYHEAD_CACHE_DIR || undefined,
+    diskCacheBytes: num("POLYHEAD_DISK_CACHE_BYTES"),
+    budgetBytes: num("POLYHEAD_BUDGET_BYTES"),
+    batch: {
+      ...(num("POLYHEAD_MAX_BATCH_ROWS") ? { maxRows: num("POLYHEAD_MAX_BATCH_ROWS") } : {}),
+      ...(num("POLYHEAD_MAX_BATCH_TOKENS") ? { maxTokens: num("POLYHEAD_MAX_BATCH_TOKENS") } : {}),
+      ...(num("POLYHEAD_MAX_WAIT_MS") !== undefined ? { maxWaitMs: num("POLYHEAD_MAX_WAIT_MS") } : {}),
+    },
+    warm: list("POLYHEAD_WARM")?.map((c) => (c === "null" ? null : c)),
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const running = await serve(optionsFromEnv());
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void running.close().then(() => process.exit(0)));
 }

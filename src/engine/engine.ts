@@ -118,7 +118,8 @@ export class Engine {
    * pay for compilation. Also proves the execution provider works (a CUDA
    * request on a machine without CUDA fails here, at start).
    */
-  async warm(model: string, compositions: (Composition | null)[] = [null]): Promise<void> {
+  async warm(model: string, compositions: (Composition | null)[] = []): Promise<void> {
+    await this.catalog.model(model);
     for (const adapters of compositions) {
       await this.predict({
         model,
