@@ -283,7 +283,7 @@ function bankFeeds(s: number, slot: SlotSpec, bank: Member[]): Record<string, Fe
         if (m.weights.kind !== "lora") throw new Error("internal: bank mixes adapter kinds");
         return m.weights.places.get(place)!;
       });
-      const scales = as.map((m) => (m.config.kind === "lora" ? new Float32Array([m.config.alpha / m.config.r]) : new Float32Array([1])));
+      const scales = as.map((m) => (m.config.kind === "lora" ? new Float32Array([m.config.scaling]) : new Float32Array([1])));
       put(place, "scale", scales, []);
       if (slot.mode === "add") {
         put(place, "a", ps.map((p) => p.a!.data), p0(ps).a!.shape);

@@ -28,17 +28,23 @@ export interface LoraConfig {
   kind: "lora";
   r: number;
   alpha: number;
+  /** the factor on B·A·x: alpha / r, or alpha / √r for PEFT's rsLoRA */
+  scaling: number;
   attnMatrices: ("q" | "k" | "v")[];
   compositionMode: "add" | "scale";
   selfattnLora: boolean;
   intermediateLora: boolean;
   outputLora: boolean;
   leaveOut: number[];
+  /** PEFT's layers_to_transform */
+  onlyLayers?: number[];
 }
 
 export type AdapterConfig = BottleneckConfig | LoraConfig;
 
 export interface AdapterFile {
+  /** "adapterhub": keys carry the adapter's name; "peft": PEFT's save_pretrained layout */
+  format: "adapterhub" | "peft";
   name: string;
   hiddenSize: number | null;
   modelType: string | null;
@@ -132,6 +138,7 @@ function stripTrainingOnly(config: Record<string, unknown>): Record<string, unkn
 }
 
 export function parseAdapterConfig(json: unknown): AdapterFile {
+  if (json && typeof json === "object" && "peft_type" in json) return parsePeftConfig(json);
   const env = Envelope.parse(json);
   const arch = env.config.architecture ?? "bottleneck";
   const rest = stripTrainingOnly(env.config);
@@ -162,6 +169,7 @@ export function parseAdapterConfig(json: unknown): AdapterFile {
       kind: "lora",
       r: c.r,
       alpha: c.alpha,
+      scaling: c.alpha / c.r,
       attnMatrices: c.attn_matrices,
       compositionMode: c.composition_mode,
       selfattnLora: c.selfattn_lora,
@@ -172,7 +180,67 @@ export function parseAdapterConfig(json: unknown): AdapterFile {
   } else {
     throw new Error(`adapter architecture "${String(arch)}" is not supported (supported: bottleneck, lora)`);
   }
-  return { name: env.name, hiddenSize: env.hidden_size ?? null, modelType: env.model_type ?? null, config };
+  return { format: "adapterhub", name: env.name, hiddenSize: env.hidden_size ?? null, modelType: env.model_type ?? null, config };
+}
+
+// PEFT's LoRA (adapter_config.json + adapter_model.safetensors). The math is
+// AdapterHub's LoRA: W·x + b + s·B·(A·x); target modules are matched by the
+// last parts of their names, as PEFT does.
+const PEFT_TARGETS: Record<string, ("q" | "k" | "v" | "inter" | "out")[]> = {
+  query: ["q"], key: ["k"], value: ["v"],
+  "self.query": ["q"], "self.key": ["k"], "self.value": ["v"],
+  "attention.self.query": ["q"], "attention.self.key": ["k"], "attention.self.value": ["v"],
+  "intermediate.dense": ["inter"], "output.dense": ["out"],
+};
+
+const Peft = z.looseObject({
+  peft_type: z.literal("LORA", { message: "only PEFT LoRA adapters are supported" }),
+  r: z.number().int().positive(),
+  lora_alpha: z.number(),
+  target_modules: z.union([z.array(z.string()), z.string()]),
+  bias: z.literal("none", { message: 'bias must be "none"' }).default("none"),
+  use_rslora: z.boolean().default(false),
+  use_dora: z.literal(false, { message: "DoRA is not supported" }).default(false),
+  fan_in_fan_out: z.literal(false).default(false),
+  layers_to_transform: z.union([z.number().int(), z.array(z.number().int())]).nullish(),
+  rank_pattern: z.record(z.string(), z.unknown()).nullish(),
+  alpha_pattern: z.record(z.string(), z.unknown()).nullish(),
+  modules_to_save: z.array(z.string()).nullish(),
+  base_model_name_or_path: z.string().nullish(),
+});
+
+function parsePeftConfig(json: object): AdapterFile {
+  const c = Peft.parse(json);
+  if (typeof c.target_modules === "string") throw new Error("target_modules as a regular expression is not supported; list the modules");
+  if (Object.keys(c.rank_pattern ?? {}).length || Object.keys(c.alpha_pattern ?? {}).length) throw new Error("rank_pattern / alpha_pattern are not supported");
+  if (c.modules_to_save?.length) throw new Error(`modules_to_save (${c.modules_to_save.join(", ")}) is not supported: serve the PEFT adapter without its trained head`);
+  const targets = c.target_modules.map((m) => {
+    const t = PEFT_TARGETS[m];
+    if (!t) throw new Error(`target module "${m}" is not supported (supported: ${Object.keys(PEFT_TARGETS).join(", ")})`);
+    return t[0];
+  });
+  const attn = (["q", "k", "v"] as const).filter((m) => targets.includes(m));
+  const layers = c.layers_to_transform === null || c.layers_to_transform === undefined ? null : [c.layers_to_transform].flat();
+  return {
+    format: "peft",
+    name: "",
+    hiddenSize: null,
+    modelType: null,
+    config: {
+      kind: "lora",
+      r: c.r,
+      alpha: c.lora_alpha,
+      scaling: c.use_rslora ? c.lora_alpha / Math.sqrt(c.r) : c.lora_alpha / c.r,
+      attnMatrices: attn,
+      compositionMode: "add",
+      selfattnLora: attn.length > 0,
+      intermediateLora: targets.includes("inter"),
+      outputLora: targets.includes("out"),
+      // PEFT names layers to keep; AdapterHub names layers to leave out. Resolved against the model when reading weights.
+      leaveOut: [],
+      ...(layers ? { onlyLayers: layers } : {}),
+    },
+  };
 }
 
 const Head = z.looseObject({

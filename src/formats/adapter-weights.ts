@@ -96,10 +96,23 @@ function collect(dict: StateDict, pattern: RegExp): Map<string, Map<string, Tens
   return out;
 }
 
-export function readAdapterWeights(dict: StateDict, name: string, config: AdapterConfig, hidden: number, layers: number): AdapterWeights {
-  return config.kind === "bottleneck"
-    ? readBottleneck(dict, name, config, hidden, layers)
-    : readLora(dict, name, config, hidden, layers);
+export function readAdapterWeights(dict: StateDict, name: string, config: AdapterConfig, hidden: number, layers: number, format: "adapterhub" | "peft" = "adapterhub"): AdapterWeights {
+  if (config.kind === "bottleneck") return readBottleneck(dict, name, config, hidden, layers);
+  return readLora(format === "peft" ? peftKeys(dict) : dict, name, config, hidden, layers);
+}
+
+/**
+ * PEFT saves `base_model.model.<prefix>encoder.layer.N.<module>.lora_A.weight`;
+ * renamed here to AdapterHub's `encoder.layer.N.<module>.loras.<name>.lora_A`
+ * with an empty name, so one reader serves both.
+ */
+function peftKeys(dict: StateDict): StateDict {
+  const out: StateDict = new Map();
+  for (const [k, t] of dict) {
+    const m = /(encoder\.layer\.\d+\.[a-z.]+?)\.lora_(A|B)(?:\.[A-Za-z0-9_-]+)?\.weight$/.exec(k);
+    if (m) out.set(`${m[1]}.loras..lora_${m[2]}`, t);
+  }
+  return out;
 }
 
 function readBottleneck(dict: StateDict, name: string, c: BottleneckConfig, hidden: number, layers: number): BottleneckWeights {
@@ -162,7 +175,7 @@ function readLora(dict: StateDict, name: string, c: LoraConfig, hidden: number, 
   const places = new Map<string, LoraPlace>();
   const targets = loraTargets(c);
   for (let l = 0; l < layers; l++) {
-    if (c.leaveOut.includes(l)) continue;
+    if (c.leaveOut.includes(l) || (c.onlyLayers && !c.onlyLayers.includes(l))) continue;
     for (const [path, target] of Object.entries(LORA_PATH)) {
       if (!targets.includes(target)) continue;
       const what = `LoRA "${name}" layer ${l} ${path}`;

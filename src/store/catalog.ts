@@ -68,7 +68,7 @@ export class InvalidAdapterError extends Error {
 }
 
 const WEIGHTS = {
-  adapter: ["adapter.safetensors", "pytorch_adapter.bin"],
+  adapter: ["adapter.safetensors", "pytorch_adapter.bin", "adapter_model.safetensors", "adapter_model.bin"],
   head: ["model_head.safetensors", "pytorch_model_head.bin"],
   fusion: ["model_adapter_fusion.safetensors", "pytorch_model_adapter_fusion.bin"],
   model: ["model.safetensors", "pytorch_model.bin"],
@@ -264,9 +264,9 @@ export class Catalog {
       this.checkFits("adapter", name, file, model);
       const dict = await f.weights(WEIGHTS.adapter);
       if (!dict) throw new InvalidAdapterError("adapter", name, `no ${WEIGHTS.adapter.join(" or ")}`);
-      const weights = wrap("adapter", name, () => readAdapterWeights(dict, file.name, file.config, model.config.hidden, model.config.layers));
+      const weights = wrap("adapter", name, () => readAdapterWeights(dict, file.name, file.config, model.config.hidden, model.config.layers, file.format));
       const head = await this.head(f, model, "adapter", name);
-      return { name, savedName: file.name, config: file.config, weights, head };
+      return { name, savedName: file.name || name, config: file.config, weights, head };
     });
   }
 
