@@ -50,7 +50,7 @@ test("per-layer reduction factors and learned scaling are accepted", () => {
 
 test("LoRA and (IA)^3 configs", () => {
   const lora = parseAdapterConfig(read(path.join(SHARED_FIXTURES, "adapters/lora_sent/adapter_config.json"))).config;
-  assert.deepEqual(lora, { kind: "lora", r: 4, alpha: 8, attnMatrices: ["q", "v"], compositionMode: "add", selfattnLora: true, intermediateLora: false, outputLora: false, leaveOut: [] });
+  assert.deepEqual(lora, { kind: "lora", r: 4, alpha: 8, scaling: 2, attnMatrices: ["q", "v"], compositionMode: "add", selfattnLora: true, intermediateLora: false, outputLora: false, leaveOut: [] });
   const ia3 = parseAdapterConfig(read(path.join(SHARED_FIXTURES, "adapters/ia3_topic/adapter_config.json"))).config;
   assert.equal(ia3.kind === "lora" && ia3.compositionMode, "scale");
   const bad = read(path.join(SHARED_FIXTURES, "adapters/ia3_topic/adapter_config.json"));
