@@ -1,12 +1,15 @@
 import { Command, InvalidArgumentError } from "commander";
-import { serve } from "../../functions/server.ts";
-import { Catalog } from "../store/catalog.ts";
-import { openStore } from "../store/open.ts";
-import { Engine } from "../engine/engine.ts";
-import { WorkerPool } from "../engine/worker-pool.ts";
-import { CompositionSchema } from "../engine/composition.ts";
+import { storeOption } from "./store-option.ts";
+import { KINDS, type Kind } from "./kinds.ts";
 
 // polyhead's command line: one subcommand per job, options mirrored by env vars.
+// Each command imports its code when it runs: `push` or `ls` should not pay
+// for loading the inference engine and onnxruntime.
+
+// The AWS SDK warns on Node < 22 that its releases after January 2027 will
+// need Node 22. That is for whoever upgrades the lockfile (NOTES.md), not for
+// someone running `polyhead ls`; an explicit setting still wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const int = (v: string) => {
   const n = Number(v);
@@ -14,17 +17,23 @@ const int = (v: string) => {
   return n;
 };
 
+const kind = (v: string): Kind => {
+  if (!KINDS.includes(v as Kind)) throw new InvalidArgumentError(`expected ${KINDS.join(", ")}`);
+  return v as Kind;
+};
+
 const program = new Command("polyhead").description("Serve many AdapterHub/PEFT adapters from one base encoder");
 
 program
   .command("serve")
   .description("serve the HTTP API over a store")
-  .option("--store <location>", "store: a local folder", process.env.POLYHEAD_STORE ?? "adapters")
+  .addOption(storeOption("adapters"))
   .option("--port <n>", "port (0 picks a free one)", int, Number(process.env.PORT ?? 8080))
   .option("--host <host>", "interface to listen on", process.env.HOST ?? "127.0.0.1")
   .option("--threads <n>", "inference worker threads", int, Number(process.env.POLYHEAD_THREADS ?? 1))
   .option("--device <device>", "cpu or cuda", process.env.POLYHEAD_DEVICE ?? "cpu")
   .action(async (o) => {
+    const { serve } = await import("../../functions/server.ts");
     const running = await serve({ store: o.store, port: o.port, host: o.host, threads: o.threads, device: o.device });
     // Tests and scripts read the bound port from this line.
     console.log(`polyhead listening on ${running.url}`);
@@ -35,13 +44,20 @@ program
   .command("predict")
   .description("run the engine in-process and print the JSON result")
   .requiredOption("--model <name>", "model folder under models/")
-  .option("--store <location>", "store: a local folder", process.env.POLYHEAD_STORE ?? "adapters")
+  .addOption(storeOption("adapters"))
   .option("--adapters <composition>", "composition: a name or JSON", "null")
   .option("--head <name>", "head to use (default: the composition's own)")
   .option("--max-length <n>", "truncate to this many tokens", int, 128)
   .option("--pair", "treat the texts as one pair [A, B]")
   .argument("<texts...>", "input texts")
   .action(async (texts: string[], o) => {
+    const [{ Catalog }, { openStore }, { Engine }, { WorkerPool }, { CompositionSchema }] = await Promise.all([
+      import("../store/catalog.ts"),
+      import("../store/open.ts"),
+      import("../engine/engine.ts"),
+      import("../engine/worker-pool.ts"),
+      import("../engine/composition.ts"),
+    ]);
     let adapters: unknown = o.adapters;
     try {
       adapters = JSON.parse(o.adapters);
@@ -63,6 +79,43 @@ program
     } finally {
       await pool.close();
     }
+  });
+
+program
+  .command("push")
+  .description("check saved AdapterHub/PEFT/transformers folders, then upload them to a store (manifest last)")
+  .argument("<folders...>", "saved folders: a model (config.json + weights), an adapter, or a fusion")
+  .addOption(storeOption())
+  .option("--as <name>", "store name (default: the folder's name; one folder only)")
+  .option("--kind <kind>", "model, adapter or fusion (default: detected from the files)", kind)
+  .option("-q, --quiet", "no progress bar")
+  .action(async (folders: string[], o) => {
+    const { push } = await import("./push.ts");
+    await push(folders, { store: o.store, as: o.as, kind: o.kind, quiet: o.quiet });
+  });
+
+program
+  .command("ls")
+  .description("list the models, adapters and fusions in a store")
+  .addOption(storeOption("adapters"))
+  .option("--json", "print JSON")
+  .action(async (o) => {
+    const { ls, lsTable } = await import("./ls.ts");
+    const entries = await ls(o.store);
+    console.log(o.json ? JSON.stringify(entries, null, 2) : lsTable(entries));
+  });
+
+program
+  .command("inspect")
+  .description("show what the server makes of an adapter, fusion or model: config, head, files, fusions using it")
+  .argument("<name>", "folder name under adapters/, fusions/ or models/")
+  .addOption(storeOption("adapters"))
+  .option("--kind <kind>", "look only under this kind's folder", kind)
+  .option("--json", "print JSON")
+  .action(async (name: string, o) => {
+    const { inspect, inspectText } = await import("./inspect.ts");
+    const found = await inspect(o.store, name, o.kind);
+    console.log(o.json ? JSON.stringify(found, null, 2) : inspectText(found));
   });
 
 await program.parseAsync(process.argv).catch((e: Error) => {

@@ -10,7 +10,7 @@ export interface S3Location {
 
 // S3's own rules are stricter (lowercase); legacy AWS buckets and other
 // servers allow more, so only refuse what cannot be a bucket in a URL.
-const BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/;
+const BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
 export function isS3Location(location: string): boolean {
   return /^s3:\/\//i.test(location);

@@ -27,12 +27,15 @@ export interface S3StoreOptions {
   idleTimeoutMs?: number;
   /** total tries per call, the first included (default 2) */
   maxAttempts?: number;
+  /** keys per ListObjectsV2 page (default and S3's maximum: 1000) */
+  listPageSize?: number;
 }
 
 export class S3Store implements Store {
   readonly description: string;
   readonly location: S3Location;
   private client: S3Client;
+  private pageSize: number | undefined;
 
   constructor(location: string | S3Location, opts: S3StoreOptions = {}) {
     this.location = typeof location === "string" ? parseS3Location(location) : location;
@@ -55,6 +58,7 @@ export class S3Store implements Store {
       maxAttempts: opts.maxAttempts ?? 2,
       requestHandler: { connectionTimeout: opts.connectTimeoutMs ?? 3000, socketTimeout: opts.idleTimeoutMs ?? 30000 },
     });
+    this.pageSize = opts.listPageSize;
     const { bucket, prefix } = this.location;
     this.description = `s3://${bucket}/${prefix}${endpoint ? ` at ${endpoint}` : ""}`;
   }
@@ -127,7 +131,7 @@ export class S3Store implements Store {
     let ContinuationToken: string | undefined;
     do {
       const page: ListObjectsV2CommandOutput | null = await this.call(`list ${Prefix}`, () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix, ContinuationToken, ...(folders ? { Delimiter: "/" } : {}) })),
+        this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix, ContinuationToken, MaxKeys: this.pageSize, ...(folders ? { Delimiter: "/" } : {}) })),
       );
       if (!page) return;
       yield page;
@@ -167,6 +171,7 @@ function explain(e: unknown): string {
   const code = err.code ?? err.name ?? "Error";
   if (err.name === "CredentialsProviderError") return `no credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (${err.message})`;
   if (err.name === "NoSuchBucket") return "the bucket does not exist";
+  if (/Region is missing/i.test(err.message ?? "")) return "no region: set AWS_REGION (or AWS_DEFAULT_REGION, or a region in the AWS profile)";
   if (status === 403 || /InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied/.test(code)) {
     return `access denied (${code}): check the credentials and the bucket's permissions`;
   }
