@@ -83,7 +83,15 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     port,
     async close() {
       preload.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Graceful: idle keep-alive sockets go now, requests in flight get 2 s to finish.
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => (server as import("node:http").Server).closeAllConnections?.(), 2000);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        (server as import("node:http").Server).closeIdleConnections?.();
+      });
       await pool.close();
     },
   };

@@ -1,6 +1,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
 import path from "node:path";
 import { push } from "../src/cli/push.ts";
 import { S3Store } from "../src/store/s3-store.ts";
@@ -9,7 +10,7 @@ import { SHARED_FIXTURES } from "./paths.ts";
 import { goldenStores, requestFor } from "./support/cases.ts";
 import { checkGolden } from "./support/check.ts";
 import { startS3, withEnv, type TestS3 } from "./support/s3.ts";
-import { post, startServer } from "./support/server.ts";
+import { copyStore, post, startServer } from "./support/server.ts";
 
 // The server over s3://: the shared AdapterHub store pushed into a real
 // S3-protocol server, every golden case over HTTP, and the store going away
@@ -36,7 +37,7 @@ describe("serving from S3", () => {
     }
     // The server finds the endpoint and keys as a deployed one would: in the AWS environment.
     restoreEnv = withEnv(s3.env);
-    server = await startServer(LOCATION);
+    server = await startServer(LOCATION, { ttlSeconds: 1 });
   });
   after(async () => {
     await server?.close();
@@ -71,5 +72,31 @@ describe("serving from S3", () => {
     assert.equal(back.status, 200, JSON.stringify(back.json));
     const original = await ask("sentiment");
     assert.deepEqual(back.json.results[0].outputs, original.json.results[0].outputs);
+  });
+
+  test("hot add and replacement with polyhead push while serving: new on first request, new version after the TTL", async () => {
+    const bucket = new S3Store(LOCATION, { endpoint: s3.endpoint, credentials: s3.credentials });
+    const tmp = copyStore(path.join(SHARED_FIXTURES, "adapters/formality"), () => true);
+    try {
+      const ask = () => post(`${server.url}/v1/predict`, { model: "bert-tiny", inputs: ["kindly be seated"], tasks: [{ adapters: "late" }], options: { return_logits: true } });
+      assert.equal((await ask()).status, 404);
+      await push([tmp.dir], { store: bucket, quiet: true, as: "late" }, () => {});
+      const v1 = await ask();
+      assert.equal(v1.status, 200, "served on its first request after the push");
+      // a new version of the same adapter: every weight × 2
+      const file = path.join(tmp.dir, "adapter.safetensors");
+      const dict = readSafetensors(new Uint8Array(readFileSync(file)));
+      for (const [k, t] of dict) dict.set(k, { shape: t.shape, data: t.data.map((x) => x * 2) });
+      writeFileSync(file, writeSafetensors(dict));
+      await push([tmp.dir], { store: bucket, quiet: true, as: "late" }, () => {});
+      assert.deepEqual((await ask()).json.results[0].outputs, v1.json.results[0].outputs, "the old version until the TTL runs out");
+      await new Promise((r) => setTimeout(r, 1100));
+      const v2 = await ask();
+      assert.equal(v2.status, 200);
+      assert.notDeepEqual(v2.json.results[0].outputs[0].logits, v1.json.results[0].outputs[0].logits, "the new version after the TTL");
+    } finally {
+      bucket.close();
+      tmp.cleanup();
+    }
   });
 });

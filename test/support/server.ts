@@ -1,10 +1,10 @@
 import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { serve, type RunningServer } from "../../functions/server.ts";
+import { serve, type RunningServer, type ServeOptions } from "../../functions/server.ts";
 
 /** A real polyhead server on a loopback port over `store`. */
-export function startServer(store: string, extra: { threads?: number } = {}): Promise<RunningServer> {
+export function startServer(store: string, extra: Partial<ServeOptions> = {}): Promise<RunningServer> {
   return serve({ store, port: 0, host: "127.0.0.1", quiet: true, ...extra });
 }
 
