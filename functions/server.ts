@@ -5,12 +5,16 @@ import { createApp, type Readiness } from "../src/api/app.ts";
 import type { CacheStats } from "../src/api/metrics.ts";
 import { Engine } from "../src/engine/engine.ts";
 import { WorkerPool } from "../src/engine/worker-pool.ts";
+import { buildHead, headInput, headKey } from "../src/graph/head.ts";
 import { Catalog } from "../src/store/catalog.ts";
 import { FileCache } from "../src/store/file-cache.ts";
 import { openStore } from "../src/store/open.ts";
 import type { Store } from "../src/store/store.ts";
 import { DEFAULT_BATCH, type BatchOptions } from "../src/engine/batcher.ts";
 import type { Composition } from "../src/engine/composition.ts";
+import { optionsFromEnv } from "./settings.ts";
+
+export { optionsFromEnv, SERVE_SETTINGS } from "./settings.ts";
 
 // The inference container's entry point: the Hono app on Node, inference in
 // worker threads. Stateless: everything it holds is a cache of the store.
@@ -54,6 +58,11 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const logOptions = { level: opts.quiet ? "warn" : "info" };
   const log = opts.logDestination ? pino(logOptions, opts.logDestination) : pino(logOptions);
   const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu" });
+  // A GPU that cannot be used should stop the start, not every request after it.
+  if (opts.device === "cuda") await probeDevice(pool).catch(async (e) => {
+    await pool.close();
+    throw e;
+  });
   const store = typeof opts.store === "string" ? openStore(opts.store) : opts.store;
   const cache = new FileCache(store, { memoryBytes: opts.cacheBytes ?? 256 * 1024 ** 2, diskDir: opts.cacheDir, diskBytes: opts.diskCacheBytes });
   const catalog = new Catalog(store, { ttlMs: (opts.ttlSeconds ?? 30) * 1000, budgetBytes: opts.budgetBytes, cache });
@@ -95,6 +104,13 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       await pool.close();
     },
   };
+}
+
+/** Runs one tiny graph (a one-layer head over a 1×1×2 input) on the pool's device: rejects with the pool's error when the device is unusable. */
+async function probeDevice(pool: WorkerPool): Promise<void> {
+  const shape = { read: "first", pooler: false, layers: 1, act: "tanh" } as const;
+  const f32 = (...dims: number[]) => ({ type: "float32" as const, dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)) });
+  await pool.run({ graphKey: `probe|${headKey("probe", shape)}`, model: buildHead(shape), feeds: { hidden: f32(1, 1, 2), [headInput.w(0)]: f32(2, 2), [headInput.b(0)]: f32(2) } });
 }
 
 /**
@@ -181,32 +197,9 @@ class Preloader {
   }
 }
 
-/** ServeOptions from the environment (the container's configuration). */
-export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptions {
-  const num = (name: string) => (env[name] !== undefined && env[name] !== "" ? Number(env[name]) : undefined);
-  const list = (name: string) => env[name]?.split(",").map((m) => m.trim()).filter(Boolean);
-  return {
-    store: env.POLYHEAD_STORE ?? "adapters",
-    port: num("PORT") ?? 8080,
-    host: env.HOST ?? "0.0.0.0",
-    threads: num("POLYHEAD_THREADS") ?? 1,
-    device: env.POLYHEAD_DEVICE === "cuda" ? "cuda" : "cpu",
-    models: list("POLYHEAD_MODELS"),
-    ttlSeconds: num("POLYHEAD_TTL_SECONDS"),
-    cacheBytes: num("POLYHEAD_CACHE_BYTES"),
-    cacheDir: env.POLYHEAD_CACHE_DIR || undefined,
-    diskCacheBytes: num("POLYHEAD_DISK_CACHE_BYTES"),
-    budgetBytes: num("POLYHEAD_BUDGET_BYTES"),
-    batch: {
-      ...(num("POLYHEAD_MAX_BATCH_ROWS") ? { maxRows: num("POLYHEAD_MAX_BATCH_ROWS") } : {}),
-      ...(num("POLYHEAD_MAX_BATCH_TOKENS") ? { maxTokens: num("POLYHEAD_MAX_BATCH_TOKENS") } : {}),
-      ...(num("POLYHEAD_MAX_WAIT_MS") !== undefined ? { maxWaitMs: num("POLYHEAD_MAX_WAIT_MS") } : {}),
-    },
-    warm: list("POLYHEAD_WARM")?.map((c) => (c === "null" ? null : c)),
-  };
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const running = await serve(optionsFromEnv());
+  const opts = optionsFromEnv();
+  // in a container, listen on every interface unless HOST says otherwise
+  const running = await serve({ ...opts, host: opts.host ?? "0.0.0.0" });
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void running.close().then(() => process.exit(0)));
 }

@@ -1,7 +1,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
-import { post, startServer } from "./support/server.ts";
+import { get, post, startServer } from "./support/server.ts";
 import { SHARED_FIXTURES } from "./paths.ts";
 import { serve, type RunningServer } from "../functions/server.ts";
 import { createApp } from "../src/api/app.ts";
@@ -13,18 +13,6 @@ import { StoreUnavailableError } from "../src/store/store.ts";
 
 const FUSED = ["sentiment", "topic", "formality"];
 const INPUTS = ["what a wonderful film", "the service was terrible", ["who is there?", "Alice is at the door"]];
-
-async function get(url: string, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { headers });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
 
 /** The value of one sample line of a Prometheus exposition, e.g. metric('polyhead_tokens_total'). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {

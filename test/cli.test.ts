@@ -1,19 +1,19 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { zipSync } from "fflate";
 import { push } from "../src/cli/push.ts";
 import { inspect } from "../src/cli/inspect.ts";
-import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
-import type { StateDict } from "../src/formats/tensor.ts";
+import { optionsFromEnv } from "../functions/server.ts";
 import { LocalStore } from "../src/store/local-store.ts";
 import { S3Store } from "../src/store/s3-store.ts";
 import { MANIFEST, type Manifest } from "../src/store/store.ts";
 import { ROOT, SHARED_FIXTURES } from "./paths.ts";
+import { toPeft } from "./support/peft.ts";
 import { startS3, type TestS3 } from "./support/s3.ts";
 
 // `polyhead push | ls | inspect` as a user runs them: the real CLI in a child
@@ -34,12 +34,12 @@ interface Run {
   stderr: string;
 }
 
-function polyhead(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+function polyhead(args: string[], env: Record<string, string | undefined> = {}, timeout = 0): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [path.join(ROOT, "bin/polyhead.js"), ...args],
-      { env: { ...process.env, ...s3.env, POLYHEAD_STORE: undefined, ...env }, cwd: ROOT },
+      { env: { ...process.env, ...s3.env, POLYHEAD_STORE: undefined, ...env }, cwd: ROOT, timeout },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -226,20 +226,9 @@ test("push to a local folder (store from POLYHEAD_STORE, --as) uploads weights f
 });
 
 test("a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors) is pushed as an adapter", async () => {
-  // The AdapterHub LoRA fixture re-saved in PEFT's layout, as test/peft.test.ts does.
-  const src = readSafetensors(new Uint8Array(readFileSync(path.join(SHARED_FIXTURES, "adapters/lora_sent/adapter.safetensors"))));
-  const dict: StateDict = new Map();
-  for (const [k, t] of src) {
-    const m = /encoder\.layer\.(\d+)\.(.+)\.loras\.[^.]+\.lora_(A|B)$/.exec(k);
-    if (m) dict.set(`base_model.model.bert.encoder.layer.${m[1]}.${m[2]}.lora_${m[3]}.weight`, t);
-  }
+  // The AdapterHub LoRA fixture re-saved in PEFT's layout.
   const dir = path.join(tmp, "peft_sent");
-  mkdirSync(dir);
-  writeFileSync(path.join(dir, "adapter_model.safetensors"), writeSafetensors(dict));
-  writeFileSync(
-    path.join(dir, "adapter_config.json"),
-    JSON.stringify({ peft_type: "LORA", task_type: "FEATURE_EXTRACTION", r: 4, lora_alpha: 8, lora_dropout: 0, bias: "none", target_modules: ["query", "value"], fan_in_fan_out: false, modules_to_save: null }),
-  );
+  toPeft(path.join(SHARED_FIXTURES, "adapters/lora_sent"), dir);
   const location = path.join(tmp, "peft-store");
   const [pushed] = await push([dir], { store: location, quiet: true }, () => {});
   assert.deepEqual([pushed.kind, pushed.prefix, pushed.files], ["adapter", "adapters/peft_sent/", 2]);
@@ -248,4 +237,56 @@ test("a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors) is pu
   assert.equal(i.saved_name, undefined);
   assert.equal(i.head, null);
   assert.deepEqual(i.problems, []);
+});
+
+test("serve: --device cuda without CUDA stops the start with a message naming CUDA", async () => {
+  const started = Date.now();
+  const r = await polyhead(["serve", "--device", "cuda", "--port", "0", "--models", "bert-tiny"], {}, 20_000);
+  assert.notEqual(r.code, 0);
+  assert.ok(Date.now() - started < 15_000, "fails at start, not after a timeout");
+  assert.match(r.stderr, /^polyhead: .*CUDA/m);
+  assert.doesNotMatch(r.stdout, /polyhead listening on/);
+});
+
+test("serve: flags win over env vars; the server starts and answers /healthz", async () => {
+  // env values that would be refused: the flags replace them before they are parsed
+  const env = { ...process.env, POLYHEAD_STORE: undefined, PORT: "not-a-port", POLYHEAD_TTL_SECONDS: "soon", POLYHEAD_MAX_WAIT_MS: "-1" };
+  const child = spawn(process.execPath, [path.join(ROOT, "bin/polyhead.js"), "serve", "--port", "0", "--ttl", "5", "--max-wait-ms", "1"], { cwd: ROOT, env });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      let err = "";
+      const timer = setTimeout(() => reject(new Error(`no "listening" line in 15 s; stderr: ${err}`)), 15_000);
+      child.stderr.on("data", (d) => (err += d));
+      child.stdout.on("data", (d) => {
+        out += d;
+        const m = /polyhead listening on (http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+    });
+    const res = await fetch(`${url}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: "ok" });
+  } finally {
+    child.kill("SIGTERM");
+  }
+});
+
+test("optionsFromEnv: one parser for env vars and serve's flags", () => {
+  const env = { PORT: "9000", POLYHEAD_TTL_SECONDS: "7", POLYHEAD_MAX_BATCH_ROWS: "4", POLYHEAD_WARM: "sentiment,null", POLYHEAD_MODELS: "a, b" };
+  const o = optionsFromEnv(env, { port: "0", maxWaitMs: "1", warm: ["topic", '{"stack":["lang_en","sentiment"]}'] });
+  assert.equal(o.port, 0);
+  assert.equal(o.ttlSeconds, 7);
+  assert.deepEqual(o.batch, { maxRows: 4, maxWaitMs: 1 });
+  assert.deepEqual(o.models, ["a", "b"]);
+  assert.deepEqual(o.warm, ["topic", { stack: ["lang_en", "sentiment"] }]);
+  assert.deepEqual(optionsFromEnv(env).warm, ["sentiment", null]);
+  assert.deepEqual(optionsFromEnv({ POLYHEAD_WARM: '[{"fuse":["a","b"]}]' }).warm, [{ fuse: ["a", "b"] }]);
+  assert.equal(optionsFromEnv({}).host, undefined, "serve() and the container pick the default host");
+  assert.throws(() => optionsFromEnv({ POLYHEAD_DEVICE: "tpu" }), /--device \/ POLYHEAD_DEVICE: expected cpu or cuda/);
+  assert.throws(() => optionsFromEnv({}, { threads: "0" }), /--threads \/ POLYHEAD_THREADS/);
 });

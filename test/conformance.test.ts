@@ -1,8 +1,7 @@
 import { test, describe, before, after } from "node:test";
-import assert from "node:assert/strict";
-import { copyStore, post, startServer } from "./support/server.ts";
-import { goldenStores, requestFor } from "./support/cases.ts";
-import { checkGolden } from "./support/check.ts";
+import { copyStore, startServer } from "./support/server.ts";
+import { goldenStores } from "./support/cases.ts";
+import { checkGoldenAt } from "./support/check.ts";
 import type { RunningServer } from "../functions/server.ts";
 
 // Every golden case through the HTTP API, on every golden store, and on the
@@ -30,9 +29,7 @@ for (const store of goldenStores()) {
       });
       for (const c of store.cases) {
         test(c.id, async () => {
-          const res = await post(`${server.url}/v1/predict`, requestFor(c));
-          assert.equal(res.status, 200, JSON.stringify(res.json));
-          checkGolden(c, res.json);
+          await checkGoldenAt(server.url, c);
         });
       }
     });

@@ -7,8 +7,8 @@ import { push } from "../src/cli/push.ts";
 import { S3Store } from "../src/store/s3-store.ts";
 import type { RunningServer } from "../functions/server.ts";
 import { SHARED_FIXTURES } from "./paths.ts";
-import { goldenStores, requestFor } from "./support/cases.ts";
-import { checkGolden } from "./support/check.ts";
+import { goldenStores } from "./support/cases.ts";
+import { checkGoldenAt } from "./support/check.ts";
 import { startS3, withEnv, type TestS3 } from "./support/s3.ts";
 import { copyStore, post, startServer } from "./support/server.ts";
 
@@ -48,9 +48,7 @@ describe("serving from S3", () => {
   const shared = goldenStores().find((s) => s.name === "shared")!;
   for (const c of shared.cases) {
     test(c.id, async () => {
-      const res = await post(`${server.url}/v1/predict`, requestFor(c));
-      assert.equal(res.status, 200, JSON.stringify(res.json));
-      checkGolden(c, res.json);
+      await checkGoldenAt(server.url, c);
     });
   }
 

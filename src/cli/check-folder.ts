@@ -9,8 +9,8 @@ import { parseModelConfig } from "../formats/model-config.ts";
 import { baseWeights } from "../formats/model-weights.ts";
 import { readStateDict } from "../formats/state-dict.ts";
 import type { StateDict } from "../formats/tensor.ts";
-import { checkKey, MANIFEST } from "../store/store.ts";
-import { CONFIG_FILES, detectKind, isWeightFile, KINDS, WEIGHT_FILES, type Kind } from "./kinds.ts";
+import { checkKey, KINDS, MANIFEST, type Kind } from "../store/store.ts";
+import { CONFIG_FILES, detectKind, isWeightFile, WEIGHT_FILES } from "./kinds.ts";
 
 // Everything `polyhead push` checks about a saved folder before a single byte
 // goes to the store: what it is, that its configs are ones the server can

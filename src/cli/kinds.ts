@@ -1,11 +1,7 @@
-import type { Manifest } from "../store/store.ts";
+import type { Kind } from "../store/store.ts";
 
-// The three kinds of folder a store holds, where each lives, and which file
-// names say what a folder is (as AdapterHub, PEFT and transformers save them).
-
-export type Kind = Manifest["kind"];
-export const KINDS: Kind[] = ["model", "adapter", "fusion"];
-export const KIND_DIR: Record<Kind, "models" | "adapters" | "fusions"> = { model: "models", adapter: "adapters", fusion: "fusions" };
+// Which file names say what a saved folder is (as AdapterHub, PEFT and
+// transformers save them). The kinds themselves live in src/store/store.ts.
 
 /** Weight files the server reads, preferred first (mirrors the catalog). */
 export const WEIGHT_FILES = {

@@ -1,6 +1,6 @@
 import { openStore } from "../store/open.ts";
 import { formatBytes, table } from "./format.ts";
-import { inventory, type StoreEntry } from "./inventory.ts";
+import { inventory, type StoreEntry } from "../store/inventory.ts";
 import { closeStore } from "./store-option.ts";
 
 // `polyhead ls`: every model, adapter and fusion in a store.

@@ -1,6 +1,7 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { storeOption } from "./store-option.ts";
-import { KINDS, type Kind } from "./kinds.ts";
+import { SERVE_SETTINGS, type SettingOverrides } from "../../functions/settings.ts";
+import { KINDS, type Kind } from "../store/store.ts";
 
 // polyhead's command line: one subcommand per job, options mirrored by env vars.
 // Each command imports its code when it runs: `push` or `ls` should not pay
@@ -24,21 +25,18 @@ const kind = (v: string): Kind => {
 
 const program = new Command("polyhead").description("Serve many AdapterHub/PEFT adapters from one base encoder");
 
-program
-  .command("serve")
-  .description("serve the HTTP API over a store")
-  .addOption(storeOption("adapters"))
-  .option("--port <n>", "port (0 picks a free one)", int, Number(process.env.PORT ?? 8080))
-  .option("--host <host>", "interface to listen on", process.env.HOST ?? "127.0.0.1")
-  .option("--threads <n>", "inference worker threads", int, Number(process.env.POLYHEAD_THREADS ?? 1))
-  .option("--device <device>", "cpu or cuda", process.env.POLYHEAD_DEVICE ?? "cpu")
-  .action(async (o) => {
-    const { serve } = await import("../../functions/server.ts");
-    const running = await serve({ store: o.store, port: o.port, host: o.host, threads: o.threads, device: o.device });
-    // Tests and scripts read the bound port from this line.
-    console.log(`polyhead listening on ${running.url}`);
-    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void running.close().then(() => process.exit(0)));
-  });
+const serveCommand = program.command("serve").description("serve the HTTP API over a store (every flag defaults to its env var)");
+for (const [key, s] of Object.entries(SERVE_SETTINGS)) {
+  const o = new Option(s.flag, `${s.help} [env: ${s.env}]`);
+  serveCommand.addOption(key === "warm" ? o.argParser((v: string, all: string[] = []) => [...all, v]) : o);
+}
+serveCommand.action(async (flags: SettingOverrides) => {
+  const { serve, optionsFromEnv } = await import("../../functions/server.ts");
+  const running = await serve(optionsFromEnv(process.env, flags));
+  // Tests and scripts read the bound port from this line.
+  console.log(`polyhead listening on ${running.url}`);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void running.close().then(() => process.exit(0)));
+});
 
 program
   .command("predict")

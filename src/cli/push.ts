@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { openStore } from "../store/open.ts";
-import { MANIFEST, type Manifest, type Store } from "../store/store.ts";
+import { KIND_DIR, MANIFEST, type Kind, type Manifest, type Store } from "../store/store.ts";
 import { checkFolder, RefusedError, type CheckedFolder, type LocalFile } from "./check-folder.ts";
 import { formatBytes } from "./format.ts";
-import { KIND_DIR, type Kind } from "./kinds.ts";
 import { progressBar, type Progress } from "./progress.ts";
 import { closeStore } from "./store-option.ts";
 

@@ -1,11 +1,172 @@
-import { MANIFEST, checkKey, type ObjectInfo, type Store } from "./store.ts";
+import { KIND_DIR, KINDS, MANIFEST, checkKey, type Kind, type Manifest, type Store } from "./store.ts";
 import { NotFoundError } from "./catalog.ts";
-import { parseAdapterConfig, parseHeadConfig } from "../formats/adapter-config.ts";
-import { parseModelConfig } from "../formats/model-config.ts";
+import { parseAdapterConfig, parseFusionConfig, parseHeadConfig, type AdapterFile, type HeadConfig } from "../formats/adapter-config.ts";
+import { parseModelConfig, type ModelConfig } from "../formats/model-config.ts";
 
-// Read-only inspection of a store for the listing endpoints: what models,
-// adapters and fusions it holds, read from their JSON configs and object
-// infos only. No weight file is read and nothing is loaded or cached here.
+// Read-only inspection of a store: what models, adapters and fusions it holds,
+// read from their JSON configs and object infos only. No weight file is read
+// and nothing is loaded or cached here. One reader serves two views:
+//   - the HTTP listing routes (GET /v1/models, /v1/adapters, /v1/adapters/{name})
+//   - the CLI (`polyhead ls`, `polyhead inspect`)
+// Configs are parsed with the server's own readers, so a config the server
+// would refuse is reported here (as `supported: false` / `problems`).
+
+// ---- folders: files, sizes, ETags, manifest ---------------------------------
+
+export interface FileInfo {
+  name: string;
+  size: number;
+  etag: string;
+  /** from the polyhead.json manifest, when there is one */
+  sha256?: string;
+}
+
+/** One folder of the store, as `polyhead ls` lists it. */
+export interface StoreEntry {
+  kind: Kind;
+  name: string;
+  /** key prefix, e.g. "adapters/sentiment/" */
+  prefix: string;
+  /** bytes: the sum of `files` */
+  size: number;
+  files: FileInfo[];
+  /** null: copied by another tool; otherwise when it was pushed and whether every listed file is there with its size */
+  manifest: { pushed_at: string; complete: boolean; missing: string[] } | null;
+}
+
+/** A folder with what only the readers below need. */
+interface Folder extends StoreEntry {
+  /** the polyhead.json object's ETag: it changes with every push */
+  manifestEtag: string | null;
+  problems: string[];
+}
+
+/** Every folder of the given kinds. */
+export async function inventory(store: Store, kinds: Kind[] = KINDS): Promise<StoreEntry[]> {
+  const folders = await Promise.all(kinds.map(async (kind) => (await store.listFolders(`${KIND_DIR[kind]}/`)).map((name) => ({ kind, name }))));
+  return Promise.all(folders.flat().map(({ kind, name }) => entry(store, kind, name)));
+}
+
+/** One folder (with no files when the store has nothing under it). */
+export async function entry(store: Store, kind: Kind, name: string): Promise<StoreEntry> {
+  const { manifestEtag: _e, problems: _p, ...e } = await readFolder(store, kind, name);
+  return e;
+}
+
+/**
+ * A folder's files. With a manifest, exactly the files it lists belong to the
+ * folder (older leftovers do not), and one absent or of another size is
+ * missing; a folder without one is taken as it is.
+ */
+async function readFolder(store: Store, kind: Kind, name: string): Promise<Folder> {
+  const prefix = `${KIND_DIR[kind]}/${checkKey(name)}/`;
+  const objects = await store.list(prefix);
+  const found = new Map(objects.map((o) => [o.key.slice(prefix.length), o]));
+  const problems: string[] = [];
+  let manifest: Manifest | null = null;
+  let manifestEtag: string | null = null;
+  if (found.has(MANIFEST)) {
+    const got = await store.get(prefix + MANIFEST);
+    const m = got && (decodeJson(got.bytes, MANIFEST, problems) as Manifest | undefined);
+    if (m && m.format === 1 && m.files && typeof m.files === "object") {
+      manifest = m;
+      manifestEtag = got.etag;
+    } else if (got && problems.length === 0) problems.push(`${MANIFEST} is not a polyhead manifest`);
+  }
+  let files: FileInfo[];
+  const missing: string[] = [];
+  if (manifest) {
+    files = [];
+    for (const [file, want] of Object.entries(manifest.files)) {
+      const o = found.get(file);
+      if (!o || o.size !== want.size) missing.push(file);
+      else files.push({ name: file, size: o.size, etag: o.etag, sha256: want.sha256 });
+    }
+  } else {
+    files = [...found.entries()].filter(([file]) => file !== MANIFEST).map(([file, o]) => ({ name: file, size: o.size, etag: o.etag }));
+  }
+  files.sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    kind,
+    name,
+    prefix,
+    size: files.reduce((n, f) => n + f.size, 0),
+    files,
+    manifest: manifest ? { pushed_at: manifest.pushed_at, complete: missing.length === 0, missing } : null,
+    manifestEtag,
+    problems,
+  };
+}
+
+// ---- JSON configs -------------------------------------------------------------
+
+const decoder = new TextDecoder();
+
+/** Parsed JSON, or undefined with a problem noted when it is not JSON. */
+function decodeJson(bytes: Uint8Array, file: string, problems: string[]): unknown {
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch (e) {
+    problems.push(`${file} is not valid JSON: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+/** A JSON file of a folder: undefined when it is absent or (with a problem noted) not JSON. */
+async function readJson(store: Store, prefix: string, file: string, problems: string[]): Promise<unknown> {
+  const got = await store.get(prefix + file);
+  return got ? decodeJson(got.bytes, file, problems) : undefined;
+}
+
+/** fn's result, or null with `file: reason` noted when the server's reader refuses the config. */
+function attempt<T>(file: string, problems: string[], fn: () => T): T | null {
+  try {
+    return fn();
+  } catch (e) {
+    problems.push(`${file}: ${message(e)}`);
+    return null;
+  }
+}
+
+const message = (e: unknown): string => {
+  const issues = (e as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
+  if (Array.isArray(issues)) return issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ");
+  return (e as Error).message ?? String(e);
+};
+
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+const record = (v: unknown): Record<string, unknown> => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+async function readHead(store: Store, prefix: string, problems: string[]): Promise<HeadConfig | null> {
+  const raw = await readJson(store, prefix, "head_config.json", problems);
+  return raw === undefined ? null : attempt("head_config.json", problems, () => parseHeadConfig(raw));
+}
+
+// ---- fusion membership --------------------------------------------------------
+
+/** The adapters a fusion folder fuses: fusion.json, else AdapterHub's saved name "a,b,c" (as the catalog resolves them); null when neither says. */
+async function fusedAdapters(store: Store, fusion: string, problems: string[] = []): Promise<string[] | null> {
+  const prefix = `fusions/${checkKey(fusion)}/`;
+  const listed = record(await readJson(store, prefix, "fusion.json", problems));
+  if (Array.isArray(listed.adapters)) return listed.adapters.map(String);
+  const config = record(await readJson(store, prefix, "adapter_fusion_config.json", problems));
+  return typeof config.name === "string" ? config.name.split(",") : null;
+}
+
+/** fusion folder → the adapter folder names it fuses. */
+export async function fusionMembers(store: Store): Promise<Map<string, string[]>> {
+  const names = await store.listFolders("fusions/");
+  const entries = await Promise.all(names.map(async (name) => [name, await fusedAdapters(store, name)] as const));
+  return new Map(entries.filter((e): e is [string, string[]] => e[1] !== null));
+}
+
+/** The fusions that fuse an adapter known by any of `names` (its folder name, its saved name), sorted. */
+function fusionsUsing(members: Map<string, string[]>, names: (string | null)[]): string[] {
+  return [...members].filter(([, fused]) => fused.some((a) => names.includes(a))).map(([f]) => f).sort();
+}
+
+// ---- models --------------------------------------------------------------------
 
 export interface ModelSummary {
   name: string;
@@ -19,6 +180,46 @@ export interface ModelSummary {
   error?: string;
 }
 
+interface ModelReading {
+  raw: Record<string, unknown>;
+  parsed: ModelConfig | null;
+  problems: string[];
+}
+
+/** config.json of a model folder; null when it has none. */
+async function readModel(store: Store, name: string, problems: string[] = []): Promise<ModelReading | null> {
+  const got = await store.get(`models/${checkKey(name)}/config.json`);
+  if (!got) return null;
+  const json = decodeJson(got.bytes, "config.json", problems);
+  const parsed = json === undefined ? null : attempt("config.json", problems, () => parseModelConfig(json));
+  return { raw: record(json), parsed, problems };
+}
+
+/** Every folder under models/ with what its config.json says. */
+export async function listModels(store: Store): Promise<ModelSummary[]> {
+  const names = await store.listFolders("models/");
+  const out = await Promise.all(names.map((n) => modelSummary(store, n)));
+  return out.filter((m): m is ModelSummary => m !== null);
+}
+
+async function modelSummary(store: Store, name: string): Promise<ModelSummary | null> {
+  const m = await readModel(store, name);
+  if (!m) return null; // not a model folder
+  const summary: ModelSummary = {
+    name,
+    model_type: str(m.raw.model_type),
+    hidden_size: num(m.raw.hidden_size),
+    layers: num(m.raw.num_hidden_layers),
+    attention_heads: num(m.raw.num_attention_heads),
+    max_position_embeddings: num(m.raw.max_position_embeddings),
+    supported: m.problems.length === 0,
+  };
+  if (m.problems.length) summary.error = m.problems.join("; ").replace(/^config\.json: /, "");
+  return summary;
+}
+
+// ---- adapters ------------------------------------------------------------------
+
 export interface HeadSummary {
   name: string;
   type: string;
@@ -26,12 +227,6 @@ export interface HeadSummary {
   /** index → label */
   labels: string[];
   layers: number;
-}
-
-export interface FileInfo {
-  name: string;
-  size: number;
-  etag: string;
 }
 
 export interface AdapterSummary {
@@ -60,173 +255,149 @@ export interface AdapterDetail extends AdapterSummary {
   files: FileInfo[];
 }
 
-const decoder = new TextDecoder();
-
-async function readJson(store: Store, key: string): Promise<unknown | null> {
-  const obj = await store.get(key);
-  if (!obj) return null;
-  try {
-    return JSON.parse(decoder.decode(obj.bytes));
-  } catch (e) {
-    throw new InvalidJsonError(`${key} is not valid JSON: ${(e as Error).message}`);
-  }
+interface AdapterReading {
+  folder: Folder;
+  etag: string;
+  /** `config` of adapter_config.json as saved */
+  rawConfig: Record<string, unknown>;
+  parsed: AdapterFile | null;
+  type: string;
+  savedName: string | null;
+  hiddenSize: number | null;
+  modelType: string | null;
+  head: HeadConfig | null;
+  fusions: string[];
+  /** refused or unreadable configs, with the reason */
+  problems: string[];
 }
 
-class InvalidJsonError extends Error {}
-
-const message = (e: unknown): string => {
-  const issues = (e as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
-  if (Array.isArray(issues)) return issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ");
-  return (e as Error).message ?? String(e);
-};
-
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
-const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
-
-/** Every folder under models/ with what its config.json says. */
-export async function listModels(store: Store): Promise<ModelSummary[]> {
-  const names = await store.listFolders("models/");
-  const out = await Promise.all(names.map((n) => modelSummary(store, n)));
-  return out.filter((m): m is ModelSummary => m !== null);
-}
-
-async function modelSummary(store: Store, name: string): Promise<ModelSummary | null> {
-  let raw: unknown;
-  try {
-    raw = await readJson(store, `models/${checkKey(name)}/config.json`);
-  } catch (e) {
-    if (!(e instanceof InvalidJsonError)) throw e;
-    return { name, model_type: null, hidden_size: null, layers: null, attention_heads: null, max_position_embeddings: null, supported: false, error: e.message };
-  }
-  if (raw === null) return null; // not a model folder
-  const r = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
-  const summary: ModelSummary = {
-    name,
-    model_type: str(r.model_type),
-    hidden_size: num(r.hidden_size),
-    layers: num(r.num_hidden_layers),
-    attention_heads: num(r.num_attention_heads),
-    max_position_embeddings: num(r.max_position_embeddings),
-    supported: true,
+/** An adapter folder, read with the server's readers; NotFoundError when it holds no adapter_config.json. */
+async function readAdapter(store: Store, name: string, members: Map<string, string[]>): Promise<AdapterReading> {
+  const [configObj, folder] = await Promise.all([store.get(`adapters/${checkKey(name)}/adapter_config.json`), readFolder(store, "adapter", name)]);
+  if (!configObj) throw new NotFoundError("adapter", name);
+  const problems = [...folder.problems];
+  // raw fields first, so a refused config is still described
+  const json = decodeJson(configObj.bytes, "adapter_config.json", problems);
+  const raw = record(json);
+  const rawConfig = record(raw.config);
+  const parsed = json === undefined ? null : attempt("adapter_config.json", problems, () => parseAdapterConfig(json));
+  let type = parsed ? parsed.config.kind : typeof rawConfig.architecture === "string" ? rawConfig.architecture : "bottleneck";
+  if (type === "lora" && (parsed ? parsed.config.kind === "lora" && parsed.config.compositionMode === "scale" : rawConfig.composition_mode === "scale")) type = "ia3";
+  // PEFT saves no name: only AdapterHub's saved name can differ from the folder's
+  const savedName = str(raw.name) ?? (parsed?.name || null);
+  const head = await readHead(store, folder.prefix, problems);
+  return {
+    folder,
+    etag: folder.manifestEtag ?? configObj.etag,
+    rawConfig,
+    parsed,
+    type,
+    savedName,
+    hiddenSize: parsed?.hiddenSize ?? num(raw.hidden_size),
+    modelType: parsed?.modelType ?? str(raw.model_type),
+    head,
+    fusions: fusionsUsing(members, [name, savedName]),
+    problems,
   };
-  try {
-    parseModelConfig(raw);
-  } catch (e) {
-    summary.supported = false;
-    summary.error = message(e);
-  }
-  return summary;
 }
 
-/** fusion folder → the adapter folder names it fuses (fusion.json, else AdapterHub's saved name "a,b,c"). */
-export async function fusionMembers(store: Store): Promise<Map<string, string[]>> {
-  const names = await store.listFolders("fusions/");
-  const entries = await Promise.all(
-    names.map(async (name): Promise<[string, string[]] | null> => {
-      const dir = `fusions/${checkKey(name)}`;
-      const listed = (await readJson(store, `${dir}/fusion.json`).catch(ignoreBadJson)) as { adapters?: unknown } | null;
-      if (Array.isArray(listed?.adapters)) return [name, listed.adapters.map(String)];
-      const config = (await readJson(store, `${dir}/adapter_fusion_config.json`).catch(ignoreBadJson)) as { name?: unknown } | null;
-      if (typeof config?.name === "string") return [name, config.name.split(",")];
-      return null;
-    }),
-  );
-  return new Map(entries.filter((e): e is [string, string[]] => e !== null));
-}
-
-function ignoreBadJson(e: unknown): null {
-  if (e instanceof InvalidJsonError) return null;
-  throw e;
+function adapterDetail(a: AdapterReading): AdapterDetail {
+  const h = a.head;
+  const detail: AdapterDetail = {
+    name: a.folder.name,
+    type: a.type,
+    saved_name: a.savedName,
+    hidden_size: a.hiddenSize,
+    model_type: a.modelType,
+    head: h && { name: h.name, type: h.headType, num_labels: h.numLabels, labels: h.labels, layers: h.layers },
+    size: a.folder.size,
+    etag: a.etag,
+    fusions: a.fusions,
+    supported: a.problems.length === 0,
+    config: a.rawConfig,
+    files: a.folder.files,
+  };
+  if (a.problems.length) detail.error = a.problems.join("; ");
+  return detail;
 }
 
 /** Every adapter folder (one holding adapter_config.json), summarised. */
 export async function listAdapters(store: Store): Promise<AdapterSummary[]> {
-  const [names, fusions] = await Promise.all([store.listFolders("adapters/"), fusionMembers(store)]);
-  const out = await Promise.all(names.map((n) => adapterDetail(store, n, fusions).catch((e) => (e instanceof NotFoundError ? null : Promise.reject(e)))));
-  return out.filter((a): a is AdapterDetail => a !== null).map(({ config: _c, files: _f, ...summary }) => summary);
+  const [names, members] = await Promise.all([store.listFolders("adapters/"), fusionMembers(store)]);
+  const out = await Promise.all(names.map((n) => readAdapter(store, n, members).catch((e) => (e instanceof NotFoundError ? null : Promise.reject(e)))));
+  return out.filter((a): a is AdapterReading => a !== null).map((a) => {
+    const { config: _c, files: _f, ...summary } = adapterDetail(a);
+    return summary;
+  });
 }
 
 /** One adapter folder in detail; NotFoundError when it holds no adapter_config.json. */
 export async function inspectAdapter(store: Store, name: string): Promise<AdapterDetail> {
-  return adapterDetail(store, name, await fusionMembers(store));
+  return adapterDetail(await readAdapter(store, name, await fusionMembers(store)));
 }
 
-async function adapterDetail(store: Store, name: string, fusions: Map<string, string[]>): Promise<AdapterDetail> {
-  const dir = `adapters/${checkKey(name)}`;
-  const configObj = await store.get(`${dir}/adapter_config.json`);
-  if (!configObj) throw new NotFoundError("adapter", name);
-  const [listing, manifest] = await Promise.all([store.list(`${dir}/`), store.get(`${dir}/${MANIFEST}`)]);
+// ---- any folder, in detail (`polyhead inspect`) --------------------------------
 
-  const detail: AdapterDetail = {
-    name,
-    type: "unknown",
-    saved_name: null,
-    hidden_size: null,
-    model_type: null,
-    head: null,
-    size: 0,
-    etag: manifest?.etag ?? configObj.etag,
-    fusions: [],
-    supported: true,
-    config: {},
-    files: [],
-  };
-  const problems: string[] = [];
+export interface Inspection {
+  kind: Kind;
+  name: string;
+  prefix: string;
+  /** the name AdapterHub saved it under (adapters and fusions) */
+  saved_name?: string;
+  /** the parsed config: architecture and its flags (adapters, fusions) or the encoder's dimensions (models) */
+  config?: Record<string, unknown>;
+  hidden_size?: number | null;
+  model_type?: string | null;
+  head?: { type: string; labels: string[]; layers: number; activation: string; use_pooler: boolean } | null;
+  /** fusions: the adapters fused, in order */
+  adapters?: string[];
+  /** adapters: the fusions that fuse it */
+  used_by_fusions?: string[];
+  size: number;
+  files: FileInfo[];
+  manifest: StoreEntry["manifest"];
+  /** configs the server would refuse, with its reason */
+  problems: string[];
+}
 
-  // Files: with a manifest, only the files it lists belong to the folder.
-  let files: ObjectInfo[] = listing;
-  if (manifest) {
-    try {
-      const m = JSON.parse(decoder.decode(manifest.bytes)) as { files?: Record<string, unknown> };
-      const listed = new Set(Object.keys(m.files ?? {}));
-      files = listing.filter((o) => listed.has(o.key.slice(dir.length + 1)) || o.key === `${dir}/${MANIFEST}`);
-    } catch (e) {
-      problems.push(`${MANIFEST} is not valid JSON: ${(e as Error).message}`);
+/** The first folder named `name` among the kinds (adapter, fusion, model by default), described; null when there is none. */
+export async function inspectFolder(store: Store, name: string, kinds: Kind[] = ["adapter", "fusion", "model"]): Promise<Inspection | null> {
+  for (const kind of kinds) {
+    const folder = await readFolder(store, kind, name);
+    if (folder.files.length > 0 || folder.manifest) return describe(store, folder);
+  }
+  return null;
+}
+
+async function describe(store: Store, f: Folder): Promise<Inspection> {
+  const out: Inspection = { kind: f.kind, name: f.name, prefix: f.prefix, size: f.size, files: f.files, manifest: f.manifest, problems: [...f.problems] };
+  const headOf = (h: HeadConfig | null) => h && { type: h.headType, labels: h.labels, layers: h.layers, activation: h.activation, use_pooler: h.usePooler };
+  if (f.kind === "model") {
+    const m = await readModel(store, f.name, out.problems);
+    if (m?.parsed) {
+      const { modelType, ...rest } = m.parsed;
+      Object.assign(out, { model_type: modelType, hidden_size: rest.hidden, config: rest });
     }
-  }
-  detail.files = files.map((o) => ({ name: o.key.slice(dir.length + 1), size: o.size, etag: o.etag }));
-  detail.size = files.reduce((n, o) => n + o.size, 0);
-
-  // adapter_config.json: raw fields first, so a refused config is still described.
-  let raw: Record<string, unknown> = {};
-  try {
-    raw = JSON.parse(decoder.decode(configObj.bytes)) ?? {};
-  } catch (e) {
-    problems.push(`adapter_config.json is not valid JSON: ${(e as Error).message}`);
-  }
-  const rawConfig = (raw.config && typeof raw.config === "object" ? raw.config : {}) as Record<string, unknown>;
-  detail.config = rawConfig;
-  detail.saved_name = str(raw.name);
-  detail.hidden_size = num(raw.hidden_size);
-  detail.model_type = str(raw.model_type);
-  detail.type = typeof rawConfig.architecture === "string" ? rawConfig.architecture : "bottleneck";
-  if (detail.type === "lora" && rawConfig.composition_mode === "scale") detail.type = "ia3";
-  if (problems.length === 0) {
+  } else if (f.kind === "adapter") {
     try {
-      const parsed = parseAdapterConfig(raw);
-      detail.type = parsed.config.kind === "lora" && parsed.config.compositionMode === "scale" ? "ia3" : parsed.config.kind;
+      const a = await readAdapter(store, f.name, await fusionMembers(store));
+      out.problems = a.problems;
+      if (a.parsed) Object.assign(out, { saved_name: a.savedName ?? undefined, config: { ...a.parsed.config }, hidden_size: a.hiddenSize, model_type: a.modelType });
+      out.head = headOf(a.head);
+      out.used_by_fusions = a.fusions;
     } catch (e) {
-      problems.push(`adapter_config.json: ${message(e)}`);
+      if (!(e instanceof NotFoundError)) throw e;
+      out.problems.push("adapter_config.json is missing");
     }
-  }
-
-  // head_config.json
-  const headObj = await store.get(`${dir}/head_config.json`);
-  if (headObj) {
-    try {
-      const h = parseHeadConfig(JSON.parse(decoder.decode(headObj.bytes)));
-      detail.head = { name: h.name, type: h.headType, num_labels: h.numLabels, labels: h.labels, layers: h.layers };
-    } catch (e) {
-      problems.push(`head_config.json: ${message(e)}`);
+  } else {
+    const raw = await readJson(store, f.prefix, "adapter_fusion_config.json", out.problems);
+    const c = raw === undefined ? null : attempt("adapter_fusion_config.json", out.problems, () => parseFusionConfig(raw));
+    if (c) {
+      const { name: saved, hiddenSize, ...flags } = c;
+      Object.assign(out, { saved_name: saved, config: flags, hidden_size: hiddenSize });
     }
+    out.adapters = (await fusedAdapters(store, f.name)) ?? [];
+    out.head = headOf(await readHead(store, f.prefix, out.problems));
   }
-
-  const aliases = new Set([name, ...(detail.saved_name ? [detail.saved_name] : [])]);
-  detail.fusions = [...fusions].filter(([, members]) => members.some((m) => aliases.has(m))).map(([f]) => f).sort();
-
-  if (problems.length) {
-    detail.supported = false;
-    detail.error = problems.join("; ");
-  }
-  return detail;
+  return out;
 }

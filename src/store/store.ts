@@ -50,9 +50,14 @@ export function checkKey(key: string): string {
  */
 export const MANIFEST = "polyhead.json";
 
+/** The three kinds of folder a store holds, and the folder each lives under. */
+export type Kind = "model" | "adapter" | "fusion";
+export const KINDS: Kind[] = ["model", "adapter", "fusion"];
+export const KIND_DIR: Record<Kind, "models" | "adapters" | "fusions"> = { model: "models", adapter: "adapters", fusion: "fusions" };
+
 export interface Manifest {
   format: 1;
-  kind: "model" | "adapter" | "fusion";
+  kind: Kind;
   files: Record<string, { size: number; sha256: string }>;
   pushed_at: string;
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { maxAbsDiff, type GoldenCase } from "./cases.ts";
+import { maxAbsDiff, requestFor, type GoldenCase } from "./cases.ts";
+import { post } from "./server.ts";
 
 // The comparison every golden-case test makes, whatever store the server reads.
 
@@ -34,4 +35,11 @@ export function checkGolden(c: GoldenCase, body: any): void {
     }
     assert.ok(compared > 0, `${c.id}[${k}]: nothing compared`);
   });
+}
+
+/** Sends a golden case to a running server's /v1/predict and checks the answer. */
+export async function checkGoldenAt(serverUrl: string, c: GoldenCase): Promise<void> {
+  const res = await post(`${serverUrl}/v1/predict`, requestFor(c));
+  assert.equal(res.status, 200, JSON.stringify(res.json));
+  checkGolden(c, res.json);
 }

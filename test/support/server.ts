@@ -8,8 +8,15 @@ export function startServer(store: string, extra: Partial<ServeOptions> = {}): P
   return serve({ store, port: 0, host: "127.0.0.1", quiet: true, ...extra });
 }
 
-export async function post(url: string, body: unknown): Promise<{ status: number; json: any; headers: Headers }> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** the body parsed as JSON, or its text when it is not JSON */
+  json: any;
+}
+
+async function answer(res: Response): Promise<Answer> {
   const text = await res.text();
   let json: any;
   try {
@@ -17,7 +24,16 @@ export async function post(url: string, body: unknown): Promise<{ status: number
   } catch {
     json = text;
   }
-  return { status: res.status, json, headers: res.headers };
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** POST a JSON body (a string is sent as it is). */
+export async function post(url: string, body: unknown): Promise<Answer> {
+  return answer(await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) }));
+}
+
+export async function get(url: string, headers: Record<string, string> = {}): Promise<Answer> {
+  return answer(await fetch(url, { headers }));
 }
 
 /** A copy of a store keeping only the files `keep` accepts (e.g. only .bin weights). */

@@ -1,0 +1,109 @@
+import { DEFAULT_BATCH, type BatchOptions } from "../src/engine/batcher.ts";
+import { CompositionSchema, type Composition } from "../src/engine/composition.ts";
+import type { ServeOptions } from "./server.ts";
+
+// The server's configuration from outside, in one place: the container reads
+// it from env vars (optionsFromEnv), `polyhead serve` from flags built from
+// the same table, with the env vars as defaults. Kept apart from server.ts so
+// the CLI can build its flags without loading the server.
+
+/**
+ * Every setting of the server that comes from outside: its `polyhead serve`
+ * flag, its env var, and what it means. The CLI builds its flags from this
+ * table and both read values through optionsFromEnv, so a setting is parsed in
+ * one place and a flag always wins over its env var.
+ */
+export const SERVE_SETTINGS = {
+  store: { flag: "--store <location>", env: "POLYHEAD_STORE", help: "store: a local folder or s3://bucket/prefix (default: adapters)" },
+  port: { flag: "--port <n>", env: "PORT", help: "port, 0 picks a free one (default: 8080)" },
+  host: { flag: "--host <host>", env: "HOST", help: "interface to listen on (default: 127.0.0.1; 0.0.0.0 in the container)" },
+  threads: { flag: "--threads <n>", env: "POLYHEAD_THREADS", help: "inference worker threads (default: 1)" },
+  device: { flag: "--device <device>", env: "POLYHEAD_DEVICE", help: "cpu or cuda (default: cpu)" },
+  models: { flag: "--models <names>", env: "POLYHEAD_MODELS", help: "comma-separated base models to load at start (default: every folder under models/)" },
+  ttl: { flag: "--ttl <seconds>", env: "POLYHEAD_TTL_SECONDS", help: "seconds a loaded adapter is served before its version is checked again (default: 30)" },
+  cacheBytes: { flag: "--cache-bytes <n>", env: "POLYHEAD_CACHE_BYTES", help: "bytes of fetched store files kept in memory (default: 256 MiB)" },
+  cacheDir: { flag: "--cache-dir <folder>", env: "POLYHEAD_CACHE_DIR", help: "folder for fetched store files, so a restart starts warm (default: none)" },
+  diskCacheBytes: { flag: "--disk-cache-bytes <n>", env: "POLYHEAD_DISK_CACHE_BYTES", help: "bytes kept in --cache-dir" },
+  budgetBytes: { flag: "--budget-bytes <n>", env: "POLYHEAD_BUDGET_BYTES", help: "bytes of loaded adapters and fusions kept (default: 2 GiB)" },
+  maxBatchRows: { flag: "--max-batch-rows <n>", env: "POLYHEAD_MAX_BATCH_ROWS", help: `rows per encoder run (default: ${DEFAULT_BATCH.maxRows})` },
+  maxBatchTokens: { flag: "--max-batch-tokens <n>", env: "POLYHEAD_MAX_BATCH_TOKENS", help: `padded tokens per encoder run (default: ${DEFAULT_BATCH.maxTokens})` },
+  maxWaitMs: { flag: "--max-wait-ms <ms>", env: "POLYHEAD_MAX_WAIT_MS", help: `how long a request waits for others to batch with (default: ${DEFAULT_BATCH.maxWaitMs})` },
+  warm: {
+    flag: "--warm <composition>",
+    env: "POLYHEAD_WARM",
+    help: "a composition (name or JSON, null: the bare model) compiled at start for every preloaded model; repeatable. Env: comma-separated names, or a JSON array",
+  },
+} as const;
+
+export type ServeSetting = keyof typeof SERVE_SETTINGS;
+
+/** Raw values that override the environment, e.g. the flags of `polyhead serve`; `warm` may be given several times. */
+export type SettingOverrides = { [K in ServeSetting]?: K extends "warm" ? string[] : string };
+
+/** ServeOptions from the environment (the container's configuration), with `overrides` winning over the env vars. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: SettingOverrides = {}): ServeOptions {
+  const name = (k: ServeSetting) => `${SERVE_SETTINGS[k].flag.split(" ")[0]} / ${SERVE_SETTINGS[k].env}`;
+  const raw = (k: Exclude<ServeSetting, "warm">): string | undefined => {
+    const v = overrides[k] ?? env[SERVE_SETTINGS[k].env];
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const num = (k: Exclude<ServeSetting, "warm">, min = 0): number | undefined => {
+    const v = raw(k);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new Error(`${name(k)}: expected a number ≥ ${min}, got "${v}"`);
+    return n;
+  };
+  const int = (k: Exclude<ServeSetting, "warm">, min = 0): number | undefined => {
+    const n = num(k, min);
+    if (n !== undefined && !Number.isInteger(n)) throw new Error(`${name(k)}: expected a whole number, got "${raw(k)}"`);
+    return n;
+  };
+  const device = raw("device") ?? "cpu";
+  if (device !== "cpu" && device !== "cuda") throw new Error(`${name("device")}: expected cpu or cuda, got "${device}"`);
+  const batch: Partial<BatchOptions> = { maxRows: int("maxBatchRows", 1), maxTokens: int("maxBatchTokens", 1), maxWaitMs: num("maxWaitMs") };
+  return {
+    store: raw("store") ?? "adapters",
+    port: int("port") ?? 8080,
+    host: raw("host"),
+    threads: int("threads", 1) ?? 1,
+    device,
+    models: raw("models")?.split(",").map((m) => m.trim()).filter(Boolean),
+    ttlSeconds: num("ttl"),
+    cacheBytes: int("cacheBytes"),
+    cacheDir: raw("cacheDir"),
+    diskCacheBytes: int("diskCacheBytes"),
+    budgetBytes: int("budgetBytes"),
+    batch: Object.fromEntries(Object.entries(batch).filter(([, v]) => v !== undefined)),
+    warm: warmCompositions(overrides.warm ?? env[SERVE_SETTINGS.warm.env], name("warm")),
+  };
+}
+
+/** --warm values (each a name or JSON), or POLYHEAD_WARM: comma-separated names, or a JSON array of compositions. */
+function warmCompositions(given: string | string[] | undefined, name: string): (Composition | null)[] | undefined {
+  if (given === undefined || given === "" || (Array.isArray(given) && given.length === 0)) return undefined;
+  let items: unknown[];
+  if (Array.isArray(given)) items = given.map(jsonOrName);
+  else if (given.trim().startsWith("[")) {
+    try {
+      items = JSON.parse(given);
+    } catch (e) {
+      throw new Error(`${name}: not a JSON array: ${(e as Error).message}`);
+    }
+  } else items = given.split(",").map((c) => jsonOrName(c.trim())).filter((c) => c !== "");
+  return items.map((c) => {
+    if (c === null) return null;
+    const parsed = CompositionSchema.safeParse(c);
+    if (!parsed.success) throw new Error(`${name}: ${JSON.stringify(c)} is not a composition: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+    return parsed.data;
+  });
+}
+
+/** A composition as written on a command line: JSON ({"stack": [...]}, null), else a bare adapter name. */
+export function jsonOrName(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+}
