@@ -169,16 +169,18 @@ export class Engine {
   /** One encoder run on the worker; the graph is built the first time its key is seen. */
   private async runJob(job: Job): Promise<RunOutputs> {
     const started = performance.now();
-    const { feeds, seqLen } = buildFeeds(job);
+    const { feeds, seqLen, uniform } = buildFeeds(job);
+    // A batch where every row uses the same adapters runs a variant without per-row gathers.
+    const key = `${job.key}|${uniform ? "uniform" : "banked"}`;
     let bytes: Uint8Array | undefined;
-    if (!this.encoderInputs.has(job.key) || !this.pool.has(job.key)) {
-      const built = buildEncoder(job.model.config, job.model.weights, job.spec);
+    if (!this.encoderInputs.has(key) || !this.pool.has(key)) {
+      const built = buildEncoder(job.model.config, job.model.weights, { ...job.spec, uniform });
       bytes = built.bytes;
-      this.encoderInputs.set(job.key, built.inputs);
+      this.encoderInputs.set(key, built.inputs);
     }
-    const wanted = this.encoderInputs.get(job.key)!;
+    const wanted = this.encoderInputs.get(key)!;
     const used = Object.fromEntries(Object.entries(feeds).filter(([k]) => wanted.has(k)));
-    const res = await this.pool.run({ graphKey: job.key, model: bytes, feeds: used });
+    const res = await this.pool.run({ graphKey: key, model: bytes, feeds: used });
     const tokens = job.rows.reduce((n, r) => n + r.ids.length, 0);
     this.onRun?.({ rows: job.rows.length, seqLen, tokens, ms: performance.now() - started });
     return res.outputs;

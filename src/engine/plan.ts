@@ -176,7 +176,7 @@ function tokensOf(model: LoadedModel, enc: Encoded, r: number) {
 }
 
 /** The feeds of one run: rows padded to the longest, each slot's bank of distinct members, each row's index into it. */
-export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: number } {
+export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: number; uniform: boolean } {
   const { rows, spec, model } = job;
   const N = rows.length;
   const T = Math.max(1, ...rows.map((r) => r.ids.length));
@@ -203,7 +203,7 @@ export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: num
     position_ids: { type: "int64", dims, data: pos },
     attention_mask: { type: "int64", dims, data: mask },
   };
-  spec.slots.forEach((slot, s) => {
+  const banks = spec.slots.map((_, s) => {
     const bank: Member[] = [];
     const idx = new BigInt64Array(N);
     rows.forEach((r, i) => {
@@ -212,8 +212,17 @@ export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: num
       if (at < 0) at = bank.push(m) - 1;
       idx[i] = BigInt(at);
     });
-    feeds[inputName.idx(s)] = { type: "int64", dims: [N], data: idx };
-    Object.assign(feeds, bankFeeds(s, slot, bank));
+    return { bank, idx };
+  });
+  const uniform = banks.every((b) => b.bank.length === 1);
+  spec.slots.forEach((slot, s) => {
+    const { bank, idx } = banks[s];
+    const bankFed = bankFeeds(s, slot, bank);
+    if (uniform) {
+      // one member: drop the bank dimension (see GraphSpec.uniform)
+      for (const f of Object.values(bankFed)) f.dims = f.dims.slice(1);
+    } else feeds[inputName.idx(s)] = { type: "int64", dims: [N], data: idx };
+    Object.assign(feeds, bankFed);
   });
   for (const f of maskedFusions(spec.block)) {
     const mask = new Float32Array(N * f.width);
@@ -226,7 +235,7 @@ export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: num
     rows.forEach((r, i) => w.set(r.averages[a], i * n));
     feeds[inputName.average(a)] = { type: "float32", dims: [N, n], data: w };
   }
-  return { feeds, seqLen: T };
+  return { feeds, seqLen: T, uniform };
 }
 
 /** Stacks one parameter of every bank member into [A, ...shape]. */

@@ -116,10 +116,15 @@ class RowWeights {
       // Symbolic dims get names of their own: onnxruntime takes equal names for
       // equal sizes, and bottleneck sizes differ between places.
       const named = ["bank", ...dims].map((d, i) => (d === "hidden" ? this.hidden : typeof d === "string" ? `${name}:${i}` : d));
-      const bank = this.g.input(name, "float32", named);
-      v = gather(bank, this.rowIndex(slot));
-      if (dims.length === 1) v = unsqueeze(v, [1]);
-      if (dims.length === 0) v = unsqueeze(v, [1, 2]);
+      if (this.spec.uniform) {
+        // Every row uses the same weights: one plain matrix, which broadcasts
+        // over the rows and keeps MatMul a single GEMM.
+        v = this.g.input(name, "float32", named.slice(1));
+      } else {
+        v = gather(this.g.input(name, "float32", named), this.rowIndex(slot));
+        if (dims.length === 1) v = unsqueeze(v, [1]);
+        if (dims.length === 0) v = unsqueeze(v, [1, 2]);
+      }
       this.cache.set(name, v);
     }
     return v;

@@ -46,6 +46,12 @@ export interface GraphSpec {
   block: BlockSpec | null;
   slots: SlotSpec[];
   averages: number;
+  /**
+   * Set when every row of a run uses the same adapter in every slot: weights
+   * are then fed as plain tensors instead of banks gathered per row. Decided
+   * per run, after batching, so it is not part of the planning key.
+   */
+  uniform?: boolean;
 }
 
 export const specKey = (model: string, spec: GraphSpec) => `${model}|${JSON.stringify(spec)}`;
