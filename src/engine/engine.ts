@@ -1,4 +1,6 @@
-import type { Catalog, LoadedHead, LoadedModel } from "../store/catalog.ts";
+import type { Catalog, LoadedFusion, LoadedHead, LoadedModel } from "../store/catalog.ts";
+import { transpose2d } from "../formats/adapter-weights.ts";
+import { buildFold } from "../graph/fold.ts";
 import { InvalidAdapterError } from "../store/catalog.ts";
 import { CompositionError, toBranches, type Chain, type Composition } from "./composition.ts";
 import { buildFeeds, planJobs, type Job, type PlannedBranch, type Resolved } from "./plan.ts";
@@ -154,9 +156,48 @@ export class Engine {
         if (fusion.adapters.length !== children.length) {
           throw new InvalidAdapterError("fusion", fusion.name, `fuses ${fusion.adapters.length} adapters, the composition gives ${children.length}`);
         }
+        if (fusion.config.query && fusion.config.key) await this.fold(fusion);
         return { t: "fuse", fusion, children };
       }
     }
+  }
+
+  private folding = new WeakMap<LoadedFusion, Promise<void>>();
+
+  /**
+   * score_i = (W_q x + b_q)·(W_k u_i + b_k): W_kᵀ(W_q x + b_q) = (W_q'·W_k)·x + b_q·W_k
+   * in row form, so the query and key products fold into one matrix per
+   * layer, computed once per fusion version on the worker.
+   */
+  private fold(f: LoadedFusion): Promise<void> {
+    let p = this.folding.get(f);
+    if (!p) {
+      p = (async () => {
+        const places = [...f.weights.places.entries()];
+        const H = places[0][1].query!.w.shape[0];
+        const L = places.length;
+        const a = new Float32Array(L * H * H);
+        const b = new Float32Array(L * H * H);
+        const c = new Float32Array(L * H);
+        places.forEach(([, w], i) => {
+          a.set(w.query!.w.data, i * H * H); // W_q' [in, out]
+          b.set(transpose2d(w.key!.w).data, i * H * H); // W_k [out, in]
+          c.set(w.query!.b?.data ?? new Float32Array(H), i * H);
+        });
+        const key = "fold";
+        const res = await this.pool.run({
+          graphKey: key,
+          model: this.pool.has(key) ? undefined : buildFold(),
+          feeds: { a: { type: "float32", dims: [L, H, H], data: a }, b: { type: "float32", dims: [L, H, H], data: b }, c: { type: "float32", dims: [L, 1, H], data: c } },
+        });
+        const w = res.outputs.w.data;
+        const bias = res.outputs.bias.data;
+        f.folded = new Map(places.map(([place], i) => [place, { w: { shape: [H, H], data: w.slice(i * H * H, (i + 1) * H * H) }, b: { shape: [H], data: bias.slice(i * H, (i + 1) * H) } }]));
+      })();
+      this.folding.set(f, p);
+      p.catch(() => this.folding.delete(f));
+    }
+    return p;
   }
 
   private encoderInputs = new Map<string, Set<string>>();

@@ -303,12 +303,23 @@ function bankFeeds(s: number, slot: SlotSpec, bank: Member[]): Record<string, Fe
     } else {
       const ps = (bank as LoadedFusion[]).map((f) => f.weights.places.get(place)!);
       const H = (ps[0].query ?? ps[0].key ?? ps[0].value)?.w.shape[0];
-      if (slot.shape.query) {
+      const fusions = bank as LoadedFusion[];
+      if (slot.shape.query && slot.shape.key) {
+        // query and key folded into one map by the engine (Engine.fold)
+        const folded = fusions.map((f) => {
+          const x = f.folded?.get(place);
+          if (!x) throw new Error(`internal: fusion "${f.name}" was not folded`);
+          return x;
+        });
+        put(place, "qk_w", folded.map((x) => x.w.data), [H!, H!]);
+        put(place, "qk_b", folded.map((x) => x.b.data), [H!]);
+      } else if (slot.shape.query) {
         put(place, "q_w", ps.map((p) => p.query!.w.data), [H!, H!]);
         put(place, "q_b", ps.map((p) => biasOf(p.query!)), [H!]);
+      } else if (slot.shape.key) {
+        // The graph uses W_k in torch's [out, in] layout: (W_kᵀ q) is q·W_k.
+        put(place, "k_w", ps.map((p) => transpose2d(p.key!.w).data), [H!, H!]);
       }
-      // The graph uses W_k in torch's [out, in] layout: (W_kᵀ q) is q·W_k.
-      if (slot.shape.key) put(place, "k_w", ps.map((p) => transpose2d(p.key!.w).data), [H!, H!]);
       if (slot.shape.value) put(place, "v_w", ps.map((p) => p.value!.w.data), [H!, H!]);
     }
   }

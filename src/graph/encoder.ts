@@ -262,11 +262,15 @@ class RowWeights {
     let U = concat(ups, 2); // [N, T, F, H]
     if (f.residualBefore) U = add(U, unsqueeze(pre.residual, [2]));
     const P = ctx.place;
-    let q = pre.query;
-    if (f.query) q = linear(q, this.param(b.slot, P, "q_w", ["hidden", "hidden"]), this.param(b.slot, P, "q_b", ["hidden"]));
     // score_i = q·(W_k u_i + b_k) = (W_kᵀ q)·u_i + q·b_k; the last term is the
-    // same for every adapter, so the softmax ignores it (DESIGN.md).
-    const qk = f.key ? matmul(q, this.param(b.slot, P, "k_w", ["hidden", "hidden"])) : q;
+    // same for every adapter, so the softmax ignores it (DESIGN.md). With both
+    // query and key, W_kᵀ(W_q x + b_q) is one folded linear map (Engine.fold).
+    const q = pre.query;
+    const qk =
+      f.query && f.key ? linear(q, this.param(b.slot, P, "qk_w", ["hidden", "hidden"]), this.param(b.slot, P, "qk_b", ["hidden"]))
+      : f.query ? linear(q, this.param(b.slot, P, "q_w", ["hidden", "hidden"]), this.param(b.slot, P, "q_b", ["hidden"]))
+      : f.key ? matmul(q, this.param(b.slot, P, "k_w", ["hidden", "hidden"]))
+      : q;
     let scores = reduceSum(mul(U, unsqueeze(qk, [2])), [3]); // [N, T, F]
     if (f.temperature !== 1) scores = scale(scores, 1 / f.temperature);
     if (b.masked) scores = add(scores, unsqueeze(this.g.input(inputName.fusionMask(b.slot), "float32", ["batch", b.children.length]), [1]));

@@ -44,12 +44,13 @@ export async function snapshot(cache: FileCache, folder: string): Promise<Folder
       throw new Error(`${folder}/${MANIFEST} is not a valid manifest: ${(e as Error).message}`);
     }
   }
-  let read = 0;
+  const counted = new Map<string, number>();
+  const count = (name: string, n: number) => counted.set(name, n);
   return {
     folder,
     version,
     has: (name) => (manifest ? name in manifest.files : byName.has(name)),
-    bytesRead: () => read,
+    bytesRead: () => [...counted.values()].reduce((a, b) => a + b, 0),
     async read(name) {
       const info = byName.get(name);
       if (manifest) {
@@ -59,13 +60,13 @@ export async function snapshot(cache: FileCache, folder: string): Promise<Folder
         if (!info) throw new FolderChanged(folder);
         const got = await cache.read(info.key, info.etag);
         if (!got || got.bytes.byteLength !== want.size || sha256(got.bytes) !== want.sha256) throw new FolderChanged(folder);
-        read += got.bytes.byteLength;
+        count(name, got.bytes.byteLength);
         return got.bytes;
       }
       if (!info) return null;
       const got = await cache.read(info.key, info.etag);
       if (!got || got.etag !== info.etag) throw new FolderChanged(folder);
-      read += got.bytes.byteLength;
+      count(name, got.bytes.byteLength);
       return got.bytes;
     },
   };
