@@ -66,7 +66,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const store = typeof opts.store === "string" ? openStore(opts.store) : opts.store;
   const cache = new FileCache(store, { memoryBytes: opts.cacheBytes ?? 256 * 1024 ** 2, diskDir: opts.cacheDir, diskBytes: opts.diskCacheBytes });
   const catalog = new Catalog(store, { ttlMs: (opts.ttlSeconds ?? 30) * 1000, budgetBytes: opts.budgetBytes, cache });
-  const engine = new Engine(catalog, pool, { ...DEFAULT_BATCH, ...opts.batch });
+  const engine = new Engine(catalog, pool, { ...DEFAULT_BATCH, concurrency: opts.threads ?? 1, ...opts.batch });
   const preload = new Preloader((name) => engine.warm(name, opts.warm ?? []), () => catalog.list("models"), opts.models, log);
   const app = createApp({
     engine,

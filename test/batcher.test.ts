@@ -55,6 +55,25 @@ describe("batcher", () => {
     assert.deepEqual(calls.map((c) => c.rows.length), [2, 1]);
   });
 
+  test("while a run is in flight, due jobs keep collecting and then run together", async () => {
+    const calls: Job[] = [];
+    const echo = echoRun(calls);
+    const slow = async (j: Job) => {
+      await new Promise((r) => setTimeout(r, 80));
+      return echo(j);
+    };
+    const b = new Batcher(slow, { maxRows: 32, maxTokens: 1000, maxWaitMs: 2, concurrency: 1 });
+    const first = b.submit(job("g", [row(1, 2)]));
+    await new Promise((r) => setTimeout(r, 10)); // the first run is now in flight
+    const later: Promise<RunOutputs>[] = [];
+    for (const id of [2, 3, 4]) {
+      later.push(b.submit(job("g", [row(id, 2)])));
+      await new Promise((r) => setTimeout(r, 10)); // each one is due before the next arrives
+    }
+    await Promise.all([first, ...later]);
+    assert.deepEqual(calls.map((c) => c.rows.map((r) => r.ids[0])), [[1], [2, 3, 4]]);
+  });
+
   test("one job's failure never fails its neighbours", async () => {
     const b = new Batcher(echoRun([]), { maxRows: 32, maxTokens: 1000, maxWaitMs: 5 });
     const results = await Promise.allSettled([b.submit(job("g", [row(5, 3)])), b.submit(job("g", [row(666, 3)])), b.submit(job("g", [row(7, 4)]))]);

@@ -15,9 +15,15 @@ export interface BatchOptions {
   maxTokens: number;
   /** how long the first job of a batch waits for company */
   maxWaitMs: number;
+  /**
+   * Batches run at once (the inference workers). While they are all busy, a
+   * due batch keeps collecting jobs instead of queueing at the worker: under
+   * load, batches grow at no cost in latency.
+   */
+  concurrency?: number;
 }
 
-export const DEFAULT_BATCH: BatchOptions = { maxRows: 32, maxTokens: 8192, maxWaitMs: 2 };
+export const DEFAULT_BATCH: BatchOptions = { maxRows: 32, maxTokens: 8192, maxWaitMs: 2, concurrency: 1 };
 
 export interface Tensor {
   dims: number[];
@@ -43,7 +49,8 @@ export interface BatchInfo {
 }
 
 export class Batcher {
-  private queues = new Map<string, { items: Waiting[]; rows: number; timer: NodeJS.Timeout | null }>();
+  private queues = new Map<string, { items: Waiting[]; rows: number; timer: NodeJS.Timeout | null; due: boolean }>();
+  private inFlight = 0;
   /** Called after each flushed batch (for metrics and tests). */
   onBatch?: (info: BatchInfo) => void;
 
@@ -56,14 +63,23 @@ export class Batcher {
     return new Promise((resolve, reject) => {
       let q = this.queues.get(job.key);
       if (!q) {
-        q = { items: [], rows: 0, timer: null };
+        q = { items: [], rows: 0, timer: null, due: false };
         this.queues.set(job.key, q);
       }
       q.items.push({ job, resolve, reject });
       q.rows += job.rows.length;
       if (q.rows >= this.opts.maxRows) this.flush(job.key);
-      else if (!q.timer) q.timer = setTimeout(() => this.flush(job.key), this.opts.maxWaitMs);
+      else if (!q.timer && !q.due) q.timer = setTimeout(() => this.due(job.key), this.opts.maxWaitMs);
     });
+  }
+
+  /** The first job waited long enough: run now, or as soon as a worker is free. */
+  private due(key: string) {
+    const q = this.queues.get(key);
+    if (!q) return;
+    q.timer = null;
+    q.due = true;
+    if (this.inFlight < (this.opts.concurrency ?? 1)) this.flush(key);
   }
 
   private flush(key: string) {
@@ -71,7 +87,17 @@ export class Batcher {
     if (!q) return;
     this.queues.delete(key);
     if (q.timer) clearTimeout(q.timer);
-    void this.execute(q.items);
+    this.inFlight++;
+    void this.execute(q.items).finally(() => {
+      this.inFlight--;
+      // the oldest due batch goes next
+      for (const [k, w] of this.queues) {
+        if (w.due) {
+          this.flush(k);
+          break;
+        }
+      }
+    });
   }
 
   private async execute(items: Waiting[]) {
