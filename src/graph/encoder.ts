@@ -203,7 +203,8 @@ class RowWeights {
     let d = st.hidden;
     if (c.lnBefore) d = this.norm(slot, place, "nb", d);
     d = activation(linear(d, this.param(slot, place, "down_w", ["hidden", "r"]), this.param(slot, place, "down_b", ["r"])), c.act);
-    const up = mul(linear(d, this.param(slot, place, "up_w", ["r", "hidden"]), this.param(slot, place, "up_b", ["hidden"])), this.param(slot, place, "scale", []));
+    // The adapter's scaling is folded into W_up and b_up by the planner: s·(W d + b) = (sW) d + sb.
+    const up = linear(d, this.param(slot, place, "up_w", ["r", "hidden"]), this.param(slot, place, "up_b", ["hidden"]));
     let out = up;
     if (c.isParallel) {
       if (c.lnAfter) out = this.norm(slot, place, "na", out);
