@@ -53,28 +53,25 @@ export class GraphBuilder {
     return new Value(this, name);
   }
 
+  /** A float32 constant (a scalar when given a number); equal constants are shared. */
   constF(values: number[] | number, dims?: number[]): Value {
-    const arr = typeof values === "number" ? [values] : values;
-    const shape = dims ?? (typeof values === "number" ? [] : [arr.length]);
-    const key = `f:${shape.join(",")}:${arr.join(",")}`;
-    let v = this.constCache.get(key);
-    if (!v) {
-      v = new Value(this, this.fresh("cf"));
-      this.inits.push(onnx.TensorProto.create({ name: v.name, dims: shape, dataType: ELEM.float32, rawData: bytesOf(new Float32Array(arr)) }));
-      this.constCache.set(key, v);
-    }
-    return v;
+    return this.constant("float32", values, dims);
   }
 
+  /** An int64 constant (shapes, axes, indices). */
   constI(values: number[] | number, dims?: number[]): Value {
+    return this.constant("int64", values, dims);
+  }
+
+  private constant(type: "float32" | "int64", values: number[] | number, dims?: number[]): Value {
     const arr = typeof values === "number" ? [values] : values;
     const shape = dims ?? (typeof values === "number" ? [] : [arr.length]);
-    const key = `i:${shape.join(",")}:${arr.join(",")}`;
+    const key = `${type}:${shape.join(",")}:${arr.join(",")}`;
     let v = this.constCache.get(key);
     if (!v) {
-      v = new Value(this, this.fresh("ci"));
-      const data = new BigInt64Array(arr.map((x) => BigInt(x)));
-      this.inits.push(onnx.TensorProto.create({ name: v.name, dims: shape, dataType: ELEM.int64, rawData: bytesOf(data) }));
+      v = new Value(this, this.fresh(type === "int64" ? "ci" : "cf"));
+      const data = type === "int64" ? new BigInt64Array(arr.map((x) => BigInt(x))) : new Float32Array(arr);
+      this.inits.push(onnx.TensorProto.create({ name: v.name, dims: shape, dataType: ELEM[type], rawData: bytesOf(data) }));
       this.constCache.set(key, v);
     }
     return v;
