@@ -59,6 +59,17 @@ describe("catalog cache", () => {
     for (const o of outs) assert.deepEqual(logitsOf(o), logitsOf(outs[0]));
   });
 
+  test("on a remote store, files fetched while listing are reused: still one fetch per file", async () => {
+    const counting = new CountingStore(new LocalStore(store.dir), true);
+    const engine = new Engine(new Catalog(counting), pool);
+    const outs = await Promise.all(Array.from({ length: 20 }, () => engine.predict(request("toxicity"))));
+    assert.equal(counting.gets.get("adapters/toxicity/adapter.safetensors"), 1);
+    assert.equal(counting.gets.get("adapters/toxicity/adapter_config.json"), 1);
+    for (const o of outs) assert.deepEqual(logitsOf(o), logitsOf(outs[0]));
+    const local = logitsOf(await new Engine(new Catalog(new LocalStore(store.dir)), pool).predict(request("toxicity")));
+    assert.deepEqual(logitsOf(outs[0]), local);
+  });
+
   test("a replaced adapter is served in its new version after the TTL, not before", async () => {
     const catalog = new Catalog(new LocalStore(store.dir), { ttlMs: 300 });
     const engine = new Engine(catalog, pool);

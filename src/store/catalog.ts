@@ -137,8 +137,17 @@ class FolderFiles {
   }
 }
 
+/** The files AdapterHub (and polyhead push) write, in the form polyhead prefers. */
+const EXPECTED: Record<"model" | "adapter" | "fusion", string[]> = {
+  model: [],
+  adapter: ["adapter_config.json", "adapter.safetensors", "head_config.json", "model_head.safetensors", "polyhead.json"],
+  fusion: ["adapter_fusion_config.json", "model_adapter_fusion.safetensors", "fusion.json", "head_config.json", "model_head.safetensors", "polyhead.json"],
+};
+
 export class Catalog {
   readonly cache: FileCache;
+  /** A remote store: worth fetching files before the listing returns (a local folder is not). */
+  private remote: boolean;
   private entries = new Map<string, Entry>();
   private inflight = new Map<string, Promise<unknown>>();
   private ttlMs: number;
@@ -154,6 +163,7 @@ export class Catalog {
     this.ttlMs = opts.ttlMs ?? 30_000;
     this.budget = opts.budgetBytes ?? 2 * 1024 ** 3;
     this.cache = opts.cache ?? new FileCache(store, { memoryBytes: 256 * 1024 ** 2 });
+    this.remote = store.remote === true;
   }
 
   stats(): CatalogStats {
@@ -215,7 +225,8 @@ export class Catalog {
 
   private async load<T>(kind: "model" | "adapter" | "fusion", key: string, folder: string, name: string, parse: (f: FolderFiles) => Promise<T>): Promise<T> {
     const started = performance.now();
-    const got = await readConsistently(this.cache, folder, (snap) => parse(new FolderFiles(snap)));
+    // Cold adapter and fusion loads fetch their usual files while the folder is listed.
+    const got = await readConsistently(this.cache, folder, (snap) => parse(new FolderFiles(snap)), this.remote ? EXPECTED[kind] : []);
     if (!got) throw new NotFoundError(kind, name);
     this.entries.delete(key);
     this.entries.set(key, { value: got.value, version: got.snap.version, checkedAt: Date.now(), bytes: got.snap.bytesRead(), pinned: kind === "model" });

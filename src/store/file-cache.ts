@@ -30,6 +30,8 @@ export class FileCache {
   private memory = new Map<string, Uint8Array>();
   private memoryUsed = 0;
   private inflight = new Map<string, Promise<{ bytes: Uint8Array; etag: string } | null>>();
+  /** GETs started before the folder was listed, by key: their ETag is known only when they return. */
+  private early = new Map<string, Promise<{ bytes: Uint8Array; etag: string } | null>>();
   private counters = { hits: 0, misses: 0, evictions: 0, diskHits: 0 };
 
   constructor(
@@ -55,12 +57,37 @@ export class FileCache {
       this.memory.set(id, mem); // most recently used goes last
       return { bytes: mem, etag };
     }
+    const early = this.early.get(key);
+    if (early) {
+      const got = await early.catch(() => null);
+      if (got && got.etag === etag) return got; // remembered by fetchEarly
+    }
     let p = this.inflight.get(id);
     if (!p) {
       p = this.fetch(key, etag, id).finally(() => this.inflight.delete(id));
       this.inflight.set(id, p);
     }
     return p;
+  }
+
+  /**
+   * Starts fetching files a cold load will need while the folder is still
+   * being listed: on a remote store that saves a round trip. A file whose
+   * ETag then differs from the listing is simply fetched again.
+   */
+  fetchEarly(keys: string[]): void {
+    for (const key of keys) {
+      if (this.early.has(key)) continue;
+      const p = this.store.get(key).then((obj) => {
+        if (obj) {
+          this.counters.misses++;
+          this.remember(`${key}\n${obj.etag}`, obj.bytes);
+        }
+        return obj;
+      });
+      this.early.set(key, p);
+      p.catch(() => {}).finally(() => this.early.delete(key));
+    }
   }
 
   private async fetch(key: string, etag: string, id: string) {

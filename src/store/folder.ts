@@ -28,7 +28,8 @@ export function versionOf(infos: ObjectInfo[], folder: string): string | null {
   return infos.map((i) => `${i.key.slice(folder.length + 1)}=${i.etag}`).join(";");
 }
 
-export async function snapshot(cache: FileCache, folder: string): Promise<FolderSnapshot | null> {
+export async function snapshot(cache: FileCache, folder: string, expected: string[] = []): Promise<FolderSnapshot | null> {
+  cache.fetchEarly(expected.map((name) => `${folder}/${name}`));
   const infos = await cache.store.list(`${folder}/`);
   const version = versionOf(infos, folder);
   if (!version) return null;
@@ -78,10 +79,16 @@ const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
  * Runs `load` over a consistent snapshot, starting over when the folder
  * changes underneath (bounded: a folder rewritten nonstop is "unavailable").
  */
-export async function readConsistently<T>(cache: FileCache, folder: string, load: (s: FolderSnapshot) => Promise<T>): Promise<{ value: T; snap: FolderSnapshot } | null> {
+export async function readConsistently<T>(
+  cache: FileCache,
+  folder: string,
+  load: (s: FolderSnapshot) => Promise<T>,
+  /** files worth fetching while the folder is listed (first attempt only) */
+  expected: string[] = [],
+): Promise<{ value: T; snap: FolderSnapshot } | null> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const snap = await snapshot(cache, folder);
+      const snap = await snapshot(cache, folder, attempt === 0 ? expected : []);
       if (!snap) return null;
       return { value: await load(snap), snap };
     } catch (e) {

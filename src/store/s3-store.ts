@@ -33,6 +33,7 @@ export interface S3StoreOptions {
 
 export class S3Store implements Store {
   readonly description: string;
+  readonly remote = true;
   readonly location: S3Location;
   private client: S3Client;
   private pageSize: number | undefined;

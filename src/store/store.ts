@@ -18,6 +18,8 @@ export interface ObjectInfo {
 export interface Store {
   /** For messages and logs. */
   readonly description: string;
+  /** Set by network stores: reads cost a round trip, so cold loads fetch ahead. */
+  readonly remote?: boolean;
   /** The object, or null when the key does not exist. */
   get(key: string): Promise<StoredObject | null>;
   /** Size and ETag without the body, or null when the key does not exist. */

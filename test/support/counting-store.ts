@@ -3,7 +3,11 @@ import type { ObjectInfo, Store, StoredObject } from "../../src/store/store.ts";
 /** A store that counts reads per key, to see what the cache fetched. */
 export class CountingStore implements Store {
   readonly gets = new Map<string, number>();
-  constructor(private inner: Store) {}
+  /** `remote` makes the catalog treat it like a network store (it fetches files while listing). */
+  constructor(
+    private inner: Store,
+    readonly remote = false,
+  ) {}
   get description() {
     return `counting ${this.inner.description}`;
   }
