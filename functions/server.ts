@@ -42,6 +42,8 @@ export interface ServeOptions {
   /** bytes of loaded adapters and fusions kept (default 2 GiB) */
   budgetBytes?: number;
   batch?: Partial<BatchOptions>;
+  /** when set, /v1/* requests must carry it in x-polyhead-secret (set by the edge Worker) */
+  backendSecret?: string;
   /** compositions whose graphs are compiled at start, for every preloaded model */
   warm?: (Composition | null)[];
   /** where log lines go (default: stdout) */
@@ -77,6 +79,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       return { hits: c.hits + c.diskHits, misses: c.misses, bytes: c.bytes, entries: c.entries };
     }),
     processMetrics: true,
+    backendSecret: opts.backendSecret,
   });
   const host = opts.host ?? "127.0.0.1";
   const server = await new Promise<ReturnType<typeof nodeServe>>((resolve, reject) => {

@@ -76,6 +76,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
     budgetBytes: int("budgetBytes"),
     batch: Object.fromEntries(Object.entries(batch).filter(([, v]) => v !== undefined)),
     warm: warmCompositions(overrides.warm ?? env[SERVE_SETTINGS.warm.env], name("warm")),
+    // a secret: from the environment only, never a flag (flags show in process lists)
+    backendSecret: env.POLYHEAD_BACKEND_SECRET || undefined,
   };
 }
 

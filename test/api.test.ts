@@ -321,3 +321,20 @@ describe("store outages", () => {
     }
   });
 });
+
+test("with a backend secret, /v1/* needs x-polyhead-secret; /healthz does not", async () => {
+  const server = await startServer(SHARED_FIXTURES, { backendSecret: "s3cret-shared" });
+  try {
+    const body = { model: "bert-tiny", inputs: ["fine"], tasks: [{ adapters: "sentiment" }] };
+    const refused = await post(`${server.url}/v1/predict`, body);
+    assert.equal(refused.status, 401);
+    assert.equal(refused.json.type, "https://polyhead.dev/problems/unauthorized");
+    const wrong = await fetch(`${server.url}/v1/predict`, { method: "POST", headers: { "content-type": "application/json", "x-polyhead-secret": "s3cret-sharex" }, body: JSON.stringify(body) });
+    assert.equal(wrong.status, 401);
+    const ok = await fetch(`${server.url}/v1/predict`, { method: "POST", headers: { "content-type": "application/json", "x-polyhead-secret": "s3cret-shared" }, body: JSON.stringify(body) });
+    assert.equal(ok.status, 200);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  } finally {
+    await server.close();
+  }
+});

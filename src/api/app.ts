@@ -25,6 +25,8 @@ export interface AppDeps {
   cacheStats?: () => CacheStats;
   /** export process metrics (CPU, memory, event loop, GC) on /metrics too */
   processMetrics?: boolean;
+  /** the secret shared with the edge Worker: /v1/* requires it in x-polyhead-secret */
+  backendSecret?: string;
 }
 
 export interface Readiness {
@@ -167,6 +169,17 @@ export function createApp(deps: AppDeps) {
     });
   });
 
+  if (deps.backendSecret) {
+    const secret = new TextEncoder().encode(deps.backendSecret);
+    app.use("/v1/*", async (c, next) => {
+      const given = new TextEncoder().encode(c.req.header("x-polyhead-secret") ?? "");
+      if (!sameBytes(given, secret)) {
+        throw new HttpProblem(401, "unauthorized", "Unauthorized", "this inference server answers only requests that carry its x-polyhead-secret");
+      }
+      await next();
+    });
+  }
+
   app.use(
     "/v1/*",
     bodyLimit({
@@ -282,4 +295,11 @@ function routeOf(c: Parameters<typeof matchedRoutes>[0]): string {
   const routes = matchedRoutes(c);
   for (let i = routes.length - 1; i >= 0; i--) if (routes[i].method !== "ALL") return routes[i].path;
   return "unmatched";
+}
+
+/** Constant-time comparison: how long it takes says nothing about where the bytes differ. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i];
+  return diff === 0;
 }

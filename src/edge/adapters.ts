@@ -1,0 +1,61 @@
+// GET /v1/adapters answered from the store's R2 bucket: the folder names under
+// adapters/ and each one's type from its adapter_config.json. A lighter
+// listing than the server's (no sizes, heads or fusions): no weights are read.
+
+/** The part of an R2 bucket binding this module uses. */
+export interface R2Like {
+  list(options: { prefix: string; delimiter: string; cursor?: string }): Promise<{ delimitedPrefixes: string[]; truncated: boolean; cursor?: string }>;
+  get(key: string): Promise<{ text(): Promise<string> } | null>;
+}
+
+export interface EdgeAdapter {
+  name: string;
+  type: string;
+  saved_name: string | null;
+  model_type: string | null;
+  hidden_size: number | null;
+  supported: boolean;
+  error?: string;
+}
+
+/** The adapter type an adapter_config.json describes (AdapterHub or PEFT). */
+export function adapterType(json: unknown): { type: string; supported: boolean } {
+  const j = (json ?? {}) as Record<string, any>;
+  if (typeof j.peft_type === "string") return { type: j.peft_type.toLowerCase(), supported: j.peft_type === "LORA" };
+  const c = (j.config ?? {}) as Record<string, any>;
+  const arch = c.architecture ?? null;
+  if (arch === null || arch === "bottleneck") return { type: "bottleneck", supported: true };
+  if (arch === "lora") return c.composition_mode === "scale" ? { type: "ia3", supported: true } : { type: "lora", supported: true };
+  return { type: String(arch), supported: false };
+}
+
+export async function listAdapters(bucket: R2Like, prefix = "adapters/"): Promise<EdgeAdapter[]> {
+  const folders: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ prefix, delimiter: "/", cursor });
+    folders.push(...page.delimitedPrefixes);
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  const names = folders.map((p) => p.slice(prefix.length).replace(/\/$/, "")).filter(Boolean).sort();
+  return Promise.all(
+    names.map(async (name): Promise<EdgeAdapter> => {
+      const base = { name, saved_name: null, model_type: null, hidden_size: null };
+      const obj = await bucket.get(`${prefix}${name}/adapter_config.json`);
+      if (!obj) return { ...base, type: "unknown", supported: false, error: "adapter_config.json is missing" };
+      let json: any;
+      try {
+        json = JSON.parse(await obj.text());
+      } catch {
+        return { ...base, type: "unknown", supported: false, error: "adapter_config.json is not valid JSON" };
+      }
+      return {
+        ...base,
+        ...adapterType(json),
+        saved_name: typeof json?.name === "string" ? json.name : null,
+        model_type: typeof json?.model_type === "string" ? json.model_type : null,
+        hidden_size: typeof json?.hidden_size === "number" ? json.hidden_size : null,
+      };
+    }),
+  );
+}
