@@ -146,6 +146,8 @@ export function parseAdapterConfig(json: unknown): AdapterFile {
   if (arch === "bottleneck") {
     if (rest.residual_before_ln === "post_add") throw new Error(`residual_before_ln "post_add" is not supported`);
     const c = Bottleneck.parse(rest);
+    // AdapterHub would build no module at all: serving it would silently answer as the bare model.
+    if (!c.mh_adapter && !c.output_adapter) throw new Error("mh_adapter and output_adapter are both false: the adapter would have no bottleneck anywhere (set at least one to true)");
     config = {
       kind: "bottleneck",
       mhAdapter: c.mh_adapter,

@@ -1,4 +1,4 @@
-import { inflateSync } from "fflate";
+import { Inflate } from "fflate";
 import { BufferReader, Parser } from "pickleparser";
 import { DTYPE_SIZE, FormatError, numElements, toFloat32 } from "./tensor.ts";
 import type { DType, StateDict } from "./tensor.ts";
@@ -245,13 +245,38 @@ function readZip(bytes: Uint8Array, maxBytes: number, fail: (w: string) => never
     const start = local + 30 + v.getUint16(local + 26, true) + v.getUint16(local + 28, true);
     if (start + csize > bytes.length) fail(`zip entry ${name} runs past the end of the file`);
     const raw = bytes.subarray(start, start + csize);
-    entries.set(name, () => {
-      if (method === 0) return raw;
-      // One spare byte tells "inflates to more than declared" from "exactly declared".
-      const out = inflateSync(raw, { out: new Uint8Array(size + 1) });
-      if (out.length !== size) fail(`zip entry ${name} inflates to ${out.length > size ? "more" : "less"} than its declared ${size} bytes`);
-      return out;
-    });
+    entries.set(name, () => (method === 0 ? raw : inflateCapped(raw, size, name, fail)));
   }
   return entries;
+}
+
+/**
+ * Inflates one entry, stopping as soon as the output passes its declared
+ * size. The input goes in small slices, so a lying entry (a few hundred KB
+ * that inflate to gigabytes) costs at most one slice's output past the
+ * limit, never the whole expansion; and memory follows the bytes actually
+ * produced, not the size the entry claims.
+ */
+function inflateCapped(raw: Uint8Array, size: number, name: string, fail: (w: string) => never): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  const inflater = new Inflate((chunk) => {
+    got += chunk.length;
+    if (got <= size) chunks.push(chunk);
+  });
+  const SLICE = 4096; // deflate expands at most ~1032:1, so ≤ ~4 MiB of output per slice
+  for (let i = 0; got <= size; i += SLICE) {
+    const last = i + SLICE >= raw.length;
+    inflater.push(raw.subarray(i, i + SLICE), last);
+    if (last) break;
+  }
+  if (got !== size) fail(`zip entry ${name} inflates to ${got > size ? "more" : "less"} than its declared ${size} bytes`);
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
