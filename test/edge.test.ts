@@ -11,7 +11,7 @@ import { PROBLEM_BASE as SERVER_PROBLEM_BASE } from "../src/api/errors.ts";
 import { PROBLEM_BASE } from "../src/edge/problems.ts";
 import { affinityKey, compositionNames, rank } from "../src/edge/routing.ts";
 import { ROOT, SHARED_FIXTURES } from "./paths.ts";
-import { copyStore, startServer } from "./support/server.ts";
+import { answer, copyStore, startServer } from "./support/server.ts";
 import type { RunningServer } from "../functions/server.ts";
 
 // The edge Worker in the Workers runtime (Miniflare/workerd), routing to real
@@ -77,14 +77,7 @@ describe("edge worker (Miniflare)", () => {
     const headers: Record<string, string> = { ...(init.headers as Record<string, string> | undefined) };
     if (init.key !== null) headers.authorization = `Bearer ${init.key ?? KEY}`;
     const res = await mf.dispatchFetch(`http://edge.test${p}`, { method: init.method, headers, body: init.body as string | undefined });
-    const text = await res.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = text;
-    }
-    return { status: res.status, headers: res.headers, json };
+    return answer(res as unknown as Response);
   };
   const predict = (body: unknown, key?: string | null) =>
     call("/v1/predict", { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body), key });

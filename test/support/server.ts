@@ -16,7 +16,8 @@ export interface Answer {
   json: any;
 }
 
-async function answer(res: Response): Promise<Answer> {
+/** Status, headers and body (JSON when it parses) of a response. */
+export async function answer(res: Response): Promise<Answer> {
   const text = await res.text();
   let json: any;
   try {
