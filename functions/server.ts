@@ -81,9 +81,21 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     processMetrics: true,
     backendSecret: opts.backendSecret,
   });
+  // Requests being answered, also those whose client has gone: close() lets
+  // them finish before the worker pool goes away.
+  let inFlight = 0;
+  let drained: (() => void) | null = null;
+  const counted = async (req: Request, ...rest: unknown[]) => {
+    inFlight++;
+    try {
+      return await app.fetch(req, ...(rest as []));
+    } finally {
+      if (--inFlight === 0) drained?.();
+    }
+  };
   const host = opts.host ?? "127.0.0.1";
   const server = await new Promise<ReturnType<typeof nodeServe>>((resolve, reject) => {
-    const s = nodeServe({ fetch: app.fetch, port: opts.port, hostname: host }, () => resolve(s));
+    const s = nodeServe({ fetch: counted, port: opts.port, hostname: host }, () => resolve(s));
     s.once("error", reject);
   });
   const address = server.address();
@@ -104,6 +116,15 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
         });
         (server as import("node:http").Server).closeIdleConnections?.();
       });
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const giveUp = setTimeout(resolve, 10_000);
+          drained = () => {
+            clearTimeout(giveUp);
+            resolve();
+          };
+        });
+      }
       await pool.close();
     },
   };
