@@ -2,6 +2,7 @@ import { serve as nodeServe } from "@hono/node-server";
 import { pathToFileURL } from "node:url";
 import pino from "pino";
 import { createApp, type Readiness } from "../src/api/app.ts";
+import type { ApiKey } from "../src/api/tenants.ts";
 import type { CacheStats } from "../src/api/metrics.ts";
 import { Engine } from "../src/engine/engine.ts";
 import { WorkerPool } from "../src/engine/worker-pool.ts";
@@ -44,6 +45,8 @@ export interface ServeOptions {
   batch?: Partial<BatchOptions>;
   /** when set, /v1/* requests must carry it in x-polyhead-secret (set by the edge Worker) */
   backendSecret?: string;
+  /** API keys (SHA-256 hashes) → tenants and limits: when given, /v1/* requires a key (env POLYHEAD_KEYS / POLYHEAD_KEYS_FILE, never a flag) */
+  keys?: ApiKey[];
   /** compositions whose graphs are compiled at start, for every preloaded model */
   warm?: (Composition | null)[];
   /** where log lines go (default: stdout) */
@@ -80,6 +83,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     }),
     processMetrics: true,
     backendSecret: opts.backendSecret,
+    keys: opts.keys,
   });
   // Requests being answered, also those whose client has gone: close() lets
   // them finish before the worker pool goes away.

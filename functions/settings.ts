@@ -1,5 +1,7 @@
 import { DEFAULT_BATCH, type BatchOptions } from "../src/engine/batcher.ts";
 import { CompositionSchema, type Composition } from "../src/engine/composition.ts";
+import { readFileSync } from "node:fs";
+import { parseKeys, type ApiKey } from "../src/api/tenants.ts";
 import type { ServeOptions } from "./server.ts";
 
 // The server's configuration from outside, in one place: the container reads
@@ -78,7 +80,25 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
     warm: warmCompositions(overrides.warm ?? env[SERVE_SETTINGS.warm.env], name("warm")),
     // a secret: from the environment only, never a flag (flags show in process lists)
     backendSecret: env.POLYHEAD_BACKEND_SECRET || undefined,
+    // API keys (hashes) → tenants: env only too
+    keys: apiKeys(env),
   };
+}
+
+/** POLYHEAD_KEYS (a JSON array) or the JSON file named by POLYHEAD_KEYS_FILE; undefined when neither is set. */
+export function apiKeys(env: NodeJS.ProcessEnv): ApiKey[] | undefined {
+  if (env.POLYHEAD_KEYS && env.POLYHEAD_KEYS_FILE) throw new Error("POLYHEAD_KEYS and POLYHEAD_KEYS_FILE: set one, not both");
+  if (env.POLYHEAD_KEYS) return parseKeys(env.POLYHEAD_KEYS, "POLYHEAD_KEYS");
+  if (env.POLYHEAD_KEYS_FILE) {
+    let text: string;
+    try {
+      text = readFileSync(env.POLYHEAD_KEYS_FILE, "utf8");
+    } catch (e) {
+      throw new Error(`POLYHEAD_KEYS_FILE: cannot read ${env.POLYHEAD_KEYS_FILE}: ${(e as Error).message}`);
+    }
+    return parseKeys(text, `POLYHEAD_KEYS_FILE (${env.POLYHEAD_KEYS_FILE})`);
+  }
+  return undefined;
 }
 
 /** --warm values (each a name or JSON), or POLYHEAD_WARM: comma-separated names, or a JSON array of compositions. */

@@ -8,6 +8,8 @@ import { inspectAdapter, listAdapters, listModels } from "../store/inventory.ts"
 import { HttpProblem, problemResponse, toProblem } from "./errors.ts";
 import { Metrics, type CacheStats } from "./metrics.ts";
 import { DOCS_HTML } from "./docs.ts";
+import { Limiter } from "./limits.ts";
+import { checkComposition, checkTenantName, keyHash, requestKey, type ApiKey } from "./tenants.ts";
 import {
   AdapterDetail, AdapterParams, AdaptersResponse, FuseRequest, FuseResponse, LIMITS, ModelsResponse,
   PredictRequest, PredictResponse, Problem, ReadyResponse,
@@ -27,6 +29,8 @@ export interface AppDeps {
   processMetrics?: boolean;
   /** the secret shared with the edge Worker: /v1/* requires it in x-polyhead-secret */
   backendSecret?: string;
+  /** API keys (SHA-256 hashes) → tenants and limits; when given, /v1/* requires one of them */
+  keys?: ApiKey[];
 }
 
 export interface Readiness {
@@ -39,7 +43,7 @@ export interface Readiness {
   failed: Record<string, string>;
 }
 
-type Env = { Variables: { requestId: string } };
+type Env = { Variables: { requestId: string; tenant: string | undefined } };
 
 const REQUEST_ID = /^[A-Za-z0-9._:@+=/-]{1,128}$/;
 
@@ -180,6 +184,32 @@ export function createApp(deps: AppDeps) {
     });
   }
 
+  if (deps.keys?.length) {
+    const byHash = new Map(deps.keys.map((k) => [k.sha256, k]));
+    const limiter = new Limiter();
+    app.use("/v1/*", async (c, next) => {
+      const given = requestKey(c.req.header("authorization"), c.req.header("x-api-key"));
+      const key = given === undefined ? undefined : byHash.get(await keyHash(given));
+      if (!key) {
+        throw new HttpProblem(401, "unauthorized", "Unauthorized", "give an API key in Authorization: Bearer <key> or x-api-key", undefined, {
+          "WWW-Authenticate": "Bearer",
+        });
+      }
+      const admitted = limiter.admit(key.sha256, key);
+      if (!admitted.ok) {
+        throw new HttpProblem(429, "rate-limited", "Too many requests", `this key sent ${admitted.why}; retry after ${admitted.retryAfter} s`, undefined, {
+          "Retry-After": String(admitted.retryAfter),
+        });
+      }
+      c.set("tenant", key.tenant);
+      try {
+        await next();
+      } finally {
+        admitted.release();
+      }
+    });
+  }
+
   app.use(
     "/v1/*",
     bodyLimit({
@@ -194,6 +224,13 @@ export function createApp(deps: AppDeps) {
 
   app.openapi(predictRoute, async (c) => {
     const body = c.req.valid("json");
+    const tenant = c.get("tenant");
+    if (tenant !== undefined) {
+      for (const t of body.tasks) {
+        checkComposition(t.adapters, tenant);
+        for (const h of t.head === undefined ? [] : Array.isArray(t.head) ? t.head : [t.head]) checkTenantName("head", h, tenant);
+      }
+    }
     const out = await deps.engine.predict({
       model: body.model,
       inputs: body.inputs,
@@ -210,12 +247,20 @@ export function createApp(deps: AppDeps) {
 
   app.openapi(fuseRoute, async (c) => {
     const body = c.req.valid("json");
+    const tenant = c.get("tenant");
+    if (tenant !== undefined) {
+      for (const a of body.fuse ?? []) checkTenantName("adapter", a, tenant);
+      if (body.fusion !== undefined) checkTenantName("fusion", body.fusion, tenant);
+      if (body.head !== undefined) checkTenantName("head", body.head, tenant);
+    }
     let adapters = body.fuse;
     let fusion = body.fusion;
     if (!adapters || !fusion) {
       const model = await catalog.model(body.model);
       if (!adapters) adapters = (await catalog.fusion(fusion!, model)).adapters;
       else fusion = (await catalog.findFusion(adapters, model)).name;
+      // a fusion's own list may name another tenant's adapters: refused alike
+      if (tenant !== undefined) for (const a of adapters) checkTenantName("adapter", a, tenant);
     }
     const out = await engine
       .predict({
@@ -238,7 +283,7 @@ export function createApp(deps: AppDeps) {
 
   app.openapi(modelsRoute, async (c) => c.json({ models: await listModels(catalog.store) }, 200));
 
-  app.openapi(adaptersRoute, async (c) => c.json({ adapters: await listAdapters(catalog.store) }, 200));
+  app.openapi(adaptersRoute, async (c) => c.json({ adapters: await listAdapters(catalog.store, c.get("tenant")) }, 200));
 
   app.openapi(adapterRoute, async (c) => {
     const { name } = c.req.valid("param");

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { CompositionSchema, MAX_WIDTH, NAME_RE } from "../engine/composition.ts";
+import { CompositionSchema, MAX_WIDTH, NAME_RE, QUALIFIED_RE } from "../engine/composition.ts";
 
 // The request and response bodies of the HTTP API. Types used by the routes
 // are derived from these schemas; the engine takes plain data.
@@ -14,9 +14,11 @@ export const LIMITS = {
 
 const ModelName = z.string().regex(NAME_RE, "a model folder name: letters, digits, '.', '_' or '-'");
 // Heads may be named by AdapterHub's saved name, e.g. "sentiment,topic,formality".
-const HeadName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._,-]{0,255}$/, "a head, adapter or fusion name");
+// A tenant's adapter or fusion folder is "tenant/name".
+const HeadName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._,-]{0,255}(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,127})?$/, "a head, adapter or fusion name");
 const Text = z.string().max(LIMITS.maxTextChars, `a text has at most ${LIMITS.maxTextChars} characters`);
 const FolderName = z.string().regex(NAME_RE, "a folder name: letters, digits, '.', '_' or '-'");
+const QualifiedFolderName = z.string().regex(QUALIFIED_RE, "a folder name: letters, digits, '.', '_' or '-', optionally after a tenant and '/'");
 const Inputs = z.array(z.union([Text, z.tuple([Text, Text])])).min(1).max(LIMITS.maxInputs);
 
 // zod 4 schemas made before @hono/zod-openapi extended zod (composition.ts may
@@ -90,8 +92,8 @@ export const FuseRequest = z
   .strictObject({
     model: ModelName,
     inputs: Inputs,
-    fuse: z.array(FolderName).min(1).max(MAX_WIDTH).optional().openapi({ description: "the fused adapters, in the fusion's order" }),
-    fusion: FolderName.optional().openapi({ description: "a fusion folder; found from `fuse` when left out" }),
+    fuse: z.array(QualifiedFolderName).min(1).max(MAX_WIDTH).optional().openapi({ description: "the fused adapters, in the fusion's order" }),
+    fusion: QualifiedFolderName.optional().openapi({ description: "a fusion folder; found from `fuse` when left out" }),
     head: HeadName.optional().openapi({ description: "default: the fusion's own head" }),
     options: FuseOptions.default({ max_length: 128, return_logits: false, return_fusion_attention: false }),
   })

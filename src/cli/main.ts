@@ -85,11 +85,12 @@ program
   .argument("<folders...>", "saved folders: a model (config.json + weights), an adapter, or a fusion")
   .addOption(storeOption())
   .option("--as <name>", "store name (default: the folder's name; one folder only)")
+  .option("--tenant <tenant>", "push adapters and fusions into a tenant's namespace (adapters/<tenant>/<name>/), used as \"tenant/name\"")
   .option("--kind <kind>", "model, adapter or fusion (default: detected from the files)", kind)
   .option("-q, --quiet", "no progress bar")
   .action(async (folders: string[], o) => {
     const { push } = await import("./push.ts");
-    await push(folders, { store: o.store, as: o.as, kind: o.kind, quiet: o.quiet });
+    await push(folders, { store: o.store, as: o.as, tenant: o.tenant, kind: o.kind, quiet: o.quiet });
   });
 
 program

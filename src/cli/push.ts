@@ -4,6 +4,7 @@ import { openStore } from "../store/open.ts";
 import { KIND_DIR, MANIFEST, type Kind, type Manifest, type Store } from "../store/store.ts";
 import { checkFolder, RefusedError, type CheckedFolder, type LocalFile } from "./check-folder.ts";
 import { formatBytes } from "./format.ts";
+import { NAME_RE } from "../engine/composition.ts";
 import { progressBar, type Progress } from "./progress.ts";
 import { closeStore } from "./store-option.ts";
 
@@ -17,6 +18,8 @@ export interface PushOptions {
   /** a location, or an open store (kept open) */
   store: string | Store;
   as?: string;
+  /** push adapters and fusions into this tenant's namespace: <kind>/<tenant>/<name>/ */
+  tenant?: string;
   kind?: Kind;
   quiet?: boolean;
   /** parallel uploads within a folder */
@@ -35,8 +38,14 @@ export interface Pushed {
 export async function push(folders: string[], opts: PushOptions, out: (line: string) => void = console.log): Promise<Pushed[]> {
   if (folders.length === 0) throw new RefusedError("nothing to push");
   if (opts.as && folders.length > 1) throw new RefusedError("--as names one folder; push the others separately");
+  if (opts.tenant !== undefined && !NAME_RE.test(opts.tenant)) throw new RefusedError(`"${opts.tenant}" is not a valid tenant name (1-128 letters, digits, '.', '_' or '-')`);
   const checked: CheckedFolder[] = [];
   for (const dir of folders) checked.push(await checkFolder(dir, { kind: opts.kind, as: opts.as }));
+  if (opts.tenant !== undefined) {
+    const model = checked.find((c) => c.kind === "model");
+    if (model) throw new RefusedError(`${model.dir} is a model: models are shared, push it without --tenant`);
+    for (const c of checked) c.name = `${opts.tenant}/${c.name}`;
+  }
   const seen = new Map<string, string>();
   for (const c of checked) {
     const prefix = `${KIND_DIR[c.kind]}/${c.name}`;

@@ -19,14 +19,19 @@ export const MAX_WIDTH = 16;
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const Name = z.string().regex(NAME_RE, "names are 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
+/** An adapter, fusion or head name, optionally in a tenant's namespace: "name" (shared) or "tenant/name". */
+export const QUALIFIED_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,127})?$/;
+export const QualifiedName = z
+  .string()
+  .regex(QUALIFIED_RE, "names are 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, optionally after a tenant and '/'");
 
 const list = <T extends z.ZodTypeAny>(item: T) => z.array(item).min(1).max(MAX_WIDTH);
 
 export const CompositionSchema: z.ZodType<Composition> = z.lazy(() =>
   z.union([
-    Name,
+    QualifiedName,
     z.strictObject({ stack: list(CompositionSchema) }),
-    z.strictObject({ fuse: list(CompositionSchema), fusion: Name.optional() }),
+    z.strictObject({ fuse: list(CompositionSchema), fusion: QualifiedName.optional() }),
     z.strictObject({ parallel: list(CompositionSchema) }),
     z.strictObject({ batch_split: list(CompositionSchema), sizes: z.array(z.number().int().nonnegative()).min(1).max(MAX_WIDTH) }),
     z.strictObject({ average: list(CompositionSchema), weights: z.array(z.number().finite()).min(1).max(MAX_WIDTH).optional() }),

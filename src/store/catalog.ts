@@ -1,7 +1,7 @@
 import { StoreUnavailableError, type Store } from "./store.ts";
 import { FileCache } from "./file-cache.ts";
 import { readConsistently, versionOf, type FolderSnapshot } from "./folder.ts";
-import { NAME_RE } from "../engine/composition.ts";
+import { QUALIFIED_RE } from "../engine/composition.ts";
 import { readStateDict } from "../formats/state-dict.ts";
 import type { StateDict, Tensor } from "../formats/tensor.ts";
 import { parseModelConfig, type ModelConfig } from "../formats/model-config.ts";
@@ -332,7 +332,7 @@ export class Catalog {
 
   /** A head by adapter folder, fusion folder, or the head's saved name. */
   async findHead(name: string, model: LoadedModel): Promise<LoadedHead> {
-    if (NAME_RE.test(name)) {
+    if (QUALIFIED_RE.test(name)) {
       const byFolder = await this.adapter(name, model).then((a) => a.head, () => null);
       if (byFolder) return byFolder;
       const byFusion = await this.fusion(name, model).then((f) => f.head, () => null);
@@ -357,8 +357,9 @@ export class Catalog {
   }
 }
 
+/** A folder name: "name" (shared) or "tenant/name" (a tenant's namespace, the folder <kind>/tenant/name). */
 function checkName(name: string): string {
-  if (!NAME_RE.test(name)) throw new NotFoundError("adapter", name, `"${name}" is not a valid name`);
+  if (!QUALIFIED_RE.test(name)) throw new NotFoundError("adapter", name, `"${name}" is not a valid name`);
   return name;
 }
 

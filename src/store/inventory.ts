@@ -321,9 +321,19 @@ function adapterDetail(a: AdapterReading): AdapterDetail {
   return detail;
 }
 
-/** Every adapter folder (one holding adapter_config.json), summarised. */
-export async function listAdapters(store: Store): Promise<AdapterSummary[]> {
-  const [names, members] = await Promise.all([store.listFolders("adapters/"), fusionMembers(store)]);
+/**
+ * Every shared adapter folder (one holding adapter_config.json), summarised;
+ * with a tenant, also that tenant's own (adapters/<tenant>/<name>, listed as
+ * "tenant/name"). A tenant's folder holds folders, not an adapter_config.json,
+ * so it is never listed itself.
+ */
+export async function listAdapters(store: Store, tenant?: string): Promise<AdapterSummary[]> {
+  const [shared, own, members] = await Promise.all([
+    store.listFolders("adapters/"),
+    tenant === undefined ? [] : store.listFolders(`adapters/${checkKey(tenant)}/`),
+    fusionMembers(store),
+  ]);
+  const names = [...shared, ...own.map((n) => `${tenant}/${n}`)];
   const out = await Promise.all(names.map((n) => readAdapter(store, n, members).catch((e) => (e instanceof NotFoundError ? null : Promise.reject(e)))));
   return out.filter((a): a is AdapterReading => a !== null).map((a) => {
     const { config: _c, files: _f, ...summary } = adapterDetail(a);
