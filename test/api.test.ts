@@ -210,7 +210,7 @@ describe("HTTP API over the shared AdapterHub store", () => {
     const res = await get(`${server.url}/openapi.json`);
     assert.equal(res.status, 200);
     assert.equal(res.json.openapi, "3.1.0");
-    for (const p of ["/v1/predict", "/v1/fuse", "/v1/models", "/v1/adapters", "/v1/adapters/{name}", "/readyz", "/healthz", "/metrics", "/docs"]) {
+    for (const p of ["/v1/predict", "/v1/fuse", "/v1/models", "/v1/adapters", "/v1/adapters/{name}", "/readyz", "/healthz", "/metrics", "/docs", "/"]) {
       assert.ok(res.json.paths[p], `missing ${p}`);
     }
     assert.ok(res.json.paths["/v1/fuse"].post.requestBody);

@@ -8,6 +8,7 @@ import { inspectAdapter, listAdapters, listModels } from "../store/inventory.ts"
 import { HttpProblem, problemResponse, toProblem } from "./errors.ts";
 import { Metrics, type CacheStats } from "./metrics.ts";
 import { DOCS_HTML } from "./docs.ts";
+import { PLAYGROUND_HTML } from "./playground.ts";
 import { Limiter } from "./limits.ts";
 import { checkComposition, checkTenantName, keyHash, requestKey, type ApiKey } from "./tenants.ts";
 import {
@@ -126,6 +127,13 @@ const docsRoute = createRoute({
   method: "get",
   path: "/docs",
   summary: "This API's routes, as a web page (reads /openapi.json)",
+  responses: { 200: { description: "HTML page", content: { "text/html": { schema: z.string() } } } },
+});
+
+const playgroundRoute = createRoute({
+  method: "get",
+  path: "/",
+  summary: "The playground: a web page to pick a model and adapters, compose them, run them and see the answers",
   responses: { 200: { description: "HTML page", content: { "text/html": { schema: z.string() } } } },
 });
 
@@ -308,6 +316,8 @@ export function createApp(deps: AppDeps) {
   });
 
   app.openapi(docsRoute, (c) => c.html(DOCS_HTML, 200));
+
+  app.openapi(playgroundRoute, (c) => c.html(PLAYGROUND_HTML, 200));
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
