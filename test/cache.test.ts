@@ -70,6 +70,20 @@ describe("catalog cache", () => {
     assert.deepEqual(logitsOf(outs[0]), local);
   });
 
+  test("fusions found by their adapters: one listing per TTL, and a fusion added a moment ago is still found", async () => {
+    const counting = new CountingStore(new LocalStore(store.dir));
+    const engine = new Engine(new Catalog(counting, { ttlMs: 60_000 }), pool);
+    const fuse = (adapters: string[]) => ({ ...request("x"), tasks: [{ adapters: { fuse: adapters } }] });
+    for (let i = 0; i < 5; i++) await engine.predict(fuse(["sentiment", "topic", "formality"]));
+    assert.equal(counting.folderListings.get("fusions/"), 1, "the fusions folder is listed once, not per request");
+    // a new fusion (the same files, fusion.json naming other adapters) appears while the listing is cached
+    cpSync(path.join(store.dir, "fusions/sentiment-fusion"), path.join(store.dir, "fusions/late-fusion"), { recursive: true });
+    writeFileSync(path.join(store.dir, "fusions/late-fusion/fusion.json"), JSON.stringify({ adapters: ["formality", "topic", "sentiment"] }));
+    const out = await engine.predict(fuse(["formality", "topic", "sentiment"]));
+    assert.equal(out.results[0].outputs.length, 2);
+    assert.equal(counting.folderListings.get("fusions/"), 2, "a miss lists once more");
+  });
+
   test("a replaced adapter is served in its new version after the TTL, not before", async () => {
     const catalog = new Catalog(new LocalStore(store.dir), { ttlMs: 300 });
     const engine = new Engine(catalog, pool);

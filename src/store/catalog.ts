@@ -317,11 +317,40 @@ export class Catalog {
 
   /** Folder names under models/, adapters/ or fusions/. */
   list(kind: "adapters" | "fusions" | "models"): Promise<string[]> {
-    return this.store.listFolders(`${kind}/`);
+    // findFusion and findHead scan these on every request that names a fusion
+    // by its adapters: one listing per TTL, not one store round trip per request.
+    const hit = this.listings.get(kind);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.names;
+    const names = this.store.listFolders(`${kind}/`);
+    this.listings.set(kind, { at: Date.now(), names });
+    names.catch(() => this.listings.delete(kind));
+    return names;
   }
 
+  private listings = new Map<string, { at: number; names: Promise<string[]> }>();
+
   /** The fusion whose adapters are exactly `adapters` (fusion.json, or AdapterHub's saved name "a,b,c"). */
-  async findFusion(adapters: string[], model: LoadedModel): Promise<LoadedFusion> {
+  findFusion(adapters: string[], model: LoadedModel): Promise<LoadedFusion> {
+    return this.freshOnMiss(() => this.scanFusions(adapters, model));
+  }
+
+  /** A head by adapter folder, fusion folder, or the head's saved name. */
+  findHead(name: string, model: LoadedModel): Promise<LoadedHead> {
+    return this.freshOnMiss(() => this.scanHeads(name, model));
+  }
+
+  /** Scans over the cached listings; on a miss, once more over fresh ones, so a folder added a moment ago is found. */
+  private async freshOnMiss<T>(scan: () => Promise<T>): Promise<T> {
+    try {
+      return await scan();
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+      this.listings.clear();
+      return scan();
+    }
+  }
+
+  private async scanFusions(adapters: string[], model: LoadedModel): Promise<LoadedFusion> {
     const wanted = adapters.join(",");
     for (const name of await this.list("fusions")) {
       const f = await this.fusion(name, model).catch(() => null);
@@ -330,8 +359,7 @@ export class Catalog {
     throw new NotFoundError("fusion", wanted, `no fusion of [${adapters.join(", ")}] in the store; name one with "fusion"`);
   }
 
-  /** A head by adapter folder, fusion folder, or the head's saved name. */
-  async findHead(name: string, model: LoadedModel): Promise<LoadedHead> {
+  private async scanHeads(name: string, model: LoadedModel): Promise<LoadedHead> {
     if (QUALIFIED_RE.test(name)) {
       const byFolder = await this.adapter(name, model).then((a) => a.head, () => null);
       if (byFolder) return byFolder;
