@@ -50,26 +50,27 @@ async function main() {
     const ad = async (n: string): Promise<Resolved> => ({ t: "adapter", adapter: await catalog.adapter(n, model) });
     // The engine folds a fusion's query and key weights when it first resolves it.
     const pool = new WorkerPool({ threads: 1 });
-    await new Engine(catalog, pool).warm("random", [{ fuse: ["a0", "a1", "a2", "a3"] }]);
-    await pool.close();
+    const engine = new Engine(catalog, pool);
     const fusion = await catalog.fusion("fusion", model);
+    const member = await engine.fusionMember(fusion);
+    await pool.close();
     const cases: { name: string; branches: { rows: number[]; chain: Resolved | null }[] }[] = [
       { name: "bare", branches: [{ rows, chain: null }] },
       { name: "a0", branches: [{ rows, chain: await ad("a0") }] },
       { name: "8 adapters", branches: await Promise.all(rows.map(async (r) => ({ rows: [r], chain: await ad(`a${r}`) }))) },
-      { name: "fuse4", branches: [{ rows, chain: { t: "fuse", fusion, children: await Promise.all([0, 1, 2, 3].map((i) => ad(`a${i}`))) } }] },
+      { name: "fuse4", branches: [{ rows, chain: { t: "fuse", fusion, member, children: await Promise.all([0, 1, 2, 3].map((i) => ad(`a${i}`))) } }] },
     ];
     const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: "all", intraOpNumThreads: os.availableParallelism(), executionProviders: ["cpu"] };
     const prepared = [];
     for (const c of cases) {
-      const jobs = planJobs(model, c.branches.map((b) => ({ ...b, head: null })), enc);
+      const jobs = planJobs(model, c.branches.map((b) => ({ ...b, embeddings: null, head: null })), enc);
       if (jobs.length !== 1) throw new Error(`${c.name}: ${jobs.length} jobs`);
       const job = jobs[0].job;
       const tf = performance.now();
       const { feeds, uniform } = buildFeeds(job);
       const feedsMs = performance.now() - tf;
       const tb = performance.now();
-      const built = buildEncoder(model.config, model.weights, { ...job.spec, uniform });
+      const built = buildEncoder(model.family, model.config, model.weights, { ...job.spec, uniform });
       const buildMs = performance.now() - tb;
       const ts = performance.now();
       const session = await ort.InferenceSession.create(built.bytes, opts);

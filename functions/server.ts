@@ -6,7 +6,7 @@ import type { ApiKey } from "../src/api/tenants.ts";
 import type { CacheStats } from "../src/api/metrics.ts";
 import { Engine } from "../src/engine/engine.ts";
 import { WorkerPool } from "../src/engine/worker-pool.ts";
-import { buildHead, headInput, headKey } from "../src/graph/head.ts";
+import { buildHead, headInput, headKey } from "../src/heads/graph.ts";
 import { Catalog } from "../src/store/catalog.ts";
 import { FileCache } from "../src/store/file-cache.ts";
 import { openStore } from "../src/store/open.ts";

@@ -12,8 +12,10 @@ import { readTorchBin } from "../src/formats/torch-bin.ts";
 import { readStateDict } from "../src/formats/state-dict.ts";
 import { FormatError, numElements } from "../src/formats/tensor.ts";
 import type { StateDict } from "../src/formats/tensor.ts";
-import { parseAdapterConfig, parseFusionConfig, parseHeadConfig } from "../src/formats/adapter-config.ts";
-import { parseModelConfig } from "../src/formats/model-config.ts";
+import { parseAdapterConfig } from "../src/methods/index.ts";
+import { parseFusionConfig } from "../src/methods/fusion.ts";
+import { parseHeadConfig } from "../src/heads/index.ts";
+import { parseModelConfig } from "../src/families/index.ts";
 import { TextTokenizer } from "../src/engine/tokenize.ts";
 import { SHARED_FIXTURES } from "./paths.ts";
 

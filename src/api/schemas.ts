@@ -1,3 +1,4 @@
+import { HEAD_TYPES, RESULT_TYPES } from "../heads/index.ts";
 import { z } from "@hono/zod-openapi";
 import { CompositionSchema, MAX_WIDTH, NAME_RE, QUALIFIED_RE } from "../engine/composition.ts";
 
@@ -62,11 +63,14 @@ export const TaskResult = z
   .object({
     name: z.string(),
     head: z.string().nullable(),
-    type: z.enum(["classification", "regression", "multilabel_classification", "tagging", "question_answering", "hidden_states"]),
+    type: z.string().openapi({ description: `one of ${RESULT_TYPES.join(", ")}` }),
     rows: z.array(z.number().int()),
-    outputs: z.array(z.record(z.string(), z.unknown())),
+    outputs: z.array(z.record(z.string(), z.unknown())).openapi({ description: "one per row, as the head type gives it (see HeadOutput)" }),
   })
   .openapi("TaskResult");
+
+/** What each head type answers per row: every head module brings its own schema. */
+export const HeadOutput = z.union(HEAD_TYPES.map((h) => h.schema) as [z.ZodType, z.ZodType, ...z.ZodType[]]).openapi("HeadOutput");
 
 export const PredictResponse = z.object({ model: z.string(), results: z.array(TaskResult) }).openapi("PredictResponse");
 

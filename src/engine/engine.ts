@@ -1,14 +1,14 @@
-import type { Catalog, LoadedFusion, LoadedHead, LoadedModel } from "../store/catalog.ts";
-import { transpose2d } from "../formats/adapter-weights.ts";
+import type { Catalog, LoadedAdapter, LoadedFusion, LoadedHead, LoadedModel } from "../store/catalog.ts";
 import { buildFold } from "../graph/fold.ts";
 import { InvalidAdapterError } from "../store/catalog.ts";
 import { CompositionError, toBranches, type Chain, type Composition } from "./composition.ts";
 import { buildFeeds, planJobs, type Job, type PlannedBranch, type Resolved } from "./plan.ts";
 import { Batcher, DEFAULT_BATCH, type BatchOptions, type RunOutputs } from "./batcher.ts";
 import { buildEncoder } from "../graph/encoder.ts";
-import { buildHead, headInput, headKey, type HeadShape } from "../graph/head.ts";
-import { fusionOutputName } from "../graph/spec.ts";
-import { hiddenRows, resultType, rowOutput, type ResultType } from "./outputs.ts";
+import { buildHead, headInput, headKey, type HeadShape } from "../heads/graph.ts";
+import { headType, resultType } from "../heads/index.ts";
+import { fusionOutputName, type SlotSpec } from "../graph/spec.ts";
+import { foldInputs, type FusionMember } from "../methods/fusion.ts";
 import type { Feed, WorkerPool } from "./worker-pool.ts";
 
 // The request path below the HTTP layer: resolve names, tokenize, plan, run
@@ -26,7 +26,7 @@ export interface PredictInput {
 export interface TaskResult {
   name: string;
   head: string | null;
-  type: ResultType;
+  type: string;
   /** which inputs the outputs belong to (batch_split branches hold a subset) */
   rows: number[];
   outputs: Record<string, unknown>[];
@@ -64,26 +64,34 @@ export class Engine {
   }
 
   async predict(req: PredictInput): Promise<PredictOutput> {
-    const model = await this.catalog.model(req.model);
     const rows = req.inputs.map((_, i) => i);
-    const branches: (PlannedBranch & { task: number; name: string; headName: string | null })[] = [];
-    for (const [t, task] of req.tasks.entries()) {
+    // The compositions are checked before anything is loaded.
+    const tasks = req.tasks.map((task, t) => {
       const path = `tasks[${t}].adapters`;
       const raw: { chain: Chain | null; rows: number[] }[] = task.adapters === null ? [{ chain: null, rows }] : toBranches(task.adapters, rows, path);
       if (Array.isArray(task.head) && task.head.length !== raw.length) {
         throw new CompositionError(`tasks[${t}] has ${raw.length} branches but ${task.head.length} heads`, `tasks[${t}].head`);
       }
+      return { task, raw, path };
+    });
+    const model = await this.catalog.model(req.model);
+    const branches: (PlannedBranch & { task: number; name: string; headName: string | null })[] = [];
+    for (const [t, { task, raw, path }] of tasks.entries()) {
+      // Hooks on the embeddings (invertible adapters) run once for the whole
+      // input, before Parallel and BatchSplit divide it: AdapterHub takes them
+      // from the composition's first adapter, for every branch.
+      const first = task.adapters === null ? null : await this.catalog.adapter(firstName(task.adapters), model);
+      const embeddings = first && first.parts.some((p) => p.method.embeddings) ? first : null;
       for (const [k, b] of raw.entries()) {
         const chain = b.chain ? await this.resolve(b.chain, model, path) : null;
         const wanted = Array.isArray(task.head) ? task.head[k] : task.head;
         const head = wanted ? await this.catalog.findHead(wanted, model) : chain ? defaultHead(chain) : null;
         const label = task.name ?? (b.chain ? chainName(b.chain) : "base");
-        branches.push({ task: t, rows: b.rows, chain, head, name: raw.length > 1 && task.name ? `${label}[${k}]` : label, headName: head?.config.name ?? null });
+        branches.push({ task: t, rows: b.rows, chain, embeddings, head, name: raw.length > 1 && task.name ? `${label}[${k}]` : label, headName: head?.config.name ?? null });
       }
     }
 
-    const maxPositions = model.config.maxPositions - (model.config.family === "roberta" ? model.config.padTokenId + 1 : 0);
-    const enc = model.tokenizer.encodeBatch(req.inputs, Math.min(req.options.maxLength, maxPositions));
+    const enc = model.tokenizer.encodeBatch(req.inputs, Math.min(req.options.maxLength, model.family.maxTokens(model.config)));
     const H = model.config.hidden;
     const results: TaskResult[] = branches.map((b) => ({ name: b.name, head: b.headName, type: resultType(b.head?.config ?? null), rows: b.rows, outputs: [] }));
 
@@ -100,7 +108,7 @@ export class Engine {
           const perRow = logits ? logits.length / n : 0;
           results[bi].outputs = b.rows.map((row, i) => {
             const ctx = { enc, row, inputs: req.inputs, returnLogits: req.options.returnLogits };
-            const out: Record<string, unknown> = b.head ? rowOutput(b.head.config, logits!.subarray(i * perRow, (i + 1) * perRow), T, ctx) : {};
+            const out: Record<string, unknown> = b.head ? headType(b.head.config).output(b.head.config, logits!.subarray(i * perRow, (i + 1) * perRow), ctx) : {};
             if (req.options.returnHiddenStates || !b.head) out.last_hidden_state = hiddenRows(hidden, offset + i, T, H, enc.length[row]);
             if (req.options.returnFusionAttention) {
               const fa = fusionAttention(job.spec.slots, run, offset + i, T, enc.length[row], job.rows[offset + i].fused);
@@ -142,8 +150,10 @@ export class Engine {
       case "average":
       case "fuse": {
         const children = await Promise.all(c.children.map((x) => this.resolve(x, model, path)));
-        const lora = children.flatMap(adaptersOf).find((a) => a.config.kind === "lora");
-        if (lora) throw new CompositionError(`LoRA adapter "${lora.name}" cannot be used inside ${c.t}`, path);
+        for (const a of children.flatMap(adaptersOf)) {
+          const odd = a.parts.find((p) => !p.method.composable);
+          if (odd) throw new CompositionError(`${odd.method.name} adapter "${a.name}" cannot be used inside ${c.t}: only bottleneck adapters act where ${c.t} combines`, path);
+        }
         if (c.t === "average") return { t: "average", weights: c.weights, children };
         const names = c.children.map((x) => (x.t === "adapter" ? x.name : null));
         let fusion;
@@ -156,34 +166,28 @@ export class Engine {
         if (fusion.adapters.length !== children.length) {
           throw new InvalidAdapterError("fusion", fusion.name, `fuses ${fusion.adapters.length} adapters, the composition gives ${children.length}`);
         }
-        if (fusion.config.query && fusion.config.key) await this.fold(fusion);
-        return { t: "fuse", fusion, children };
+        checkFusedPlaces(fusion, children);
+        return { t: "fuse", fusion, member: await this.fusionMember(fusion), children };
       }
     }
   }
 
-  private folding = new WeakMap<LoadedFusion, Promise<void>>();
+  private members = new WeakMap<LoadedFusion, Promise<FusionMember>>();
 
   /**
-   * score_i = (W_q x + b_q)·(W_k u_i + b_k): W_kᵀ(W_q x + b_q) = (W_q'·W_k)·x + b_q·W_k
-   * in row form, so the query and key products fold into one matrix per
-   * layer, computed once per fusion version on the worker.
+   * A fusion as its slot's bank holds it: one object per loaded fusion, so
+   * rows of different requests share a bank entry. With query and key,
+   * score_i = (W_q x + b_q)·(W_k u_i + b_k) and W_kᵀ(W_q x + b_q) =
+   * (W_q'·W_k)·x + b_q·W_k in row form: the two products fold into one matrix
+   * per layer, computed once per fusion version on the worker.
    */
-  private fold(f: LoadedFusion): Promise<void> {
-    let p = this.folding.get(f);
+  fusionMember(f: LoadedFusion): Promise<FusionMember> {
+    let p = this.members.get(f);
     if (!p) {
       p = (async () => {
-        const places = [...f.weights.places.entries()];
-        const H = places[0][1].query!.w.shape[0];
+        if (!(f.config.query && f.config.key)) return { weights: f.weights, folded: null };
+        const { places, H, a, b, c } = foldInputs(f.weights);
         const L = places.length;
-        const a = new Float32Array(L * H * H);
-        const b = new Float32Array(L * H * H);
-        const c = new Float32Array(L * H);
-        places.forEach(([, w], i) => {
-          a.set(w.query!.w.data, i * H * H); // W_q' [in, out]
-          b.set(transpose2d(w.key!.w).data, i * H * H); // W_k [out, in]
-          c.set(w.query!.b?.data ?? new Float32Array(H), i * H);
-        });
         const key = "fold";
         const res = await this.pool.run({
           graphKey: key,
@@ -192,10 +196,11 @@ export class Engine {
         });
         const w = res.outputs.w.data;
         const bias = res.outputs.bias.data;
-        f.folded = new Map(places.map(([place], i) => [place, { w: { shape: [H, H], data: w.slice(i * H * H, (i + 1) * H * H) }, b: { shape: [H], data: bias.slice(i * H, (i + 1) * H) } }]));
+        const folded = new Map(places.map((place, i) => [place, { w: { shape: [H, H], data: w.slice(i * H * H, (i + 1) * H * H) }, b: { shape: [H], data: bias.slice(i * H, (i + 1) * H) } }]));
+        return { weights: f.weights, folded };
       })();
-      this.folding.set(f, p);
-      p.catch(() => this.folding.delete(f));
+      this.members.set(f, p);
+      p.catch(() => this.members.delete(f));
     }
     return p;
   }
@@ -215,7 +220,7 @@ export class Engine {
     const key = `${job.key}|${uniform ? "uniform" : "banked"}`;
     let bytes: Uint8Array | undefined;
     if (!this.encoderInputs.has(key) || !this.pool.has(key)) {
-      const built = buildEncoder(job.model.config, job.model.weights, { ...job.spec, uniform });
+      const built = buildEncoder(job.model.family, job.model.config, job.model.weights, { ...job.spec, uniform });
       bytes = built.bytes;
       this.encoderInputs.set(key, built.inputs);
     }
@@ -229,7 +234,7 @@ export class Engine {
 
   private async runHead(model: LoadedModel, head: LoadedHead, hidden: Float32Array, n: number, T: number): Promise<Float32Array> {
     const c = head.config;
-    const shape: HeadShape = { read: c.headType === "tagging" || c.headType === "question_answering" ? "tokens" : "first", pooler: c.usePooler, layers: head.weights.layers.length, act: c.activation };
+    const shape: HeadShape = { read: headType(c).read, pooler: c.usePooler, layers: head.weights.layers.length, act: c.activation };
     const key = headKey(model.name, shape);
     const H = model.config.hidden;
     const feeds: Record<string, Feed> = { hidden: { type: "float32", dims: [n, T, H], data: hidden.slice() } };
@@ -247,8 +252,29 @@ export class Engine {
   }
 }
 
-function adaptersOf(r: Resolved): Extract<Resolved, { t: "adapter" }>["adapter"][] {
+function adaptersOf(r: Resolved): LoadedAdapter[] {
   return r.t === "adapter" ? [r.adapter] : r.children.flatMap(adaptersOf);
+}
+
+/** Where a chain's bottleneck adapters act ("<layer>.<location>"). */
+function locations(r: Resolved): Set<string> {
+  if (r.t === "adapter") return new Set(r.adapter.parts.filter((p) => p.method.name === "bottleneck").flatMap((p) => p.method.spec(p.config, p.weights).places));
+  return new Set(r.children.flatMap((c) => [...locations(c)]));
+}
+
+const describePlaces = (s: Set<string>) => [...s].sort().map((p) => p.replace(".mh", " mh_adapter").replace(".out", " output_adapter")).join(", ") || "none";
+
+/** AdapterFusion needs every fused adapter, and its own weights, at the same places (same leave_out and locations). */
+function checkFusedPlaces(fusion: LoadedFusion, children: Resolved[]) {
+  const sets = children.map(locations);
+  const names = children.map((c) => (c.t === "adapter" ? `"${c.adapter.name}"` : `child ${children.indexOf(c) + 1}`));
+  const key = (s: Set<string>) => [...s].sort().join(",");
+  const odd = sets.findIndex((s) => key(s) !== key(sets[0]));
+  if (odd > 0) {
+    throw new InvalidAdapterError("fusion", fusion.name, `its adapters act at different places (their leave_out or mh_adapter/output_adapter differ): ${names[0]} at ${describePlaces(sets[0])}; ${names[odd]} at ${describePlaces(sets[odd])}`);
+  }
+  const missing = [...sets[0]].filter((p) => !fusion.weights.has(p));
+  if (missing.length) throw new InvalidAdapterError("fusion", fusion.name, `has no weights at ${describePlaces(new Set(missing))}, where the fused adapters act`);
 }
 
 /** The adapter's own head, the fusion's for fuse, the last one's for stack and average. */
@@ -276,12 +302,24 @@ function chainName(c: Chain): string {
   }
 }
 
+/** [real tokens][hidden] for one row of a [N, T, H] output. */
+function hiddenRows(data: Float32Array, n: number, T: number, H: number, real: number): number[][] {
+  return Array.from({ length: real }, (_, t) => Array.from(data.subarray((n * T + t) * H, (n * T + t + 1) * H)));
+}
+
+/** The first adapter of a composition, as AdapterHub's first() finds it (through every block, Parallel included). */
+function firstName(c: Composition): string {
+  if (typeof c === "string") return c;
+  const children = "stack" in c ? c.stack : "fuse" in c ? c.fuse : "parallel" in c ? c.parallel : "batch_split" in c ? c.batch_split : c.average;
+  return firstName(children[0]);
+}
+
 /** {layer: {location: [real tokens][adapters]}} for one row, from the graph's fusion outputs. */
-function fusionAttention(slots: { kind: string; places?: string[] }[], run: Record<string, { dims: number[]; data: Float32Array }>, n: number, T: number, real: number, fused: Record<number, number>) {
+function fusionAttention(slots: SlotSpec[], run: Record<string, { dims: number[]; data: Float32Array }>, n: number, T: number, real: number, fused: Record<number, number>) {
   const out: Record<string, Record<string, number[][]>> = {};
   slots.forEach((s, i) => {
     if (s.kind !== "fusion") return;
-    for (const place of s.places ?? []) {
+    for (const place of s.places) {
       const o = run[fusionOutputName(i, place)];
       if (!o) continue;
       const F = o.dims[2];

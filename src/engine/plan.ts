@@ -1,6 +1,7 @@
 import type { LoadedAdapter, LoadedFusion, LoadedHead, LoadedModel } from "../store/catalog.ts";
-import { transpose2d, type Linear } from "../formats/adapter-weights.ts";
 import { inputName, specKey, type BlockSpec, type GraphSpec, type SlotSpec } from "../graph/spec.ts";
+import { fusionFeeds, fusionPlaces, fusionShape, type FusionMember } from "../methods/fusion.ts";
+import type { Put } from "../methods/method.ts";
 import type { Encoded } from "./tokenize.ts";
 import type { Feed } from "./worker-pool.ts";
 
@@ -11,48 +12,46 @@ import type { Feed } from "./worker-pool.ts";
 export type Resolved =
   | { t: "adapter"; adapter: LoadedAdapter }
   | { t: "stack"; children: Resolved[] }
-  | { t: "fuse"; fusion: LoadedFusion; children: Resolved[] }
+  | { t: "fuse"; fusion: LoadedFusion; member: FusionMember; children: Resolved[] }
   | { t: "average"; weights: number[]; children: Resolved[] };
 
 export interface PlannedBranch {
   rows: number[];
   chain: Resolved | null;
+  /** the adapter whose embedding hooks apply (the composition's first adapter, when it has any) */
+  embeddings: LoadedAdapter | null;
   head: LoadedHead | null;
 }
 
-export type Member = LoadedAdapter | LoadedFusion;
+/** What a slot's bank holds: adapters, or fusions with their folded query-key maps. */
+export type Member = LoadedAdapter | FusionMember;
 
-/** Describes a chain as a graph spec; `members` receives the adapter or fusion behind each slot. */
 /** Fusions are compiled for 2, 4, 8 or 16 adapters; smaller ones mask the empty slots out of the softmax. */
 export const fusionWidth = (n: number) => (n <= 2 ? n : 2 ** Math.ceil(Math.log2(n)));
 
-function describe(chain: Resolved | null, members: Member[], weights: number[][], fused: Record<number, number>): GraphSpec {
+/** Describes a chain as a graph spec; `members` receives the adapter or fusion behind each slot. */
+function describe(branch: PlannedBranch, members: Member[], weights: number[][], fused: Record<number, number>): GraphSpec {
   const slots: SlotSpec[] = [];
   let averages = 0;
+  let embeddings: number | null = null;
+  if (branch.embeddings) {
+    const parts = branch.embeddings.parts.filter((p) => p.method.embeddings);
+    slots.push({ kind: "adapter", parts: parts.map((p) => p.method.spec(p.config, p.weights)) });
+    members.push(branch.embeddings);
+    embeddings = 0;
+  }
   const walk = (n: Resolved): BlockSpec => {
     switch (n.t) {
       case "adapter": {
-        slots.push(slotOf(n.adapter));
+        slots.push({ kind: "adapter", parts: n.adapter.parts.map((p) => p.method.spec(p.config, p.weights)) });
         members.push(n.adapter);
         return { t: "adapter", slot: slots.length - 1 };
       }
       case "stack":
         return { t: "stack", children: n.children.map(walk) };
       case "fuse": {
-        const f = n.fusion;
-        slots.push({
-          kind: "fusion",
-          shape: {
-            query: f.config.query,
-            key: f.config.key,
-            value: f.config.value,
-            queryBeforeLn: f.config.queryBeforeLn,
-            residualBefore: f.config.residualBefore,
-            temperature: f.config.temperature ? 50 : 1,
-          },
-          places: sortedPlaces(f.weights.places.keys()),
-        });
-        members.push(f);
+        slots.push({ kind: "fusion", shape: fusionShape(n.fusion.config), places: fusionPlaces(n.fusion.weights) });
+        members.push(n.member);
         const slot = slots.length - 1;
         const children = n.children.map(walk);
         fused[slot] = children.length;
@@ -75,44 +74,8 @@ function describe(chain: Resolved | null, members: Member[], weights: number[][]
         return { t: "average", id: averages++, children: n.children.map(walk) };
     }
   };
-  const block = chain ? walk(chain) : null;
-  return { block, slots, averages };
-}
-
-function slotOf(a: LoadedAdapter): SlotSpec {
-  const places = sortedPlaces(a.weights.places.keys());
-  if (a.config.kind === "bottleneck" && a.weights.kind === "bottleneck") {
-    const c = a.config;
-    const w = a.weights;
-    return {
-      kind: "bottleneck",
-      shape: {
-        lnBefore: c.lnBefore,
-        lnAfter: c.lnAfter,
-        originalLnBefore: c.originalLnBefore,
-        originalLnAfter: c.originalLnAfter,
-        residualBeforeLn: c.residualBeforeLn,
-        adapterResidualBeforeLn: c.adapterResidualBeforeLn,
-        isParallel: c.isParallel,
-        act: c.nonLinearity,
-      },
-      places,
-      dims: places.map((p) => w.places.get(p)!.down.w.shape[1]),
-    };
-  }
-  if (a.config.kind === "lora" && a.weights.kind === "lora") {
-    const w = a.weights;
-    return { kind: "lora", mode: a.config.compositionMode, places, dims: places.map((p) => w.places.get(p)!.a?.shape[1] ?? 1) };
-  }
-  throw new Error("internal: adapter config and weights disagree");
-}
-
-function sortedPlaces(keys: Iterable<string>): string[] {
-  return [...keys].sort((a, b) => {
-    const [la, wa] = a.split(".");
-    const [lb, wb] = b.split(".");
-    return Number(la) - Number(lb) || wa.localeCompare(wb);
-  });
+  const block = branch.chain ? walk(branch.chain) : null;
+  return { block, slots, averages, embeddings };
 }
 
 /** One row of an encoder run: its real tokens and the weights it gathers from each slot. */
@@ -148,7 +111,7 @@ export function planJobs(model: LoadedModel, branches: PlannedBranch[], enc: Enc
     const members: Member[] = [];
     const weights: number[][] = [];
     const fused: Record<number, number> = {};
-    const spec = describe(b.chain, members, weights, fused);
+    const spec = describe(b, members, weights, fused);
     const key = specKey(model.name, spec);
     let pj = jobs.get(key);
     if (!pj) {
@@ -164,15 +127,7 @@ export function planJobs(model: LoadedModel, branches: PlannedBranch[], enc: Enc
 function tokensOf(model: LoadedModel, enc: Encoded, r: number) {
   const n = enc.length[r];
   const ids = enc.inputIds[r].slice(0, n);
-  const roberta = model.config.family === "roberta";
-  const pad = model.config.padTokenId;
-  let count = 0;
-  return {
-    ids,
-    // RoBERTa has one token type, and numbers positions after the padding index, skipping padding tokens.
-    types: roberta ? new Array<number>(n).fill(0) : enc.tokenTypeIds[r].slice(0, n),
-    positions: roberta ? ids.map((id) => (id !== pad ? ++count + pad : pad)) : ids.map((_, t) => t),
-  };
+  return { ids, types: enc.tokenTypeIds[r].slice(0, n), positions: model.family.positions(ids, model.config) };
 }
 
 /** The feeds of one run: rows padded to the longest, each slot's bank of distinct members, each row's index into it. */
@@ -184,7 +139,6 @@ export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: num
   const types = new BigInt64Array(N * T);
   const pos = new BigInt64Array(N * T);
   const mask = new BigInt64Array(N * T);
-  const roberta = model.config.family === "roberta";
   rows.forEach((r, i) => {
     for (let t = 0; t < T; t++) {
       const real = t < r.ids.length;
@@ -193,7 +147,7 @@ export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: num
         types[i * T + t] = BigInt(r.types[t]);
         mask[i * T + t] = 1n;
       }
-      pos[i * T + t] = BigInt(real ? r.positions[t] : roberta ? model.config.padTokenId : t);
+      pos[i * T + t] = BigInt(real ? r.positions[t] : model.family.padPosition(t, model.config));
     }
   });
   const dims = [N, T];
@@ -238,7 +192,6 @@ export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: num
   return { feeds, seqLen: T, uniform };
 }
 
-/** Stacks one parameter of every bank member into [A, ...shape]. */
 /** Added to a padded slot's fusion score: its softmax weight becomes exactly 0. */
 const MASKED = -1e9;
 
@@ -248,6 +201,7 @@ function maskedFusions(b: BlockSpec | null): { slot: number; width: number }[] {
   return b.t === "fuse" && b.masked ? [{ slot: b.slot, width: b.children.length }, ...inner] : inner;
 }
 
+/** Stacks one parameter of every bank member into [A, ...shape]. */
 function stack(parts: Float32Array[], shape: number[]): Feed {
   const size = shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(parts.length * size);
@@ -258,74 +212,19 @@ function stack(parts: Float32Array[], shape: number[]): Feed {
   return { type: "float32", dims: [parts.length, ...shape], data: out };
 }
 
-const biasOf = (l: Linear) => l.b?.data ?? new Float32Array(l.w.shape[1]);
-
 function bankFeeds(s: number, slot: SlotSpec, bank: Member[]): Record<string, Feed> {
   const feeds: Record<string, Feed> = {};
-  const put = (place: string, param: string, parts: Float32Array[], shape: number[]) => {
-    feeds[inputName.param(s, place, param)] = stack(parts, shape);
+  const putFor = (method: string): Put => (place, param, parts, shape) => {
+    feeds[inputName.param(s, method, place, param)] = stack(parts, shape);
   };
-  for (const place of slot.places) {
-    if (slot.kind === "bottleneck") {
-      const ps = bank.map((m) => {
-        const w = (m as LoadedAdapter).weights;
-        if (w.kind !== "bottleneck") throw new Error("internal: bank mixes adapter kinds");
-        return w.places.get(place)!;
-      });
-      const [H, r] = ps[0].down.w.shape;
-      put(place, "down_w", ps.map((p) => p.down.w.data), [H, r]);
-      put(place, "down_b", ps.map((p) => biasOf(p.down)), [r]);
-      // scaling folded in: one elementwise pass less per location
-      const scaled = (x: Float32Array, s: number) => (s === 1 ? x : x.map((v) => v * s));
-      put(place, "up_w", ps.map((p) => scaled(p.up.w.data, p.scaling)), [r, H]);
-      put(place, "up_b", ps.map((p) => scaled(biasOf(p.up), p.scaling)), [H]);
-      if (slot.shape.lnBefore) {
-        put(place, "nb_g", ps.map((p) => p.normBefore!.gamma.data), [H]);
-        put(place, "nb_b", ps.map((p) => p.normBefore!.beta.data), [H]);
-      }
-      if (slot.shape.lnAfter) {
-        put(place, "na_g", ps.map((p) => p.normAfter!.gamma.data), [H]);
-        put(place, "na_b", ps.map((p) => p.normAfter!.beta.data), [H]);
-      }
-    } else if (slot.kind === "lora") {
-      const as = bank as LoadedAdapter[];
-      const ps = as.map((m) => {
-        if (m.weights.kind !== "lora") throw new Error("internal: bank mixes adapter kinds");
-        return m.weights.places.get(place)!;
-      });
-      const scales = as.map((m) => (m.config.kind === "lora" ? new Float32Array([m.config.scaling]) : new Float32Array([1])));
-      put(place, "scale", scales, []);
-      if (slot.mode === "add") {
-        put(place, "a", ps.map((p) => p.a!.data), p0(ps).a!.shape);
-        put(place, "b", ps.map((p) => p.b.data), p0(ps).b.shape);
-      } else {
-        put(place, "b", ps.map((p) => p.b.data), p0(ps).b.shape);
-      }
-    } else {
-      const ps = (bank as LoadedFusion[]).map((f) => f.weights.places.get(place)!);
-      const H = (ps[0].query ?? ps[0].key ?? ps[0].value)?.w.shape[0];
-      const fusions = bank as LoadedFusion[];
-      if (slot.shape.query && slot.shape.key) {
-        // query and key folded into one map by the engine (Engine.fold)
-        const folded = fusions.map((f) => {
-          const x = f.folded?.get(place);
-          if (!x) throw new Error(`internal: fusion "${f.name}" was not folded`);
-          return x;
-        });
-        put(place, "qk_w", folded.map((x) => x.w.data), [H!, H!]);
-        put(place, "qk_b", folded.map((x) => x.b.data), [H!]);
-      } else if (slot.shape.query) {
-        put(place, "q_w", ps.map((p) => p.query!.w.data), [H!, H!]);
-        put(place, "q_b", ps.map((p) => biasOf(p.query!)), [H!]);
-      } else if (slot.shape.key) {
-        // The graph uses W_k in torch's [out, in] layout: (W_kᵀ q) is q·W_k.
-        put(place, "k_w", ps.map((p) => transpose2d(p.key!.w).data), [H!, H!]);
-      }
-      if (slot.shape.value) put(place, "v_w", ps.map((p) => p.value!.w.data), [H!, H!]);
-    }
+  if (slot.kind === "fusion") {
+    fusionFeeds(slot.shape, slot.places, bank as FusionMember[], putFor("fusion"));
+    return feeds;
+  }
+  const adapters = bank as LoadedAdapter[];
+  for (const spec of slot.parts) {
+    const partOf = (a: LoadedAdapter) => a.parts.find((p) => p.method.name === spec.method)!;
+    partOf(adapters[0]).method.feeds(spec, adapters.map(partOf), putFor(spec.method));
   }
   return feeds;
 }
-
-const p0 = <T>(xs: T[]): T => xs[0];
-

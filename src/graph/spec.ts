@@ -1,39 +1,18 @@
+import type { PartSpec } from "../methods/method.ts";
+import type { FusionShape } from "../methods/fusion.ts";
+
 // A graph's shape: everything that changes the ONNX graph, nothing that only
 // changes numbers. Adapter, fusion and average weights are graph inputs, so
 // one compiled graph serves every adapter of the same shape; two requests
 // whose specs serialise to the same key share a session.
 
-export interface BottleneckShape {
-  lnBefore: boolean;
-  lnAfter: boolean;
-  originalLnBefore: boolean;
-  originalLnAfter: boolean;
-  residualBeforeLn: boolean;
-  adapterResidualBeforeLn: boolean;
-  isParallel: boolean;
-  act: string;
-}
-
-export interface FusionShape {
-  query: boolean;
-  key: boolean;
-  value: boolean;
-  queryBeforeLn: boolean;
-  residualBefore: boolean;
-  /** 1, or 50 for fusions trained with `temperature` (a freshly loaded model's value) */
-  temperature: number;
-}
-
 /**
  * A slot is one position of the composition tree that holds weights. Each
- * slot has a bank of one or more adapters; every row picks its own.
- * `places` are "<layer>.<where>" keys with where ∈ mh|out (bottleneck,
- * fusion) or q|k|v|inter|out (LoRA); `dims` the bottleneck size per place,
- * so adapters banked together have the same shapes.
+ * slot has a bank of one or more adapters (or fusions); every row picks its
+ * own. An adapter slot lists its parts (one per adapter method).
  */
 export type SlotSpec =
-  | { kind: "bottleneck"; shape: BottleneckShape; places: string[]; dims: number[] }
-  | { kind: "lora"; mode: "add" | "scale"; places: string[]; dims: number[] }
+  | { kind: "adapter"; parts: PartSpec[] }
   | { kind: "fusion"; shape: FusionShape; places: string[] };
 
 export type BlockSpec =
@@ -46,6 +25,8 @@ export interface GraphSpec {
   block: BlockSpec | null;
   slots: SlotSpec[];
   averages: number;
+  /** the slot whose embedding hooks apply (AdapterHub: the composition's first adapter), or null */
+  embeddings: number | null;
   /**
    * Set when every row of a run uses the same adapter in every slot: weights
    * are then fed as plain tensors instead of banks gathered per row. Decided
@@ -59,7 +40,7 @@ export const specKey = (model: string, spec: GraphSpec) => `${model}|${JSON.stri
 /** Graph input names, shared by the builder and the planner that fills them. */
 export const inputName = {
   idx: (slot: number) => `s${slot}.idx`,
-  param: (slot: number, place: string, param: string) => `s${slot}.${place}.${param}`,
+  param: (slot: number, method: string, place: string, param: string) => `s${slot}.${method}.${place}.${param}`,
   average: (id: number) => `avg${id}.w`,
   /** [N, width]: 0 for a row's real fused adapters, a large negative number for padding */
   fusionMask: (slot: number) => `s${slot}.mask`,
@@ -75,6 +56,7 @@ export function lastSlot(b: BlockSpec): number | null {
   return null;
 }
 
+/** The first adapter of a composition: AdapterHub's AdapterCompositionBlock.first(). */
 export function firstSlot(b: BlockSpec): number | null {
   if (b.t === "adapter") return b.slot;
   for (const c of b.children) {

@@ -4,16 +4,14 @@ import { readConsistently, versionOf, type FolderSnapshot } from "./folder.ts";
 import { QUALIFIED_RE } from "../engine/composition.ts";
 import { readStateDict } from "../formats/state-dict.ts";
 import type { StateDict, Tensor } from "../formats/tensor.ts";
-import { parseModelConfig, type ModelConfig } from "../formats/model-config.ts";
-import { baseWeights, type BaseWeights } from "../formats/model-weights.ts";
-import {
-  parseAdapterConfig, parseFusionConfig, parseHeadConfig,
-  type AdapterConfig, type FusionConfig, type HeadConfig,
-} from "../formats/adapter-config.ts";
-import {
-  readAdapterWeights, readFusionWeights, readHeadWeights, transpose2d,
-  type AdapterWeights, type FusionWeights, type HeadWeights,
-} from "../formats/adapter-weights.ts";
+import { familyFor, type Family, type ModelConfig } from "../families/index.ts";
+import { baseWeights, type BaseWeights } from "../families/base-weights.ts";
+import { parseModelConfig } from "../families/index.ts";
+import { adapterType, parseAdapterConfig, readAdapterParts, type Part } from "../methods/index.ts";
+import { familyKeys } from "../methods/method.ts";
+import { parseFusionConfig, readFusionWeights, type FusionConfig, type FusionWeights } from "../methods/fusion.ts";
+import { parseHeadConfig, readHeadWeights, type HeadConfig, type HeadWeights } from "../heads/index.ts";
+import { transpose2d } from "../formats/linear.ts";
 import { TextTokenizer } from "../engine/tokenize.ts";
 
 // Resolves names to loaded, validated objects and keeps them. Every load is
@@ -23,6 +21,7 @@ import { TextTokenizer } from "../engine/tokenize.ts";
 
 export interface LoadedModel {
   name: string;
+  family: Family;
   config: ModelConfig;
   weights: BaseWeights;
   tokenizer: TextTokenizer;
@@ -38,8 +37,10 @@ export interface LoadedHead {
 export interface LoadedAdapter {
   name: string;
   savedName: string;
-  config: AdapterConfig;
-  weights: AdapterWeights;
+  /** "bottleneck", "lora", "bottleneck+invertible", ... */
+  type: string;
+  /** one per adapter method the adapter uses */
+  parts: Part[];
   head: LoadedHead | null;
 }
 
@@ -51,11 +52,6 @@ export interface LoadedFusion {
   /** the fused adapters' folder names, in order */
   adapters: string[];
   head: LoadedHead | null;
-  /**
-   * Per place, W_q·W_k and b_q·W_k folded into one linear map (set by the
-   * engine when first used): the key and query products become one.
-   */
-  folded?: Map<string, { w: Tensor; b: Tensor }>;
 }
 
 /** A name that the store does not hold (→ 404). */
@@ -253,24 +249,31 @@ export class Catalog {
       const configJson = await f.json("config.json");
       if (!configJson) throw new NotFoundError("model", name);
       const config = wrap("model", name, () => parseModelConfig(configJson));
+      const family = familyFor(config.modelType);
       const dict = await f.weights(WEIGHTS.model);
       if (!dict) throw new InvalidAdapterError("model", name, `no ${WEIGHTS.model.join(" or ")}`);
-      const weights = wrap("model", name, () => baseWeights(dict, config));
+      const weights = wrap("model", name, () => baseWeights(dict, family, config));
       const tokJson = await f.json("tokenizer.json");
       if (!tokJson) throw new InvalidAdapterError("model", name, "no tokenizer.json");
       const tokConfig = (await f.json("tokenizer_config.json")) ?? undefined;
       const tokenizer = wrap("model", name, () => TextTokenizer.fromJson(tokJson, tokConfig, config.modelType));
-      const pooler = weights.has("pooler.dense.weight")
-        ? { w: transpose2d(weights.get("pooler.dense.weight")), b: weights.get("pooler.dense.bias") }
+      const pooler = family.pooler && weights.has(`${family.pooler}.weight`)
+        ? { w: transpose2d(weights.get(`${family.pooler}.weight`)), b: weights.get(`${family.pooler}.bias`) }
         : null;
-      return { name, config, weights, tokenizer, pooler };
+      return { name, family, config, weights, tokenizer, pooler };
     });
   }
 
-  private checkFits(kind: string, name: string, file: { hiddenSize: number | null }, model: LoadedModel) {
-    if (file.hiddenSize !== null && file.hiddenSize !== model.config.hidden) {
-      throw new InvalidAdapterError(kind, name, `was trained for hidden size ${file.hiddenSize}, model "${model.name}" has ${model.config.hidden}`);
-    }
+  /** An adapter, fusion or head saved for another base model is refused, naming both sides. */
+  private checkFits(kind: string, name: string, file: { hiddenSize: number | null; modelType: string | null; modelName: string | null }, model: LoadedModel) {
+    const m = model.config;
+    const problems: string[] = [];
+    if (file.modelType !== null && file.modelType !== m.modelType) problems.push(`model_type "${file.modelType}", model "${model.name}" is "${m.modelType}"`);
+    if (file.hiddenSize !== null && file.hiddenSize !== m.hidden) problems.push(`hidden size ${file.hiddenSize}, model "${model.name}" has ${m.hidden}`);
+    // Compared by the last part of the name: "google-bert/bert-base-uncased" is "bert-base-uncased".
+    const base = (s: string) => s.replace(/\/+$/, "").split("/").pop()!;
+    if (file.modelName && m.nameOrPath && base(file.modelName) !== base(m.nameOrPath)) problems.push(`base model "${file.modelName}", model "${model.name}" is "${m.nameOrPath}"`);
+    if (problems.length) throw new InvalidAdapterError(kind, name, `was saved for another base model: ${problems.join("; ")}`);
   }
 
   private async head(f: FolderFiles, model: LoadedModel, kind: string, name: string): Promise<LoadedHead | null> {
@@ -292,9 +295,9 @@ export class Catalog {
       this.checkFits("adapter", name, file, model);
       const dict = await f.weights(WEIGHTS.adapter);
       if (!dict) throw new InvalidAdapterError("adapter", name, `no ${WEIGHTS.adapter.join(" or ")}`);
-      const weights = wrap("adapter", name, () => readAdapterWeights(dict, file.name, file.config, model.config.hidden, model.config.layers, file.format));
+      const parts = wrap("adapter", name, () => readAdapterParts(file, dict, model.family, model.config));
       const head = await this.head(f, model, "adapter", name);
-      return { name, savedName: file.name || name, config: file.config, weights, head };
+      return { name, savedName: file.name || name, type: adapterType(file), parts, head };
     });
   }
 
@@ -307,7 +310,7 @@ export class Catalog {
       this.checkFits("fusion", name, config, model);
       const dict = await f.weights(WEIGHTS.fusion);
       if (!dict) throw new InvalidAdapterError("fusion", name, `no ${WEIGHTS.fusion.join(" or ")}`);
-      const weights = wrap("fusion", name, () => readFusionWeights(dict, config.name, config, model.config.hidden));
+      const weights = wrap("fusion", name, () => readFusionWeights(familyKeys(dict, model.family), config, model.family, model.config));
       const listed = (await f.json("fusion.json")) as { adapters?: unknown } | null;
       const adapters = Array.isArray(listed?.adapters) ? listed.adapters.map(String) : config.name.split(",");
       const head = await this.head(f, model, "fusion", name);

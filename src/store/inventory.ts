@@ -1,7 +1,9 @@
 import { KIND_DIR, KINDS, MANIFEST, checkKey, type Kind, type Manifest, type Store } from "./store.ts";
 import { NotFoundError } from "./catalog.ts";
-import { parseAdapterConfig, parseFusionConfig, parseHeadConfig, type AdapterFile, type HeadConfig } from "../formats/adapter-config.ts";
-import { parseModelConfig, type ModelConfig } from "../formats/model-config.ts";
+import { adapterType, parseAdapterConfig, type AdapterFile } from "../methods/index.ts";
+import { parseFusionConfig } from "../methods/fusion.ts";
+import { parseHeadConfig, type HeadConfig } from "../heads/index.ts";
+import { parseModelConfig, type ModelConfig } from "../families/index.ts";
 
 // Read-only inspection of a store: what models, adapters and fusions it holds,
 // read from their JSON configs and object infos only. No weight file is read
@@ -281,8 +283,8 @@ async function readAdapter(store: Store, name: string, members: Map<string, stri
   const raw = record(json);
   const rawConfig = record(raw.config);
   const parsed = json === undefined ? null : attempt("adapter_config.json", problems, () => parseAdapterConfig(json));
-  let type = parsed ? parsed.config.kind : typeof rawConfig.architecture === "string" ? rawConfig.architecture : "bottleneck";
-  if (type === "lora" && (parsed ? parsed.config.kind === "lora" && parsed.config.compositionMode === "scale" : rawConfig.composition_mode === "scale")) type = "ia3";
+  let type = parsed ? adapterType(parsed) : typeof rawConfig.architecture === "string" ? rawConfig.architecture : "bottleneck";
+  if (!parsed && type === "lora" && rawConfig.composition_mode === "scale") type = "ia3";
   // PEFT saves no name: only AdapterHub's saved name can differ from the folder's
   const savedName = str(raw.name) ?? (parsed?.name || null);
   const head = await readHead(store, folder.prefix, problems);
@@ -392,7 +394,7 @@ async function describe(store: Store, f: Folder): Promise<Inspection> {
     try {
       const a = await readAdapter(store, f.name, await fusionMembers(store));
       out.problems = a.problems;
-      if (a.parsed) Object.assign(out, { saved_name: a.savedName ?? undefined, config: { ...a.parsed.config }, hidden_size: a.hiddenSize, model_type: a.modelType });
+      if (a.parsed) Object.assign(out, { saved_name: a.savedName ?? undefined, config: Object.assign({}, ...a.parsed.parts.map((p) => p.config)), hidden_size: a.hiddenSize, model_type: a.modelType });
       out.head = headOf(a.head);
       out.used_by_fusions = a.fusions;
     } catch (e) {

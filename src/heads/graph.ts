@@ -1,12 +1,12 @@
-import { GraphBuilder } from "./onnx-builder.ts";
-import { activation, gather, linear } from "./ops.ts";
+import { GraphBuilder } from "../graph/onnx-builder.ts";
+import { activation, gather, linear } from "../graph/ops.ts";
 
 // Prediction heads as their own small graphs over the encoder's output, so the
 // encoder graph depends only on the adapter composition. Head weights are
 // inputs: one compiled head graph serves every head of the same shape.
 
 export interface HeadShape {
-  /** "first" reads the first token (classification), "tokens" every token (tagging, QA) */
+  /** "first" reads the first token, "tokens" every token */
   read: "first" | "tokens";
   pooler: boolean;
   layers: number;

@@ -1,0 +1,23 @@
+import { bertLayer, bertLikeConfig, type Family } from "./family.ts";
+
+/** BERT: learned absolute positions 0..T-1, token types, post-LN blocks, a pooler. */
+export const bert: Family = {
+  name: "bert",
+  modelTypes: ["bert"],
+  parseConfig: (json) => bertLikeConfig(json, "bert", 0),
+  weightPrefixes: ["", "bert.", "model.", "encoder_model."],
+  roots: ["embeddings", "encoder", "pooler"],
+  embeddings: {
+    word: "embeddings.word_embeddings",
+    position: "embeddings.position_embeddings",
+    tokenType: "embeddings.token_type_embeddings",
+    norm: "embeddings.LayerNorm",
+  },
+  layer: bertLayer,
+  pooler: "pooler.dense",
+  adapterModule: (l, loc) => (loc === "mh" ? `encoder.layer.${l}.attention.output` : `encoder.layer.${l}.output`),
+  tokenTypes: true,
+  positions: (ids) => ids.map((_, t) => t),
+  padPosition: (t) => t,
+  maxTokens: (c) => c.maxPositions,
+};

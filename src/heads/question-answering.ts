@@ -1,0 +1,49 @@
+import { z } from "zod";
+import { round, softmax, type HeadType, type RowContext } from "./head.ts";
+
+// Extractive question answering: start and end logits per token; the answer
+// is the most probable span (p_start · p_end) inside the context: segment B
+// of a pair (question, context), or the text itself.
+
+const MAX_ANSWER_TOKENS = 30;
+
+export const questionAnswering: HeadType = {
+  type: "question_answering",
+  read: "tokens",
+  fixedLabels: 2,
+  resultTypes: ["question_answering"],
+  resultType: () => "question_answering",
+  output(_c, logits, ctx) {
+    const real = ctx.enc.length[ctx.row];
+    const start = Array.from({ length: real }, (_, t) => logits[t * 2]);
+    const end = Array.from({ length: real }, (_, t) => logits[t * 2 + 1]);
+    return { answer: bestSpan(start, end, ctx), ...(ctx.returnLogits ? { start_logits: start, end_logits: end } : {}) };
+  },
+  schema: z.object({
+    answer: z.object({ text: z.string(), start: z.number(), end: z.number(), score: z.number() }),
+    start_logits: z.array(z.number()).optional(),
+    end_logits: z.array(z.number()).optional(),
+  }),
+};
+
+function bestSpan(start: number[], end: number[], ctx: RowContext) {
+  const segs = ctx.enc.segments[ctx.row];
+  const input = ctx.inputs[ctx.row];
+  const contextSeg = typeof input === "string" ? 0 : 1;
+  const context = typeof input === "string" ? input : input[1];
+  const ps = softmax(start);
+  const pe = softmax(end);
+  let best = { s: -1, e: -1, p: -1 };
+  for (let s = 0; s < start.length; s++) {
+    if (segs[s] !== contextSeg) continue;
+    for (let e = s; e < Math.min(end.length, s + MAX_ANSWER_TOKENS); e++) {
+      if (segs[e] !== contextSeg) break;
+      const p = ps[s] * pe[e];
+      if (p > best.p) best = { s, e, p };
+    }
+  }
+  if (best.s < 0) return { text: "", start: 0, end: 0, score: 0 };
+  const a = ctx.enc.offsets[ctx.row][best.s][0];
+  const b = ctx.enc.offsets[ctx.row][best.e][1];
+  return { text: context.slice(a, b), start: a, end: b, score: round(best.p) };
+}

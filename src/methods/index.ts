@@ -1,0 +1,78 @@
+import { z } from "zod";
+import type { Family } from "../families/index.ts";
+import type { StateDict } from "../formats/tensor.ts";
+import { bottleneck } from "./bottleneck.ts";
+import { ia3 } from "./ia3.ts";
+import { lora, parsePeftLora, peftKeys } from "./lora.ts";
+import { familyKeys, type AdapterMethod, type Part, type ReadContext } from "./method.ts";
+import type { ModelConfig } from "../families/index.ts";
+
+// The registry of adapter methods. An adapter_config.json is offered to every
+// method; each takes its part (or none). Adding a method is a module beside
+// this file and a line here.
+
+export const METHODS: AdapterMethod<any, any>[] = [bottleneck, lora, ia3];
+
+/** The architectures adapter_config.json may name. */
+const ARCHITECTURES = ["bottleneck", "lora"];
+
+export function methodByName(name: string): AdapterMethod<any, any> {
+  const m = METHODS.find((x) => x.name === name);
+  if (!m) throw new Error(`internal: no adapter method "${name}"`);
+  return m;
+}
+
+/** An adapter_config.json, parsed: which parts the adapter has, and what it was trained for. */
+export interface AdapterFile {
+  /** "adapterhub": keys carry the adapter's name; "peft": PEFT's save_pretrained layout */
+  format: "adapterhub" | "peft";
+  name: string;
+  hiddenSize: number | null;
+  modelType: string | null;
+  modelName: string | null;
+  parts: { method: AdapterMethod<any, any>; config: unknown }[];
+}
+
+const Envelope = z.looseObject({
+  config: z.record(z.string(), z.unknown()),
+  name: z.string().min(1),
+  hidden_size: z.number().int().positive().nullish(),
+  model_type: z.string().nullish(),
+  model_name: z.string().nullish(),
+});
+
+/** Options that change nothing at inference time. */
+const TRAINING_ONLY = new Set([
+  "init_weights", "dropout", "phm_c_init", "phm_dim", "phm_init_range", "phm_rank", "phm_bias", "learn_phm",
+  "factorized_phm_W", "factorized_phm_rule", "hypercomplex_nonlinearity", "shared_W_phm", "shared_phm_rule",
+  "init_weights_seed", "stochastic_depth", "regularization", "value_initialized", "dtype",
+]);
+
+/** Reads adapter_config.json (AdapterHub's or PEFT's); options polyhead cannot serve are refused by name. */
+export function parseAdapterConfig(json: unknown): AdapterFile {
+  if (json && typeof json === "object" && "peft_type" in json) {
+    // PEFT's targets are module names: matched against the model when the weights are read.
+    const base = (json as { base_model_name_or_path?: unknown }).base_model_name_or_path;
+    const config = parsePeftLora(json);
+    return { format: "peft", name: "", hiddenSize: null, modelType: null, modelName: typeof base === "string" && base ? base : null, parts: [{ method: lora, config }] };
+  }
+  const env = Envelope.parse(json);
+  const config = Object.fromEntries(Object.entries(env.config).filter(([k]) => !TRAINING_ONLY.has(k)));
+  const arch = config.architecture ?? "bottleneck";
+  if (!ARCHITECTURES.includes(String(arch))) throw new Error(`adapter architecture "${String(arch)}" is not supported (supported: ${ARCHITECTURES.join(", ")})`);
+  const parts = METHODS.map((method) => ({ method, config: method.parse(config) })).filter((p) => p.config !== null);
+  if (!parts.length) throw new Error("adapter config describes no adapter method polyhead knows");
+  return { format: "adapterhub", name: env.name, hiddenSize: env.hidden_size ?? null, modelType: env.model_type ?? null, modelName: env.model_name || null, parts };
+}
+
+/** Reads every part's weights from the adapter's state dict. */
+export function readAdapterParts(file: AdapterFile, dict: StateDict, family: Family, model: ModelConfig): Part[] {
+  const keys = familyKeys(file.format === "peft" ? peftKeys(dict) : dict, family);
+  const ctx: ReadContext = { family, model, name: file.name, keys };
+  return file.parts.map(({ method, config }) => ({ method, config, weights: method.read(ctx, config) }));
+}
+
+/** The type shown in listings: the adapter's first part ("bottleneck", "lora", "ia3"). */
+export const adapterType = (file: AdapterFile) => file.parts.map((p) => p.method.name).join("+");
+
+export type { AdapterMethod, Part, PartSpec } from "./method.ts";
