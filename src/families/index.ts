@@ -1,11 +1,12 @@
 import { bert } from "./bert.ts";
+import { distilbert } from "./distilbert.ts";
 import { roberta } from "./roberta.ts";
 import type { Family, ModelConfig } from "./family.ts";
 
 // The registry of model families: adding one is a module beside this file
 // and a line here.
 
-export const FAMILIES: Family[] = [bert, roberta];
+export const FAMILIES: Family[] = [bert, roberta, distilbert];
 
 const byModelType = new Map(FAMILIES.flatMap((f) => f.modelTypes.map((t) => [t, f] as const)));
 
