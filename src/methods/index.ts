@@ -3,6 +3,7 @@ import type { Family } from "../families/index.ts";
 import type { StateDict } from "../formats/tensor.ts";
 import { bottleneck } from "./bottleneck.ts";
 import { ia3 } from "./ia3.ts";
+import { invertible } from "./invertible.ts";
 import { lora, parsePeftLora, peftKeys } from "./lora.ts";
 import { familyKeys, type AdapterMethod, type Part, type ReadContext } from "./method.ts";
 import type { ModelConfig } from "../families/index.ts";
@@ -11,7 +12,7 @@ import type { ModelConfig } from "../families/index.ts";
 // method; each takes its part (or none). Adding a method is a module beside
 // this file and a line here.
 
-export const METHODS: AdapterMethod<any, any>[] = [bottleneck, lora, ia3];
+export const METHODS: AdapterMethod<any, any>[] = [bottleneck, lora, ia3, invertible];
 
 /** The architectures adapter_config.json may name. */
 const ARCHITECTURES = ["bottleneck", "lora"];
