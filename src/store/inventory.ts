@@ -394,7 +394,7 @@ async function describe(store: Store, f: Folder): Promise<Inspection> {
     try {
       const a = await readAdapter(store, f.name, await fusionMembers(store));
       out.problems = a.problems;
-      if (a.parsed) Object.assign(out, { saved_name: a.savedName ?? undefined, config: Object.assign({}, ...a.parsed.parts.map((p) => p.config)), hidden_size: a.hiddenSize, model_type: a.modelType });
+      if (a.parsed) Object.assign(out, { saved_name: a.savedName ?? undefined, config: Object.assign({ kind: adapterType(a.parsed) }, ...a.parsed.parts.map((p) => p.config)), hidden_size: a.hiddenSize, model_type: a.modelType });
       out.head = headOf(a.head);
       out.used_by_fusions = a.fusions;
     } catch (e) {
