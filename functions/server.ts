@@ -3,7 +3,7 @@ import { pathToFileURL } from "node:url";
 import pino from "pino";
 import { createApp, type Readiness } from "../src/api/app.ts";
 import type { ApiKey } from "../src/api/tenants.ts";
-import type { CacheStats } from "../src/api/metrics.ts";
+import type { CacheStats } from "../src/core/cache-stats.ts";
 import { Engine } from "../src/engine/engine.ts";
 import { WorkerPool } from "../src/engine/worker-pool.ts";
 import { buildHead, headInput, headKey } from "../src/graph/head.ts";

@@ -2,6 +2,7 @@ import { DEFAULT_BATCH, type BatchOptions } from "../src/engine/batcher.ts";
 import { CompositionSchema, type Composition } from "../src/engine/composition.ts";
 import { readFileSync } from "node:fs";
 import { parseKeys, type ApiKey } from "../src/api/tenants.ts";
+import { formatIssues } from "../src/core/issues.ts";
 import type { ServeOptions } from "./server.ts";
 
 // The server's configuration from outside, in one place: the container reads
@@ -116,7 +117,7 @@ function warmCompositions(given: string | string[] | undefined, name: string): (
   return items.map((c) => {
     if (c === null) return null;
     const parsed = CompositionSchema.safeParse(c);
-    if (!parsed.success) throw new Error(`${name}: ${JSON.stringify(c)} is not a composition: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+    if (!parsed.success) throw new Error(`${name}: ${JSON.stringify(c)} is not a composition: ${formatIssues(parsed.error.issues, "composition")}`);
     return parsed.data;
   });
 }

@@ -6,7 +6,7 @@ import { SHARED_FIXTURES } from "./paths.ts";
 import { serve, type RunningServer } from "../functions/server.ts";
 import { createApp } from "../src/api/app.ts";
 import type { Engine } from "../src/engine/engine.ts";
-import { StoreUnavailableError } from "../src/store/store.ts";
+import { StoreUnavailableError } from "../src/core/errors.ts";
 
 // The HTTP API beyond /v1/predict: fusion, store inventory, readiness,
 // metrics, OpenAPI document, docs page, request ids and logs.

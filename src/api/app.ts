@@ -3,14 +3,16 @@ import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
 import { matchedRoutes } from "hono/route";
 import type { Engine } from "../engine/engine.ts";
-import { CompositionError } from "../engine/composition.ts";
+import { CompositionError } from "../core/errors.ts";
+import { constantTimeEqual, presentedKey, sha256Hex } from "../core/keys.ts";
+import { HttpProblem, problemResponse, toProblem } from "../core/problem.ts";
 import { inspectAdapter, listAdapters, listModels } from "../store/inventory.ts";
-import { HttpProblem, problemResponse, toProblem } from "./errors.ts";
-import { Metrics, type CacheStats } from "./metrics.ts";
+import type { CacheStats } from "../core/cache-stats.ts";
+import { Metrics } from "./metrics.ts";
 import { DOCS_HTML } from "./docs.ts";
 import { PLAYGROUND_HTML } from "./playground.ts";
 import { Limiter } from "./limits.ts";
-import { checkComposition, checkTenantName, keyHash, requestKey, type ApiKey } from "./tenants.ts";
+import { checkComposition, checkTenantName, type ApiKey } from "./tenants.ts";
 import {
   AdapterDetail, AdapterParams, AdaptersResponse, FuseRequest, FuseResponse, LIMITS, ModelsResponse,
   PredictRequest, PredictResponse, Problem, ReadyResponse,
@@ -182,10 +184,9 @@ export function createApp(deps: AppDeps) {
   });
 
   if (deps.backendSecret) {
-    const secret = new TextEncoder().encode(deps.backendSecret);
+    const secret = deps.backendSecret;
     app.use("/v1/*", async (c, next) => {
-      const given = new TextEncoder().encode(c.req.header("x-polyhead-secret") ?? "");
-      if (!sameBytes(given, secret)) {
+      if (!constantTimeEqual(c.req.header("x-polyhead-secret") ?? "", secret)) {
         throw new HttpProblem(401, "unauthorized", "Unauthorized", "this inference server answers only requests that carry its x-polyhead-secret");
       }
       await next();
@@ -196,8 +197,8 @@ export function createApp(deps: AppDeps) {
     const byHash = new Map(deps.keys.map((k) => [k.sha256, k]));
     const limiter = new Limiter();
     app.use("/v1/*", async (c, next) => {
-      const given = requestKey(c.req.header("authorization"), c.req.header("x-api-key"));
-      const key = given === undefined ? undefined : byHash.get(await keyHash(given));
+      const given = presentedKey((name) => c.req.header(name));
+      const key = given === undefined ? undefined : byHash.get(await sha256Hex(given));
       if (!key) {
         throw new HttpProblem(401, "unauthorized", "Unauthorized", "give an API key in Authorization: Bearer <key> or x-api-key", undefined, {
           "WWW-Authenticate": "Bearer",
@@ -328,7 +329,7 @@ export function createApp(deps: AppDeps) {
     },
   });
 
-  app.notFound((c) => problemResponse(c, new HttpProblem(404, "no-route", "No such route", `${c.req.method} ${c.req.path} is not a polyhead route`)));
+  app.notFound((c) => problemResponse(new HttpProblem(404, "no-route", "No such route", `${c.req.method} ${c.req.path} is not a polyhead route`)));
 
   app.onError((err, c) => {
     let p: HttpProblem;
@@ -339,7 +340,7 @@ export function createApp(deps: AppDeps) {
     } else p = toProblem(err);
     if (p.slug === "store-unavailable") deps.log?.("warn", "store unavailable", { req_id: c.get("requestId"), detail: p.message, path: c.req.path });
     if (p.status >= 500 && p.status !== 503) deps.log?.("error", "request failed", { req_id: c.get("requestId"), err: String((err as Error)?.stack ?? err), path: c.req.path });
-    return problemResponse(c, p);
+    return problemResponse(p);
   });
 
   return app;
@@ -350,11 +351,4 @@ function routeOf(c: Parameters<typeof matchedRoutes>[0]): string {
   const routes = matchedRoutes(c);
   for (let i = routes.length - 1; i >= 0; i--) if (routes[i].method !== "ALL") return routes[i].path;
   return "unmatched";
-}
-
-/** Constant-time comparison: how long it takes says nothing about where the bytes differ. */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i];
-  return diff === 0;
 }

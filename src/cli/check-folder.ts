@@ -1,15 +1,16 @@
 import { createHash } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
+import { RefusedError } from "../core/errors.ts";
 import path from "node:path";
-import { NAME_RE } from "../engine/composition.ts";
+import { checkKey, NAME_RE } from "../core/names.ts";
 import { TextTokenizer } from "../engine/tokenize.ts";
 import { parseAdapterConfig, parseFusionConfig, parseHeadConfig } from "../formats/adapter-config.ts";
 import { readFusionWeights, readHeadWeights } from "../formats/adapter-weights.ts";
 import { parseModelConfig } from "../formats/model-config.ts";
 import { baseWeights } from "../formats/model-weights.ts";
 import { readStateDict } from "../formats/state-dict.ts";
-import type { StateDict } from "../formats/tensor.ts";
-import { checkKey, KINDS, MANIFEST, type Kind } from "../store/store.ts";
+import type { StateDict } from "../core/tensor.ts";
+import { KINDS, MANIFEST, type Kind } from "../store/store.ts";
 import { CONFIG_FILES, detectKind, isWeightFile, WEIGHT_FILES } from "./kinds.ts";
 
 // Everything `polyhead push` checks about a saved folder before a single byte
@@ -35,8 +36,6 @@ export interface CheckedFolder {
   /** notes for the user: files left out and why */
   skipped: string[];
 }
-
-export class RefusedError extends Error {}
 
 export async function checkFolder(dir: string, opts: { kind?: Kind; as?: string } = {}): Promise<CheckedFolder> {
   const refuse = (why: string): never => {

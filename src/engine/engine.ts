@@ -1,8 +1,8 @@
 import type { Catalog, LoadedFusion, LoadedHead, LoadedModel } from "../store/catalog.ts";
 import { transpose2d } from "../formats/adapter-weights.ts";
 import { buildFold } from "../graph/fold.ts";
-import { InvalidAdapterError } from "../store/catalog.ts";
-import { CompositionError, toBranches, type Chain, type Composition } from "./composition.ts";
+import { toBranches, type Chain, type Composition } from "./composition.ts";
+import { CompositionError, InvalidAdapterError } from "../core/errors.ts";
 import { buildFeeds, planJobs, type Job, type PlannedBranch, type Resolved } from "./plan.ts";
 import { Batcher, DEFAULT_BATCH, type BatchOptions, type RunOutputs } from "./batcher.ts";
 import { buildEncoder } from "../graph/encoder.ts";

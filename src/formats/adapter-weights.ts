@@ -1,4 +1,4 @@
-import type { StateDict, Tensor } from "./tensor.ts";
+import type { StateDict, Tensor } from "../core/tensor.ts";
 import type { AdapterConfig, BottleneckConfig, FusionConfig, HeadConfig, LoraConfig } from "./adapter-config.ts";
 
 // Turns the flat state dicts AdapterHub saves into per-layer weights. Linear

@@ -1,4 +1,4 @@
-import type { StateDict, Tensor } from "./tensor.ts";
+import type { StateDict, Tensor } from "../core/tensor.ts";
 import type { ModelConfig } from "./model-config.ts";
 
 // The base encoder's weights, looked up by their Hugging Face names whatever

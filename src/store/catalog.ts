@@ -1,9 +1,11 @@
-import { StoreUnavailableError, type Store } from "./store.ts";
+import type { Store } from "./store.ts";
+import { InvalidAdapterError, NotFoundError, StoreUnavailableError } from "../core/errors.ts";
+import { errorMessage } from "../core/issues.ts";
 import { FileCache } from "./file-cache.ts";
 import { readConsistently, versionOf, type FolderSnapshot } from "./folder.ts";
-import { QUALIFIED_RE } from "../engine/composition.ts";
+import { QUALIFIED_RE } from "../core/names.ts";
 import { readStateDict } from "../formats/state-dict.ts";
-import type { StateDict, Tensor } from "../formats/tensor.ts";
+import type { StateDict, Tensor } from "../core/tensor.ts";
 import { parseModelConfig, type ModelConfig } from "../formats/model-config.ts";
 import { baseWeights, type BaseWeights } from "../formats/model-weights.ts";
 import {
@@ -56,20 +58,6 @@ export interface LoadedFusion {
    * engine when first used): the key and query products become one.
    */
   folded?: Map<string, { w: Tensor; b: Tensor }>;
-}
-
-/** A name that the store does not hold (→ 404). */
-export class NotFoundError extends Error {
-  constructor(readonly kind: "model" | "adapter" | "fusion" | "head", readonly name: string, detail?: string) {
-    super(detail ?? `${kind} "${name}" not found`);
-  }
-}
-
-/** Files that exist but cannot be served with this model (→ 422). */
-export class InvalidAdapterError extends Error {
-  constructor(readonly kind: string, readonly name: string, detail: string) {
-    super(`${kind} "${name}": ${detail}`);
-  }
 }
 
 const WEIGHTS = {
@@ -396,12 +384,6 @@ function wrap<T>(kind: string, name: string, f: () => T): T {
     return f();
   } catch (e) {
     if (e instanceof NotFoundError || e instanceof InvalidAdapterError) throw e;
-    const msg = e instanceof Error && "issues" in e ? zodMessage(e) : (e as Error).message;
-    throw new InvalidAdapterError(kind, name, msg);
+    throw new InvalidAdapterError(kind, name, errorMessage(e, "config"));
   }
-}
-
-function zodMessage(e: Error): string {
-  const issues = (e as unknown as { issues: { path: PropertyKey[]; message: string }[] }).issues;
-  return issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ");
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { MANIFEST, StoreUnavailableError, type Manifest, type ObjectInfo } from "./store.ts";
+import { MANIFEST, type Manifest, type ObjectInfo } from "./store.ts";
+import { StoreUnavailableError } from "../core/errors.ts";
 import type { FileCache } from "./file-cache.ts";
 
 // One version of a folder (an adapter, a fusion, a model), read whole or not

@@ -1,5 +1,7 @@
-import { KIND_DIR, KINDS, MANIFEST, checkKey, type Kind, type Manifest, type Store } from "./store.ts";
-import { NotFoundError } from "./catalog.ts";
+import { KIND_DIR, KINDS, MANIFEST, type Kind, type Manifest, type Store } from "./store.ts";
+import { NotFoundError } from "../core/errors.ts";
+import { errorMessage } from "../core/issues.ts";
+import { checkKey } from "../core/names.ts";
 import { parseAdapterConfig, parseFusionConfig, parseHeadConfig, type AdapterFile, type HeadConfig } from "../formats/adapter-config.ts";
 import { parseModelConfig, type ModelConfig } from "../formats/model-config.ts";
 
@@ -123,16 +125,10 @@ function attempt<T>(file: string, problems: string[], fn: () => T): T | null {
   try {
     return fn();
   } catch (e) {
-    problems.push(`${file}: ${message(e)}`);
+    problems.push(`${file}: ${errorMessage(e, "config")}`);
     return null;
   }
 }
-
-const message = (e: unknown): string => {
-  const issues = (e as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
-  if (Array.isArray(issues)) return issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ");
-  return (e as Error).message ?? String(e);
-};
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);

@@ -31,18 +31,6 @@ export interface Store {
   put(key: string, bytes: Uint8Array): Promise<void>;
 }
 
-/** Raised when the store cannot be reached or answers with a server error (as opposed to a missing key). */
-export class StoreUnavailableError extends Error {}
-
-const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._,-]*$/;
-
-/** Keys are built from user-supplied names: refuse anything that could leave the store's root. */
-export function checkKey(key: string): string {
-  const parts = key.split("/");
-  if (parts.some((p) => !SEGMENT.test(p) || p.includes(".."))) throw new Error(`invalid store key "${key}"`);
-  return key;
-}
-
 /**
  * `polyhead push` writes this file last into every folder it uploads. When it
  * is present it is authoritative: only the files it lists belong to the
