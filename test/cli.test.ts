@@ -11,7 +11,7 @@ import { inspect } from "../src/cli/inspect.ts";
 import { optionsFromEnv } from "../functions/server.ts";
 import { LocalStore } from "../src/store/local-store.ts";
 import { S3Store } from "../src/store/s3-store.ts";
-import { MANIFEST, type Manifest } from "../src/store/store.ts";
+import { MANIFEST, type Manifest } from "../src/store/layout.ts";
 import { ROOT, SHARED_FIXTURES } from "./paths.ts";
 import { toPeft } from "./support/peft.ts";
 import { startS3, type TestS3 } from "./support/s3.ts";

@@ -10,8 +10,7 @@ import { parseModelConfig } from "../formats/model-config.ts";
 import { baseWeights } from "../formats/model-weights.ts";
 import { readStateDict } from "../formats/state-dict.ts";
 import type { StateDict } from "../core/tensor.ts";
-import { KINDS, MANIFEST, type Kind } from "../store/store.ts";
-import { CONFIG_FILES, detectKind, isWeightFile, WEIGHT_FILES } from "./kinds.ts";
+import { CONFIG_FILES, detectKind, fusionListProblem, FUSION_LIST, isWeightFile, KINDS, MANIFEST, WEIGHT_FILES, type Kind } from "../store/layout.ts";
 
 // Everything `polyhead push` checks about a saved folder before a single byte
 // goes to the store: what it is, that its configs are ones the server can
@@ -127,11 +126,9 @@ export async function checkFolder(dir: string, opts: { kind?: Kind; as?: string 
     const f = check("adapter_fusion_config.json", () => parseFusionConfig(need("adapter_fusion_config.json")));
     const dict = weights(WEIGHT_FILES.fusion);
     if (f.hiddenSize !== null) check("fusion weights", () => readFusionWeights(dict, f.name, f, f.hiddenSize!));
-    if (json.has("fusion.json")) {
-      const listed = (json.get("fusion.json") as { adapters?: unknown })?.adapters;
-      if (!Array.isArray(listed) || listed.length === 0 || !listed.every((a) => typeof a === "string" && NAME_RE.test(a))) {
-        refuse(`fusion.json must be {"adapters": [adapter names]}`);
-      }
+    if (json.has(FUSION_LIST)) {
+      const problem = fusionListProblem(json.get(FUSION_LIST));
+      if (problem) refuse(problem);
     }
     head(f.hiddenSize);
   }

@@ -2,7 +2,7 @@ import { NotInStoreError } from "../core/errors.ts";
 import { NAME_RE } from "../core/names.ts";
 import { inspectFolder, type Inspection } from "../store/inventory.ts";
 import { openStore } from "../store/open.ts";
-import { KIND_DIR, type Kind } from "../store/store.ts";
+import { KIND_DIR, type Kind } from "../store/layout.ts";
 import { formatBytes, table } from "./format.ts";
 import { closeStore } from "./store-option.ts";
 

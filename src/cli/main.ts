@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { storeOption } from "./store-option.ts";
 import { SERVE_SETTINGS, type SettingOverrides } from "../../functions/settings.ts";
-import { KINDS, type Kind } from "../store/store.ts";
+import { KINDS, type Kind } from "../store/layout.ts";
 
 // polyhead's command line: one subcommand per job, options mirrored by env vars.
 // Each command imports its code when it runs: `push` or `ls` should not pay

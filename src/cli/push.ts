@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { openStore } from "../store/open.ts";
-import { KIND_DIR, MANIFEST, type Kind, type Manifest, type Store } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
+import { KIND_DIR, MANIFEST, type Kind, type Manifest } from "../store/layout.ts";
 import { checkFolder, type CheckedFolder, type LocalFile } from "./check-folder.ts";
 import { RefusedError } from "../core/errors.ts";
 import { formatBytes } from "./format.ts";

@@ -1,6 +1,7 @@
 import type { Store } from "./store.ts";
 import { InvalidAdapterError, NotFoundError, StoreUnavailableError } from "../core/errors.ts";
 import { errorMessage } from "../core/issues.ts";
+import { EXPECTED_FILES as EXPECTED, FUSION_LIST, WEIGHT_FILES as WEIGHTS, fusionAdapters } from "./layout.ts";
 import { FileCache } from "./file-cache.ts";
 import { readConsistently, versionOf, type FolderSnapshot } from "./folder.ts";
 import { QUALIFIED_RE } from "../core/names.ts";
@@ -60,13 +61,6 @@ export interface LoadedFusion {
   folded?: Map<string, { w: Tensor; b: Tensor }>;
 }
 
-const WEIGHTS = {
-  adapter: ["adapter.safetensors", "pytorch_adapter.bin", "adapter_model.safetensors", "adapter_model.bin"],
-  head: ["model_head.safetensors", "pytorch_model_head.bin"],
-  fusion: ["model_adapter_fusion.safetensors", "pytorch_model_adapter_fusion.bin"],
-  model: ["model.safetensors", "pytorch_model.bin"],
-};
-
 export interface CatalogOptions {
   /** how long a loaded adapter or fusion is served before its version is checked again */
   ttlMs?: number;
@@ -124,13 +118,6 @@ class FolderFiles {
     return null;
   }
 }
-
-/** The files AdapterHub (and polyhead push) write, in the form polyhead prefers. */
-const EXPECTED: Record<"model" | "adapter" | "fusion", string[]> = {
-  model: [],
-  adapter: ["adapter_config.json", "adapter.safetensors", "head_config.json", "model_head.safetensors", "polyhead.json"],
-  fusion: ["adapter_fusion_config.json", "model_adapter_fusion.safetensors", "fusion.json", "head_config.json", "model_head.safetensors", "polyhead.json"],
-};
 
 export class Catalog {
   readonly cache: FileCache;
@@ -296,8 +283,7 @@ export class Catalog {
       const dict = await f.weights(WEIGHTS.fusion);
       if (!dict) throw new InvalidAdapterError("fusion", name, `no ${WEIGHTS.fusion.join(" or ")}`);
       const weights = wrap("fusion", name, () => readFusionWeights(dict, config.name, config, model.config.hidden));
-      const listed = (await f.json("fusion.json")) as { adapters?: unknown } | null;
-      const adapters = Array.isArray(listed?.adapters) ? listed.adapters.map(String) : config.name.split(",");
+      const adapters = fusionAdapters(await f.json(FUSION_LIST), config.name)!;
       const head = await this.head(f, model, "fusion", name);
       return { name, savedName: config.name, config, weights, adapters, head };
     });
