@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { get, post, startServer } from "./support/server.ts";
 import { SHARED_FIXTURES } from "./paths.ts";
-import { serve, type RunningServer } from "../functions/server.ts";
+import { serve, type RunningServer } from "../src/server/serve.ts";
 import { createApp } from "../src/api/app.ts";
 import type { Engine } from "../src/engine/engine.ts";
 import { StoreUnavailableError } from "../src/core/errors.ts";

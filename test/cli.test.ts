@@ -8,7 +8,7 @@ import path from "node:path";
 import { zipSync } from "fflate";
 import { push } from "../src/cli/push.ts";
 import { inspect } from "../src/cli/inspect.ts";
-import { optionsFromEnv } from "../functions/server.ts";
+import { optionsFromEnv } from "../src/server/settings.ts";
 import { LocalStore } from "../src/store/local-store.ts";
 import { S3Store } from "../src/store/s3-store.ts";
 import { MANIFEST, type Manifest } from "../src/store/layout.ts";

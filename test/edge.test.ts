@@ -11,7 +11,7 @@ import { PROBLEM_BASE, PROBLEM_BASE as SERVER_PROBLEM_BASE } from "../src/core/p
 import { affinityKey, compositionNames, rank } from "../src/edge/routing.ts";
 import { ROOT, SHARED_FIXTURES } from "./paths.ts";
 import { answer, copyStore, startServer } from "./support/server.ts";
-import type { RunningServer } from "../functions/server.ts";
+import type { RunningServer } from "../src/server/serve.ts";
 
 // The edge Worker in the Workers runtime (Miniflare/workerd), routing to real
 // polyhead servers. Each server sits behind a counting proxy on its own port:

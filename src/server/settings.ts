@@ -1,13 +1,13 @@
-import { DEFAULT_BATCH, type BatchOptions } from "../src/engine/batcher.ts";
-import { CompositionSchema, type Composition } from "../src/engine/composition.ts";
 import { readFileSync } from "node:fs";
-import { parseKeys, type ApiKey } from "../src/api/tenants.ts";
-import { formatIssues } from "../src/core/issues.ts";
-import type { ServeOptions } from "./server.ts";
+import { parseKeys, type ApiKey } from "../api/tenants.ts";
+import { formatIssues } from "../core/issues.ts";
+import { DEFAULT_BATCH, type BatchOptions } from "../engine/batcher.ts";
+import { CompositionSchema, type Composition } from "../engine/composition.ts";
+import type { ServeOptions } from "./serve.ts";
 
 // The server's configuration from outside, in one place: the container reads
 // it from env vars (optionsFromEnv), `polyhead serve` from flags built from
-// the same table, with the env vars as defaults. Kept apart from server.ts so
+// the same table, with the env vars as defaults. Kept apart from serve.ts so
 // the CLI can build its flags without loading the server.
 
 /**
