@@ -49,9 +49,14 @@ export interface RunInfo {
   ms: number;
 }
 
-export class Engine {
-  /** Called after every encoder run. */
+export interface EngineObservers {
+  /** Called after every encoder run (for metrics). */
   onRun?: (info: RunInfo) => void;
+}
+
+export class Engine {
+  /** Called after every encoder run: given to the constructor (tests swap it to count runs). */
+  onRun: EngineObservers["onRun"];
 
   readonly batcher: Batcher;
 
@@ -59,7 +64,9 @@ export class Engine {
     readonly catalog: Catalog,
     private pool: WorkerPool,
     batch: BatchOptions = DEFAULT_BATCH,
+    observers: EngineObservers = {},
   ) {
+    this.onRun = observers.onRun;
     this.batcher = new Batcher((job) => this.runJob(job), batch);
   }
 

@@ -1,5 +1,5 @@
 import type pino from "pino";
-import type { Readiness } from "../api/app.ts";
+import type { Readiness } from "../api/routes/ops.ts";
 
 /**
  * Loads the base models in the background so that the first request does not

@@ -2,6 +2,7 @@ import { serve as nodeServe } from "@hono/node-server";
 import type { Server } from "node:http";
 import pino from "pino";
 import { createApp } from "../api/app.ts";
+import { Metrics } from "../api/metrics.ts";
 import type { ApiKey } from "../api/tenants.ts";
 import type { CacheStats } from "../core/cache-stats.ts";
 import { DEFAULT_BATCH, type BatchOptions } from "../engine/batcher.ts";
@@ -70,18 +71,28 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   });
   const store = typeof opts.store === "string" ? openStore(opts.store) : opts.store;
   const cache = new FileCache(store, { memoryBytes: opts.cacheBytes ?? 256 * 1024 ** 2, diskDir: opts.cacheDir, diskBytes: opts.diskCacheBytes });
-  const catalog = new Catalog(store, { ttlMs: (opts.ttlSeconds ?? 30) * 1000, budgetBytes: opts.budgetBytes, cache });
-  const engine = new Engine(catalog, pool, { ...DEFAULT_BATCH, concurrency: opts.threads ?? 1, ...opts.batch });
-  const preload = new Preloader((name) => engine.warm(name, opts.warm ?? []), () => catalog.list("models"), opts.models, log);
-  const app = createApp({
-    engine,
-    log: (level, msg, extra) => log[level](extra ?? {}, msg),
-    readiness: () => preload.state(),
+  const metrics = new Metrics({
     cacheStats: opts.cacheStats ?? (() => {
       const c = cache.stats();
       return { hits: c.hits + c.diskHits, misses: c.misses, bytes: c.bytes, entries: c.entries };
     }),
-    processMetrics: true,
+    defaultMetrics: true,
+  });
+  const catalog = new Catalog(store, {
+    ttlMs: (opts.ttlSeconds ?? 30) * 1000,
+    budgetBytes: opts.budgetBytes,
+    cache,
+    onLoad: (kind, _name, ms) => metrics.observeLoad(kind, ms),
+  });
+  const engine = new Engine(catalog, pool, { ...DEFAULT_BATCH, concurrency: opts.threads ?? 1, ...opts.batch }, { onRun: (info) => metrics.observeRun(info) });
+  const preload = new Preloader((name) => engine.warm(name, opts.warm ?? []), () => catalog.list("models"), opts.models, log);
+  const app = createApp({
+    engine,
+    fusions: catalog,
+    store,
+    metrics,
+    log: (level, msg, extra) => log[level](extra ?? {}, msg),
+    readiness: () => preload.state(),
     backendSecret: opts.backendSecret,
     keys: opts.keys,
   });

@@ -67,6 +67,8 @@ export interface CatalogOptions {
   /** bytes of adapter and fusion files kept loaded; least recently used go first (models are kept) */
   budgetBytes?: number;
   cache?: FileCache;
+  /** Called after each model/adapter/fusion load with its duration (for metrics). */
+  onLoad?: (kind: "model" | "adapter" | "fusion", name: string, ms: number) => void;
 }
 
 interface Entry {
@@ -128,8 +130,7 @@ export class Catalog {
   private ttlMs: number;
   private budget: number;
   private counters = { evictions: 0, reloads: 0 };
-  /** Called after each model/adapter/fusion load with its duration (for metrics). */
-  onLoad?: (kind: "model" | "adapter" | "fusion", name: string, ms: number) => void;
+  private readonly onLoad: CatalogOptions["onLoad"];
 
   constructor(
     readonly store: Store,
@@ -139,6 +140,7 @@ export class Catalog {
     this.budget = opts.budgetBytes ?? 2 * 1024 ** 3;
     this.cache = opts.cache ?? new FileCache(store, { memoryBytes: 256 * 1024 ** 2 });
     this.remote = store.remote === true;
+    this.onLoad = opts.onLoad;
   }
 
   stats(): CatalogStats {
