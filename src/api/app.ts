@@ -3,7 +3,7 @@ import { toProblem } from "../core/problem.ts";
 import type { Store } from "../store/store.ts";
 import type { ApiEnv } from "./context.ts";
 import { Metrics } from "./metrics.ts";
-import { apiKeys } from "./middleware/api-keys.ts";
+import { apiKeyAuth } from "./middleware/api-keys.ts";
 import { bodyLimit } from "./middleware/body-limit.ts";
 import { notFound, onError } from "./middleware/errors.ts";
 import { requestLog, type Log } from "./middleware/request-log.ts";
@@ -14,8 +14,6 @@ import { opsRoutes, type Readiness } from "./routes/ops.ts";
 import { playgroundRoutes } from "./routes/playground.ts";
 import { storeRoutes } from "./routes/store.ts";
 import type { ApiKey } from "./tenants.ts";
-
-export type { Readiness };
 
 // The HTTP API as a runtime-neutral Hono app: it takes web-standard Requests
 // and never touches Node APIs, so the same routes run in any Hono runtime.
@@ -46,7 +44,7 @@ export function createApp(deps: AppDeps) {
 
   app.use("*", requestLog(metrics, deps.log));
   if (deps.backendSecret) app.use("/v1/*", backendSecret(deps.backendSecret));
-  if (deps.keys?.length) app.use("/v1/*", apiKeys(deps.keys));
+  if (deps.keys?.length) app.use("/v1/*", apiKeyAuth(deps.keys));
   app.use("/v1/*", bodyLimit());
 
   opsRoutes(app, { readiness: deps.readiness, metrics });

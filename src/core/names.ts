@@ -10,9 +10,6 @@ export const NAME_RULE = "names are 1-128 letters, digits, '.', '_' or '-', star
 export const QUALIFIED_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,127})?$/;
 export const QUALIFIED_RULE = `${NAME_RULE}, optionally after a tenant and '/'`;
 
-export const isName = (s: string): boolean => NAME_RE.test(s);
-export const isQualifiedName = (s: string): boolean => QUALIFIED_RE.test(s);
-
 /** The tenant of a qualified name ("tenant/name" → "tenant"), undefined for a shared name. */
 export function tenantOf(name: string): string | undefined {
   const slash = name.indexOf("/");

@@ -40,7 +40,7 @@ export function toProblem(e: unknown): HttpProblem {
 }
 
 /** The problem+json body of a problem. */
-export function problemBody(p: HttpProblem): { type: string; title: string; status: number; detail: string; field?: string } {
+function problemBody(p: HttpProblem): { type: string; title: string; status: number; detail: string; field?: string } {
   return { type: PROBLEM_BASE + p.slug, title: p.title, status: p.status, detail: p.message, ...(p.field ? { field: p.field } : {}) };
 }
 

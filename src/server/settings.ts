@@ -87,7 +87,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
 }
 
 /** POLYHEAD_KEYS (a JSON array) or the JSON file named by POLYHEAD_KEYS_FILE; undefined when neither is set. */
-export function apiKeys(env: NodeJS.ProcessEnv): ApiKey[] | undefined {
+function apiKeys(env: NodeJS.ProcessEnv): ApiKey[] | undefined {
   if (env.POLYHEAD_KEYS && env.POLYHEAD_KEYS_FILE) throw new Error("POLYHEAD_KEYS and POLYHEAD_KEYS_FILE: set one, not both");
   if (env.POLYHEAD_KEYS) return parseKeys(env.POLYHEAD_KEYS, "POLYHEAD_KEYS");
   if (env.POLYHEAD_KEYS_FILE) {
@@ -123,7 +123,7 @@ function warmCompositions(given: string | string[] | undefined, name: string): (
 }
 
 /** A composition as written on a command line: JSON ({"stack": [...]}, null), else a bare adapter name. */
-export function jsonOrName(s: string): unknown {
+function jsonOrName(s: string): unknown {
   try {
     return JSON.parse(s);
   } catch {

@@ -8,7 +8,7 @@ import type { ApiKey } from "../tenants.ts";
 // API keys: each request's key (by its SHA-256) gives its tenant, and the
 // key's limits (requests per second, requests at once) are applied.
 
-export function apiKeys(keys: ApiKey[]): MiddlewareHandler<ApiEnv> {
+export function apiKeyAuth(keys: ApiKey[]): MiddlewareHandler<ApiEnv> {
   const byHash = new Map(keys.map((k) => [k.sha256, k]));
   const limiter = new Limiter();
   return async (c, next) => {
