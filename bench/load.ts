@@ -20,7 +20,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import autocannon from "autocannon";
-import { serve } from "../functions/server.ts";
+import { serve } from "../src/server/serve.ts";
 import { SHARED_FIXTURES } from "../test/paths.ts";
 
 const TEXTS = ["The movie was great!", "I really did not like the acting, it was boring and too long.", "Paris is a beautiful city in France."];

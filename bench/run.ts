@@ -33,7 +33,7 @@ import { LocalStore } from "../src/store/local-store.ts";
 import { openStore } from "../src/store/open.ts";
 import type { Store } from "../src/store/store.ts";
 import type { Composition } from "../src/engine/composition.ts";
-import { serve } from "../functions/server.ts";
+import { serve } from "../src/server/serve.ts";
 import type { RandomStoreOptions } from "../test/support/random-store.ts";
 
 // The AWS SDK warns on every start that its 2027 releases need Node 22: not news to a benchmark.

@@ -7,7 +7,7 @@ import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { copyStore, post, startServer } from "./support/server.ts";
 import { LOCAL_FIXTURES, SHARED_FIXTURES } from "./paths.ts";
-import type { RunningServer } from "../functions/server.ts";
+import type { RunningServer } from "../src/server/serve.ts";
 
 const editJson = (file: string, edit: (j: any) => void) => {
   const j = JSON.parse(readFileSync(file, "utf8"));

@@ -3,10 +3,9 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { get, post, startServer } from "./support/server.ts";
 import { SHARED_FIXTURES } from "./paths.ts";
-import { serve, type RunningServer } from "../functions/server.ts";
+import { serve, type RunningServer } from "../src/server/serve.ts";
 import { createApp } from "../src/api/app.ts";
-import type { Engine } from "../src/engine/engine.ts";
-import { StoreUnavailableError } from "../src/store/store.ts";
+import { StoreUnavailableError } from "../src/core/errors.ts";
 
 // The HTTP API beyond /v1/predict: fusion, store inventory, readiness,
 // metrics, OpenAPI document, docs page, request ids and logs.
@@ -310,8 +309,7 @@ describe("store outages", () => {
       throw new StoreUnavailableError("bucket unreachable");
     };
     const store = { description: "down", get: down, head: down, list: down, listFolders: down, put: down };
-    const engine = { catalog: { store } } as unknown as Engine;
-    const app = createApp({ engine });
+    const app = createApp({ engine: {} as never, fusions: {} as never, store });
     for (const path of ["/v1/adapters", "/v1/adapters/sentiment", "/v1/models"]) {
       const res = await app.request(path);
       assert.equal(res.status, 503, path);

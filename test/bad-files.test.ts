@@ -9,7 +9,7 @@ import { unzipSync, zipSync } from "fflate";
 import { copyStore, post, startServer } from "./support/server.ts";
 import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
 import { SHARED_FIXTURES } from "./paths.ts";
-import type { RunningServer } from "../functions/server.ts";
+import type { RunningServer } from "../src/server/serve.ts";
 
 const SRC = path.join(SHARED_FIXTURES, "adapters/sentiment");
 const SAFE = new Uint8Array(readFileSync(path.join(SRC, "adapter.safetensors")));

@@ -2,7 +2,7 @@ import { test, describe, before, after } from "node:test";
 import { copyStore, startServer } from "./support/server.ts";
 import { goldenStores } from "./support/cases.ts";
 import { checkGoldenAt } from "./support/check.ts";
-import type { RunningServer } from "../functions/server.ts";
+import type { RunningServer } from "../src/server/serve.ts";
 
 // Every golden case through the HTTP API, on every golden store, and on the
 // shared store reduced to only .bin or only .safetensors weight files.

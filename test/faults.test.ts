@@ -6,7 +6,7 @@ import { LocalStore } from "../src/store/local-store.ts";
 import { FaultyStore } from "./support/faulty-store.ts";
 import { copyStore, post, startServer } from "./support/server.ts";
 import { ROOT, SHARED_FIXTURES } from "./paths.ts";
-import type { RunningServer } from "../functions/server.ts";
+import type { RunningServer } from "../src/server/serve.ts";
 
 // The object store misbehaving under a running server, and the server itself
 // killed and started again (nothing to recover: the store is the truth).

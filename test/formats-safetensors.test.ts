@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
 import { readStateDict } from "../src/formats/state-dict.ts";
-import type { StateDict } from "../src/formats/tensor.ts";
+import type { StateDict } from "../src/core/tensor.ts";
 import { SHARED_FIXTURES } from "./paths.ts";
 
 /** Builds a safetensors file from a header (object or raw text) and a data section. */

@@ -7,8 +7,8 @@ import { unzipSync, zipSync } from "fflate";
 import { readTorchBin } from "../src/formats/torch-bin.ts";
 import { readSafetensors } from "../src/formats/safetensors.ts";
 import { readStateDict } from "../src/formats/state-dict.ts";
-import { FormatError } from "../src/formats/tensor.ts";
-import type { StateDict, Tensor } from "../src/formats/tensor.ts";
+import { FormatError } from "../src/core/errors.ts";
+import type { StateDict, Tensor } from "../src/core/tensor.ts";
 import { SHARED_FIXTURES } from "./paths.ts";
 
 /*

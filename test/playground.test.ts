@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import type { RunningServer } from "../functions/server.ts";
+import type { RunningServer } from "../src/server/serve.ts";
 import { get, post, startServer } from "./support/server.ts";
 import { CHROMIUM_ARGS, ensureChromium } from "./support/chromium.ts";
 import { ROOT, SHARED_FIXTURES } from "./paths.ts";

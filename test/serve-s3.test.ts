@@ -5,7 +5,7 @@ import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts
 import path from "node:path";
 import { push } from "../src/cli/push.ts";
 import { S3Store } from "../src/store/s3-store.ts";
-import type { RunningServer } from "../functions/server.ts";
+import type { RunningServer } from "../src/server/serve.ts";
 import { SHARED_FIXTURES } from "./paths.ts";
 import { goldenStores } from "./support/cases.ts";
 import { checkGoldenAt } from "./support/check.ts";

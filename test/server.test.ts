@@ -7,7 +7,7 @@ import path from "node:path";
 import { copyStore, post, startServer } from "./support/server.ts";
 import { writeRandomStore } from "./support/random-store.ts";
 import { SHARED_FIXTURES } from "./paths.ts";
-import type { RunningServer } from "../functions/server.ts";
+import type { RunningServer } from "../src/server/serve.ts";
 
 describe("inference off the HTTP thread", () => {
   let dir: string;

@@ -1,15 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { CacheStats } from "../core/cache-stats.ts";
 import type { RunInfo } from "../engine/engine.ts";
 
 // Prometheus metrics of one app instance. Each instance has its own registry,
 // so several servers in one process (tests) do not share or clash.
-
-export interface CacheStats {
-  hits: number;
-  misses: number;
-  bytes: number;
-  entries: number;
-}
 
 export interface MetricsOptions {
   /** the file cache's counters, read at each scrape */

@@ -1,6 +1,7 @@
 import { HEAD_TYPES, RESULT_TYPES } from "../heads/index.ts";
 import { z } from "@hono/zod-openapi";
-import { CompositionSchema, MAX_WIDTH, NAME_RE, QUALIFIED_RE } from "../engine/composition.ts";
+import { CompositionSchema, MAX_WIDTH } from "../engine/composition.ts";
+import { NAME_RE, QUALIFIED_RE } from "../core/names.ts";
 
 // The request and response bodies of the HTTP API. Types used by the routes
 // are derived from these schemas; the engine takes plain data.

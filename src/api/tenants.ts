@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { Composition } from "../engine/composition.ts";
-import { NAME_RE } from "../engine/composition.ts";
-import { NotFoundError } from "../store/catalog.ts";
+import { NAME_RE, tenantOf } from "../core/names.ts";
+import { NotFoundError } from "../core/errors.ts";
+import { formatIssues } from "../core/issues.ts";
 
 // Tenants: API keys (stored as SHA-256 hashes) mapped to a namespace of
 // adapters and fusions. A tenant's folders are adapters/<tenant>/<name>/ and
@@ -27,26 +28,14 @@ export function parseKeys(text: string, source: string): ApiKey[] {
     throw new Error(`${source}: not JSON: ${(e as Error).message}`);
   }
   const r = ApiKeysSchema.safeParse(json);
-  if (!r.success) throw new Error(`${source}: ${r.error.issues.map((i) => `${i.path.join(".") || "keys"}: ${i.message}`).join("; ")}`);
+  if (!r.success) throw new Error(`${source}: ${formatIssues(r.error.issues, "keys")}`);
   return r.data;
-}
-
-/** The hex SHA-256 of a key as given in a request. */
-export async function keyHash(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** The key of a request: `Authorization: Bearer <key>` or `x-api-key`. */
-export function requestKey(authorization: string | undefined, apiKey: string | undefined): string | undefined {
-  const m = authorization && /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  return m ? m[1] : apiKey || undefined;
 }
 
 /** Throws NotFoundError (404, as for a missing folder) when `name` is in a namespace other than `tenant`'s. */
 export function checkTenantName(kind: "adapter" | "fusion" | "head", name: string, tenant: string): void {
-  const slash = name.indexOf("/");
-  if (slash >= 0 && name.slice(0, slash) !== tenant) throw new NotFoundError(kind, name);
+  const owner = tenantOf(name);
+  if (owner !== undefined && owner !== tenant) throw new NotFoundError(kind, name);
 }
 
 /** Checks every adapter and fusion name of a composition against the tenant. */

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
+import { RefusedError } from "../core/errors.ts";
 import path from "node:path";
-import { NAME_RE } from "../engine/composition.ts";
+import { checkKey, NAME_RE } from "../core/names.ts";
 import { TextTokenizer } from "../engine/tokenize.ts";
 import { familyFor, parseModelConfig } from "../families/index.ts";
 import { baseWeights } from "../families/base-weights.ts";
@@ -9,9 +10,8 @@ import { parseAdapterConfig } from "../methods/index.ts";
 import { parseFusionConfig } from "../methods/fusion.ts";
 import { parseHeadConfig, readHeadWeights } from "../heads/index.ts";
 import { readStateDict } from "../formats/state-dict.ts";
-import type { StateDict } from "../formats/tensor.ts";
-import { checkKey, KINDS, MANIFEST, type Kind } from "../store/store.ts";
-import { CONFIG_FILES, detectKind, isWeightFile, WEIGHT_FILES } from "./kinds.ts";
+import type { StateDict } from "../core/tensor.ts";
+import { CONFIG_FILES, detectKind, fusionListProblem, FUSION_LIST, isWeightFile, KINDS, MANIFEST, WEIGHT_FILES, type Kind } from "../store/layout.ts";
 
 // Everything `polyhead push` checks about a saved folder before a single byte
 // goes to the store: what it is, that its configs are ones the server can
@@ -36,8 +36,6 @@ export interface CheckedFolder {
   /** notes for the user: files left out and why */
   skipped: string[];
 }
-
-export class RefusedError extends Error {}
 
 export async function checkFolder(dir: string, opts: { kind?: Kind; as?: string } = {}): Promise<CheckedFolder> {
   const refuse = (why: string): never => {
@@ -129,11 +127,9 @@ export async function checkFolder(dir: string, opts: { kind?: Kind; as?: string 
     const f = check("adapter_fusion_config.json", () => parseFusionConfig(need("adapter_fusion_config.json")));
     // Per-layer fusion weights are checked against the model when served; here the file must at least parse.
     weights(WEIGHT_FILES.fusion);
-    if (json.has("fusion.json")) {
-      const listed = (json.get("fusion.json") as { adapters?: unknown })?.adapters;
-      if (!Array.isArray(listed) || listed.length === 0 || !listed.every((a) => typeof a === "string" && NAME_RE.test(a))) {
-        refuse(`fusion.json must be {"adapters": [adapter names]}`);
-      }
+    if (json.has(FUSION_LIST)) {
+      const problem = fusionListProblem(json.get(FUSION_LIST));
+      if (problem) refuse(problem);
     }
     head(f.hiddenSize);
   }

@@ -1,7 +1,8 @@
-import { NAME_RE } from "../engine/composition.ts";
+import { NotInStoreError } from "../core/errors.ts";
+import { NAME_RE } from "../core/names.ts";
 import { inspectFolder, type Inspection } from "../store/inventory.ts";
 import { openStore } from "../store/open.ts";
-import { KIND_DIR, type Kind } from "../store/store.ts";
+import { KIND_DIR, type Kind } from "../store/layout.ts";
 import { formatBytes, table } from "./format.ts";
 import { closeStore } from "./store-option.ts";
 
@@ -11,8 +12,6 @@ import { closeStore } from "./store-option.ts";
 // problem instead of at the first request.
 
 export type { Inspection };
-
-export class NotInStoreError extends Error {}
 
 const ORDER: Kind[] = ["adapter", "fusion", "model"];
 

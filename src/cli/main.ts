@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { storeOption } from "./store-option.ts";
-import { SERVE_SETTINGS, type SettingOverrides } from "../../functions/settings.ts";
-import { KINDS, type Kind } from "../store/store.ts";
+import { optionsFromEnv, SERVE_SETTINGS, type SettingOverrides } from "../server/settings.ts";
+import { KINDS, type Kind } from "../store/layout.ts";
 
 // polyhead's command line: one subcommand per job, options mirrored by env vars.
 // Each command imports its code when it runs: `push` or `ls` should not pay
@@ -31,7 +31,7 @@ for (const [key, s] of Object.entries(SERVE_SETTINGS)) {
   serveCommand.addOption(key === "warm" ? o.argParser((v: string, all: string[] = []) => [...all, v]) : o);
 }
 serveCommand.action(async (flags: SettingOverrides) => {
-  const { serve, optionsFromEnv } = await import("../../functions/server.ts");
+  const { serve } = await import("../server/serve.ts");
   const running = await serve(optionsFromEnv(process.env, flags));
   // Tests and scripts read the bound port from this line.
   console.log(`polyhead listening on ${running.url}`);

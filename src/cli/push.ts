@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { openStore } from "../store/open.ts";
-import { KIND_DIR, MANIFEST, type Kind, type Manifest, type Store } from "../store/store.ts";
-import { checkFolder, RefusedError, type CheckedFolder, type LocalFile } from "./check-folder.ts";
+import type { Store } from "../store/store.ts";
+import { KIND_DIR, MANIFEST, type Kind, type Manifest } from "../store/layout.ts";
+import { checkFolder, type CheckedFolder, type LocalFile } from "./check-folder.ts";
+import { RefusedError } from "../core/errors.ts";
 import { formatBytes } from "./format.ts";
-import { NAME_RE } from "../engine/composition.ts";
+import { NAME_RE } from "../core/names.ts";
 import { progressBar, type Progress } from "./progress.ts";
 import { closeStore } from "./store-option.ts";
 

@@ -1,3 +1,5 @@
+import { adapterKind, CONFIG_FILE, KIND_DIR } from "../store/layout.ts";
+
 // GET /v1/adapters answered from the store's R2 bucket: the folder names under
 // adapters/ and each one's type from its adapter_config.json. A lighter
 // listing than the server's (no sizes, heads or fusions): no weights are read.
@@ -18,18 +20,7 @@ export interface EdgeAdapter {
   error?: string;
 }
 
-/** The adapter type an adapter_config.json describes (AdapterHub or PEFT). */
-export function adapterType(json: unknown): { type: string; supported: boolean } {
-  const j = (json ?? {}) as Record<string, any>;
-  if (typeof j.peft_type === "string") return { type: j.peft_type.toLowerCase(), supported: j.peft_type === "LORA" };
-  const c = (j.config ?? {}) as Record<string, any>;
-  const arch = c.architecture ?? null;
-  if (arch === null || arch === "bottleneck") return { type: "bottleneck", supported: true };
-  if (arch === "lora") return c.composition_mode === "scale" ? { type: "ia3", supported: true } : { type: "lora", supported: true };
-  return { type: String(arch), supported: false };
-}
-
-export async function listAdapters(bucket: R2Like, prefix = "adapters/"): Promise<EdgeAdapter[]> {
+export async function listAdapters(bucket: R2Like, prefix = `${KIND_DIR.adapter}/`): Promise<EdgeAdapter[]> {
   const folders: string[] = [];
   let cursor: string | undefined;
   do {
@@ -41,7 +32,7 @@ export async function listAdapters(bucket: R2Like, prefix = "adapters/"): Promis
   return Promise.all(
     names.map(async (name): Promise<EdgeAdapter> => {
       const base = { name, saved_name: null, model_type: null, hidden_size: null };
-      const obj = await bucket.get(`${prefix}${name}/adapter_config.json`);
+      const obj = await bucket.get(`${prefix}${name}/${CONFIG_FILE.adapter}`);
       if (!obj) return { ...base, type: "unknown", supported: false, error: "adapter_config.json is missing" };
       let json: any;
       try {
@@ -51,7 +42,7 @@ export async function listAdapters(bucket: R2Like, prefix = "adapters/"): Promis
       }
       return {
         ...base,
-        ...adapterType(json),
+        ...adapterKind(json),
         saved_name: typeof json?.name === "string" ? json.name : null,
         model_type: typeof json?.model_type === "string" ? json.model_type : null,
         hidden_size: typeof json?.hidden_size === "number" ? json.hidden_size : null,

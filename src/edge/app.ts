@@ -1,6 +1,7 @@
 import { Hono, type Context } from "hono";
 import { listAdapters, type R2Like } from "./adapters.ts";
-import { keyAccepted, parseKeyHashes, presentedKey } from "./auth.ts";
+import { presentedKey } from "../core/keys.ts";
+import { keyAccepted, parseKeyHashes } from "./auth.ts";
 import { containerBackend, parseBackendUrls, route, urlBackend, type Backend, type Fetchable, type RouteOptions } from "./backends.ts";
 import { problem } from "./problems.ts";
 import { affinityKey, DownMarks } from "./routing.ts";
@@ -72,7 +73,7 @@ export function createEdgeApp(deps: EdgeDeps = {}) {
 
   app.use("/v1/*", async (c, next) => {
     const hashes = parseKeyHashes(c.env.API_KEYS);
-    if (!(await keyAccepted(presentedKey(c.req.raw.headers), hashes))) {
+    if (!(await keyAccepted(presentedKey((name) => c.req.header(name)), hashes))) {
       return problem(401, "unauthorized", "Unauthorized", "a valid API key is needed: Authorization: Bearer <key> or x-api-key", undefined, {
         "WWW-Authenticate": 'Bearer realm="polyhead"',
       });

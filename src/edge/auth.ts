@@ -1,28 +1,7 @@
+import { constantTimeEqual, sha256Hex } from "../core/keys.ts";
+
 // API-key auth at the edge. API_KEYS holds the SHA-256 hex hashes of the
 // accepted keys, comma-separated; the key itself never sits in configuration.
-
-/** The key a request presents: `Authorization: Bearer <key>` or `x-api-key`. */
-export function presentedKey(headers: Headers): string | undefined {
-  const auth = headers.get("authorization");
-  if (auth) {
-    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
-    if (m) return m[1].trim();
-  }
-  return headers.get("x-api-key")?.trim() || undefined;
-}
-
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Compares two strings in time that depends on their lengths only. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
-  return diff === 0;
-}
 
 export function parseKeyHashes(apiKeys: string | undefined): string[] {
   return (apiKeys ?? "")

@@ -1,8 +1,7 @@
-// Problem responses of the edge, in the server's format (src/api/errors.ts):
-// application/problem+json with {type, title, status, detail, field?}.
-// Kept separate from src/api/errors.ts, which pulls Node-only store code.
+import { HttpProblem, problemResponse } from "../core/problem.ts";
 
-export const PROBLEM_BASE = "https://polyhead.dev/problems/";
+// Problem responses of the edge, in the server's format (core/problem.ts):
+// application/problem+json with {type, title, status, detail, field?}.
 
 export function problem(
   status: number,
@@ -12,9 +11,5 @@ export function problem(
   field?: string,
   headers: Record<string, string> = {},
 ): Response {
-  const body = { type: PROBLEM_BASE + slug, title, status, detail, ...(field ? { field } : {}) };
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/problem+json", ...headers },
-  });
+  return problemResponse(new HttpProblem(status, slug, title, detail, field, headers));
 }

@@ -1,6 +1,7 @@
-import type { ZodError } from "zod";
 import { FuseRequest, LIMITS, PredictRequest } from "../api/schemas.ts";
-import { CompositionError, toBranches } from "../engine/composition.ts";
+import { toBranches } from "../engine/composition.ts";
+import { CompositionError } from "../core/errors.ts";
+import { problemResponse, toProblem } from "../core/problem.ts";
 import { problem } from "./problems.ts";
 import { compositionNames } from "./routing.ts";
 
@@ -8,12 +9,6 @@ import { compositionNames } from "./routing.ts";
 // answered before any backend is contacted, with the problem the server would give.
 
 export type Checked = { ok: true; model: string; names: string[] } | { ok: false; response: Response };
-
-function zodProblem(e: ZodError): Response {
-  const issue = e.issues[0];
-  const field = issue?.path.join(".") || undefined;
-  return problem(400, "invalid-request", "Invalid request", `${field ? `${field}: ` : ""}${issue?.message ?? "invalid request"}`, field);
-}
 
 /** Parses a JSON body text; a problem response when it is too large or not JSON. */
 export function parseBody(text: string): { ok: true; body: unknown } | { ok: false; response: Response } {
@@ -29,7 +24,7 @@ export function parseBody(text: string): { ok: true; body: unknown } | { ok: fal
 
 export function checkPredict(body: unknown): Checked {
   const r = PredictRequest.safeParse(body);
-  if (!r.success) return { ok: false, response: zodProblem(r.error) };
+  if (!r.success) return { ok: false, response: problemResponse(toProblem(r.error)) };
   const rows = r.data.inputs.map((_, i) => i);
   const names = new Set<string>();
   for (const [i, task] of r.data.tasks.entries()) {
@@ -37,7 +32,7 @@ export function checkPredict(body: unknown): Checked {
     try {
       toBranches(task.adapters, rows, `tasks[${i}].adapters`);
     } catch (e) {
-      if (e instanceof CompositionError) return { ok: false, response: problem(422, "invalid-composition", "Invalid composition", e.message, e.path) };
+      if (e instanceof CompositionError) return { ok: false, response: problemResponse(toProblem(e)) };
       throw e;
     }
     compositionNames(task.adapters, names);
@@ -47,7 +42,7 @@ export function checkPredict(body: unknown): Checked {
 
 export function checkFuse(body: unknown): Checked {
   const r = FuseRequest.safeParse(body);
-  if (!r.success) return { ok: false, response: zodProblem(r.error) };
+  if (!r.success) return { ok: false, response: problemResponse(toProblem(r.error)) };
   const names = [...(r.data.fuse ?? []), ...(r.data.fusion ? [r.data.fusion] : [])];
   return { ok: true, model: r.data.model, names };
 }

@@ -1,4 +1,5 @@
 import type { Job } from "./plan.ts";
+import type { RunResult } from "./worker-pool.ts";
 
 // Dynamic batching: jobs of concurrent requests that share a compiled graph
 // are joined into one run. A batch closes when it reaches its row or token
@@ -25,13 +26,8 @@ export interface BatchOptions {
 
 export const DEFAULT_BATCH: BatchOptions = { maxRows: 32, maxTokens: 8192, maxWaitMs: 2, concurrency: 1 };
 
-export interface Tensor {
-  dims: number[];
-  data: Float32Array;
-}
-
-/** Outputs of one run: every output is [rows, seq, ...]. */
-export type RunOutputs = Record<string, Tensor>;
+/** Outputs of one run, as the worker pool returns them: every output is [rows, seq, ...]. */
+export type RunOutputs = RunResult["outputs"];
 
 /** Runs one job (already cut to budget) and returns its outputs. */
 export type RunJob = (job: Job) => Promise<RunOutputs>;
@@ -42,17 +38,9 @@ interface Waiting {
   reject: (e: unknown) => void;
 }
 
-export interface BatchInfo {
-  jobs: number;
-  rows: number;
-  runs: number;
-}
-
 export class Batcher {
   private queues = new Map<string, { items: Waiting[]; rows: number; timer: NodeJS.Timeout | null; due: boolean }>();
   private inFlight = 0;
-  /** Called after each flushed batch (for metrics and tests). */
-  onBatch?: (info: BatchInfo) => void;
 
   constructor(
     private run: RunJob,
@@ -115,7 +103,6 @@ export class Batcher {
       cur.push(x);
     }
     if (cur.length) runs.push(cur);
-    this.onBatch?.({ jobs: items.length, rows: rows.length, runs: runs.length });
 
     const base = items[0].job;
     let results: RunOutputs[];

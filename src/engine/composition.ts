@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { CompositionError } from "../core/errors.ts";
+import { QUALIFIED_RE, QUALIFIED_RULE } from "../core/names.ts";
 
 // The composition grammar of the API (it mirrors AdapterHub's blocks) and its
 // normal form. Parallel and BatchSplit only route rows: every row of a branch
@@ -17,13 +19,7 @@ export type Composition =
 export const MAX_DEPTH = 6;
 export const MAX_WIDTH = 16;
 
-export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-export const Name = z.string().regex(NAME_RE, "names are 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
-/** An adapter, fusion or head name, optionally in a tenant's namespace: "name" (shared) or "tenant/name". */
-export const QUALIFIED_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,127})?$/;
-export const QualifiedName = z
-  .string()
-  .regex(QUALIFIED_RE, "names are 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, optionally after a tenant and '/'");
+export const QualifiedName = z.string().regex(QUALIFIED_RE, QUALIFIED_RULE);
 
 const list = <T extends z.ZodTypeAny>(item: T) => z.array(item).min(1).max(MAX_WIDTH);
 
@@ -49,12 +45,6 @@ export interface Branch {
   chain: Chain;
   /** indices into the request's inputs */
   rows: number[];
-}
-
-export class CompositionError extends Error {
-  constructor(message: string, readonly path: string) {
-    super(message);
-  }
 }
 
 export function depth(c: Composition): number {
@@ -120,9 +110,4 @@ function single(c: Composition, rows: number[], path: string, parent: string): C
     throw new CompositionError(`parallel and batch_split cannot be nested inside ${parent}`, path);
   }
   return b[0].chain;
-}
-
-/** Adapter names a chain uses, in order. */
-export function adapterNames(c: Chain): string[] {
-  return c.t === "adapter" ? [c.name] : c.children.flatMap(adapterNames);
 }

@@ -1,7 +1,7 @@
 import type { Catalog, LoadedAdapter, LoadedFusion, LoadedHead, LoadedModel } from "../store/catalog.ts";
 import { buildFold } from "../graph/fold.ts";
-import { InvalidAdapterError } from "../store/catalog.ts";
-import { CompositionError, toBranches, type Chain, type Composition } from "./composition.ts";
+import { toBranches, type Chain, type Composition } from "./composition.ts";
+import { CompositionError, InvalidAdapterError } from "../core/errors.ts";
 import { buildFeeds, planJobs, type Job, type PlannedBranch, type Resolved } from "./plan.ts";
 import { Batcher, DEFAULT_BATCH, type BatchOptions, type RunOutputs } from "./batcher.ts";
 import { buildEncoder } from "../graph/encoder.ts";
@@ -49,9 +49,14 @@ export interface RunInfo {
   ms: number;
 }
 
-export class Engine {
-  /** Called after every encoder run. */
+export interface EngineObservers {
+  /** Called after every encoder run (for metrics). */
   onRun?: (info: RunInfo) => void;
+}
+
+export class Engine {
+  /** Called after every encoder run: given to the constructor (tests swap it to count runs). */
+  onRun: EngineObservers["onRun"];
 
   readonly batcher: Batcher;
 
@@ -59,7 +64,9 @@ export class Engine {
     readonly catalog: Catalog,
     private pool: WorkerPool,
     batch: BatchOptions = DEFAULT_BATCH,
+    observers: EngineObservers = {},
   ) {
+    this.onRun = observers.onRun;
     this.batcher = new Batcher((job) => this.runJob(job), batch);
   }
 

@@ -1,4 +1,4 @@
-import type { StateDict, Tensor } from "../formats/tensor.ts";
+import type { StateDict, Tensor } from "../core/tensor.ts";
 import type { Family, ModelConfig } from "./family.ts";
 
 // The base model's weights, looked up by the family's own names whatever the

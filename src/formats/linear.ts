@@ -1,4 +1,4 @@
-import type { Tensor } from "./tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 
 // Linear layers and LayerNorms as the methods and heads read them from state
 // dicts: weights transposed to [in, out] once, so graphs use MatMul as is.

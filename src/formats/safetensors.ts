@@ -1,5 +1,6 @@
-import { DTYPE_SIZE, FormatError, isDType, numElements, toFloat32 } from "./tensor.ts";
-import type { StateDict } from "./tensor.ts";
+import { DTYPE_SIZE, isDType, numElements, toFloat32 } from "./tensor.ts";
+import type { StateDict } from "../core/tensor.ts";
+import { FormatError } from "../core/errors.ts";
 
 /** Same bound as the reference implementation: a larger header is a hostile file. */
 const MAX_HEADER_BYTES = 100_000_000;

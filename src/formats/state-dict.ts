@@ -1,7 +1,7 @@
 import { readSafetensors } from "./safetensors.ts";
 import { readTorchBin } from "./torch-bin.ts";
-import { FormatError } from "./tensor.ts";
-import type { StateDict } from "./tensor.ts";
+import { FormatError } from "../core/errors.ts";
+import type { StateDict } from "../core/tensor.ts";
 
 /** Reads a weight file, choosing the format by the file name's extension. */
 export function readStateDict(bytes: Uint8Array, fileName: string): StateDict {

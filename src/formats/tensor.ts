@@ -1,23 +1,3 @@
-/** A tensor as polyhead holds it: row-major, always float32 once read. */
-export interface Tensor {
-  shape: number[];
-  /**
-   * Row-major values. Readers may return a view over the file's bytes or
-   * over a storage shared with other tensors: treat it as read-only.
-   */
-  data: Float32Array;
-}
-
-export type StateDict = Map<string, Tensor>;
-
-/** A weight file is malformed, hostile or in a form polyhead does not read. */
-export class FormatError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "FormatError";
-  }
-}
-
 /** Element types the readers accept, in safetensors spelling. */
 export type DType = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 

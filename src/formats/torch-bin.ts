@@ -1,7 +1,9 @@
 import { Inflate } from "fflate";
 import { BufferReader, Parser } from "pickleparser";
-import { DTYPE_SIZE, FormatError, numElements, toFloat32 } from "./tensor.ts";
-import type { DType, StateDict } from "./tensor.ts";
+import { DTYPE_SIZE, numElements, toFloat32 } from "./tensor.ts";
+import type { StateDict } from "../core/tensor.ts";
+import { FormatError } from "../core/errors.ts";
+import type { DType } from "./tensor.ts";
 
 export interface TorchBinLimits {
   /** Bound on the zip's declared uncompressed bytes, and on the float32 output. Default 4 GiB. */

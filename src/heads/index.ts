@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ACTIVATIONS } from "../graph/ops.ts";
 import { linearOf } from "../formats/linear.ts";
-import type { StateDict, Tensor } from "../formats/tensor.ts";
+import type { StateDict, Tensor } from "../core/tensor.ts";
 import { classification } from "./classification.ts";
 import { multilabel } from "./multilabel.ts";
 import { questionAnswering } from "./question-answering.ts";

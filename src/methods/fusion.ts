@@ -2,7 +2,7 @@ import { z } from "zod";
 import { add, linear, matmul, mul, reduceSum, scale, softmax, squeeze, unsqueeze, concat } from "../graph/ops.ts";
 import type { Value } from "../graph/onnx-builder.ts";
 import { biasOf, linearOf, transpose2d, type Linear } from "../formats/linear.ts";
-import type { Tensor } from "../formats/tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import type { Family, ModelConfig, Location } from "../families/index.ts";
 import { placeKey, sortedPlaces, under, type ParamFn, type Put } from "./method.ts";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Family } from "../families/index.ts";
-import type { StateDict } from "../formats/tensor.ts";
+import type { StateDict } from "../core/tensor.ts";
 import { bottleneck } from "./bottleneck.ts";
 import { ia3 } from "./ia3.ts";
 import { invertible } from "./invertible.ts";
@@ -72,8 +72,5 @@ export function readAdapterParts(file: AdapterFile, dict: StateDict, family: Fam
   const ctx: ReadContext = { family, model, name: file.name, keys };
   return file.parts.map(({ method, config }) => ({ method, config, weights: method.read(ctx, config) }));
 }
-
-/** The type shown in listings: the adapter's first part ("bottleneck", "lora", "ia3"). */
-export const adapterType = (file: AdapterFile) => file.parts.map((p) => p.method.name).join("+");
 
 export type { AdapterMethod, Part, PartSpec } from "./method.ts";

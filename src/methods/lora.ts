@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { add, matmul, mul } from "../graph/ops.ts";
 import { need, transpose2d } from "../formats/linear.ts";
-import type { Tensor } from "../formats/tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { LINEAR_TARGETS, type LinearTarget } from "../families/index.ts";
 import { placeKey, sortedPlaces, under, type AdapterMethod, type ReadContext } from "./method.ts";
 

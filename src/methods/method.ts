@@ -1,4 +1,4 @@
-import type { Tensor, StateDict } from "../formats/tensor.ts";
+import type { Tensor, StateDict } from "../core/tensor.ts";
 import type { Params } from "../formats/linear.ts";
 import type { Family, ModelConfig, LinearTarget } from "../families/index.ts";
 import type { Value } from "../graph/onnx-builder.ts";

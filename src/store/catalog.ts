@@ -1,13 +1,16 @@
-import { StoreUnavailableError, type Store } from "./store.ts";
+import type { Store } from "./store.ts";
+import { InvalidAdapterError, NotFoundError, StoreUnavailableError } from "../core/errors.ts";
+import { errorMessage } from "../core/issues.ts";
+import { EXPECTED_FILES as EXPECTED, FUSION_LIST, WEIGHT_FILES as WEIGHTS, adapterKind, fusionAdapters } from "./layout.ts";
 import { FileCache } from "./file-cache.ts";
 import { readConsistently, versionOf, type FolderSnapshot } from "./folder.ts";
-import { QUALIFIED_RE } from "../engine/composition.ts";
+import { QUALIFIED_RE } from "../core/names.ts";
 import { readStateDict } from "../formats/state-dict.ts";
-import type { StateDict, Tensor } from "../formats/tensor.ts";
+import type { StateDict, Tensor } from "../core/tensor.ts";
 import { familyFor, type Family, type ModelConfig } from "../families/index.ts";
 import { baseWeights, type BaseWeights } from "../families/base-weights.ts";
 import { parseModelConfig } from "../families/index.ts";
-import { adapterType, parseAdapterConfig, readAdapterParts, type Part } from "../methods/index.ts";
+import { parseAdapterConfig, readAdapterParts, type Part } from "../methods/index.ts";
 import { familyKeys } from "../methods/method.ts";
 import { parseFusionConfig, readFusionWeights, type FusionConfig, type FusionWeights } from "../methods/fusion.ts";
 import { parseHeadConfig, readHeadWeights, type HeadConfig, type HeadWeights } from "../heads/index.ts";
@@ -54,33 +57,14 @@ export interface LoadedFusion {
   head: LoadedHead | null;
 }
 
-/** A name that the store does not hold (→ 404). */
-export class NotFoundError extends Error {
-  constructor(readonly kind: "model" | "adapter" | "fusion" | "head", readonly name: string, detail?: string) {
-    super(detail ?? `${kind} "${name}" not found`);
-  }
-}
-
-/** Files that exist but cannot be served with this model (→ 422). */
-export class InvalidAdapterError extends Error {
-  constructor(readonly kind: string, readonly name: string, detail: string) {
-    super(`${kind} "${name}": ${detail}`);
-  }
-}
-
-const WEIGHTS = {
-  adapter: ["adapter.safetensors", "pytorch_adapter.bin", "adapter_model.safetensors", "adapter_model.bin"],
-  head: ["model_head.safetensors", "pytorch_model_head.bin"],
-  fusion: ["model_adapter_fusion.safetensors", "pytorch_model_adapter_fusion.bin"],
-  model: ["model.safetensors", "pytorch_model.bin"],
-};
-
 export interface CatalogOptions {
   /** how long a loaded adapter or fusion is served before its version is checked again */
   ttlMs?: number;
   /** bytes of adapter and fusion files kept loaded; least recently used go first (models are kept) */
   budgetBytes?: number;
   cache?: FileCache;
+  /** Called after each model/adapter/fusion load with its duration (for metrics). */
+  onLoad?: (kind: "model" | "adapter" | "fusion", name: string, ms: number) => void;
 }
 
 interface Entry {
@@ -133,13 +117,6 @@ class FolderFiles {
   }
 }
 
-/** The files AdapterHub (and polyhead push) write, in the form polyhead prefers. */
-const EXPECTED: Record<"model" | "adapter" | "fusion", string[]> = {
-  model: [],
-  adapter: ["adapter_config.json", "adapter.safetensors", "head_config.json", "model_head.safetensors", "polyhead.json"],
-  fusion: ["adapter_fusion_config.json", "model_adapter_fusion.safetensors", "fusion.json", "head_config.json", "model_head.safetensors", "polyhead.json"],
-};
-
 export class Catalog {
   readonly cache: FileCache;
   /** A remote store: worth fetching files before the listing returns (a local folder is not). */
@@ -149,8 +126,7 @@ export class Catalog {
   private ttlMs: number;
   private budget: number;
   private counters = { evictions: 0, reloads: 0 };
-  /** Called after each model/adapter/fusion load with its duration (for metrics). */
-  onLoad?: (kind: "model" | "adapter" | "fusion", name: string, ms: number) => void;
+  private readonly onLoad: CatalogOptions["onLoad"];
 
   constructor(
     readonly store: Store,
@@ -160,6 +136,7 @@ export class Catalog {
     this.budget = opts.budgetBytes ?? 2 * 1024 ** 3;
     this.cache = opts.cache ?? new FileCache(store, { memoryBytes: 256 * 1024 ** 2 });
     this.remote = store.remote === true;
+    this.onLoad = opts.onLoad;
   }
 
   stats(): CatalogStats {
@@ -297,7 +274,7 @@ export class Catalog {
       if (!dict) throw new InvalidAdapterError("adapter", name, `no ${WEIGHTS.adapter.join(" or ")}`);
       const parts = wrap("adapter", name, () => readAdapterParts(file, dict, model.family, model.config));
       const head = await this.head(f, model, "adapter", name);
-      return { name, savedName: file.name || name, type: adapterType(file), parts, head };
+      return { name, savedName: file.name || name, type: adapterKind(json).type, parts, head };
     });
   }
 
@@ -311,8 +288,7 @@ export class Catalog {
       const dict = await f.weights(WEIGHTS.fusion);
       if (!dict) throw new InvalidAdapterError("fusion", name, `no ${WEIGHTS.fusion.join(" or ")}`);
       const weights = wrap("fusion", name, () => readFusionWeights(familyKeys(dict, model.family), config, model.family, model.config));
-      const listed = (await f.json("fusion.json")) as { adapters?: unknown } | null;
-      const adapters = Array.isArray(listed?.adapters) ? listed.adapters.map(String) : config.name.split(",");
+      const adapters = fusionAdapters(await f.json(FUSION_LIST), config.name)!;
       const head = await this.head(f, model, "fusion", name);
       return { name, savedName: config.name, config, weights, adapters, head };
     });
@@ -399,12 +375,6 @@ function wrap<T>(kind: string, name: string, f: () => T): T {
     return f();
   } catch (e) {
     if (e instanceof NotFoundError || e instanceof InvalidAdapterError) throw e;
-    const msg = e instanceof Error && "issues" in e ? zodMessage(e) : (e as Error).message;
-    throw new InvalidAdapterError(kind, name, msg);
+    throw new InvalidAdapterError(kind, name, errorMessage(e, "config"));
   }
-}
-
-function zodMessage(e: Error): string {
-  const issues = (e as unknown as { issues: { path: PropertyKey[]; message: string }[] }).issues;
-  return issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ");
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
+import type { CacheStats } from "../core/cache-stats.ts";
 import type { Store } from "./store.ts";
 
 // Fetched files, kept by (key, ETag) so two versions of a file never mix:
@@ -16,12 +17,8 @@ export interface FileCacheOptions {
   diskBytes?: number;
 }
 
-export interface CacheStats {
-  hits: number;
-  misses: number;
-  /** bytes held in memory */
-  bytes: number;
-  entries: number;
+/** The shared counters (hits: memory hits), and what only this cache counts. */
+export interface FileCacheStats extends CacheStats {
   evictions: number;
   diskHits: number;
 }
@@ -39,7 +36,7 @@ export class FileCache {
     private opts: FileCacheOptions,
   ) {}
 
-  stats(): CacheStats {
+  stats(): FileCacheStats {
     return { ...this.counters, bytes: this.memoryUsed, entries: this.memory.size };
   }
 

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
-import { MANIFEST, StoreUnavailableError, type Manifest, type ObjectInfo } from "./store.ts";
+import type { ObjectInfo } from "./store.ts";
+import { StoreUnavailableError } from "../core/errors.ts";
+import { MANIFEST, parseManifest, type Manifest } from "./layout.ts";
 import type { FileCache } from "./file-cache.ts";
 
 // One version of a folder (an adapter, a fusion, a model), read whole or not
@@ -39,8 +41,7 @@ export async function snapshot(cache: FileCache, folder: string, expected: strin
     const m = await cache.read(`${folder}/${MANIFEST}`, byName.get(MANIFEST)!.etag);
     if (!m || m.etag !== byName.get(MANIFEST)!.etag) throw new FolderChanged(folder);
     try {
-      manifest = JSON.parse(new TextDecoder().decode(m.bytes)) as Manifest;
-      if (!manifest.files || typeof manifest.files !== "object") throw new Error("no files");
+      manifest = parseManifest(JSON.parse(new TextDecoder().decode(m.bytes)));
     } catch (e) {
       throw new Error(`${folder}/${MANIFEST} is not a valid manifest: ${(e as Error).message}`);
     }

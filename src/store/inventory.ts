@@ -1,6 +1,9 @@
-import { KIND_DIR, KINDS, MANIFEST, checkKey, type Kind, type Manifest, type Store } from "./store.ts";
-import { NotFoundError } from "./catalog.ts";
-import { adapterType, parseAdapterConfig, type AdapterFile } from "../methods/index.ts";
+import type { Store } from "./store.ts";
+import { checkKey } from "../core/names.ts";
+import { adapterKind, CONFIG_FILE, FUSION_LIST, fusionAdapters, KIND_DIR, KINDS, MANIFEST, parseManifest, type Kind, type Manifest } from "./layout.ts";
+import { NotFoundError } from "../core/errors.ts";
+import { errorMessage } from "../core/issues.ts";
+import { parseAdapterConfig, type AdapterFile } from "../methods/index.ts";
 import { parseFusionConfig } from "../methods/fusion.ts";
 import { parseHeadConfig, type HeadConfig } from "../heads/index.ts";
 import { parseModelConfig, type ModelConfig } from "../families/index.ts";
@@ -69,11 +72,15 @@ async function readFolder(store: Store, kind: Kind, name: string): Promise<Folde
   let manifestEtag: string | null = null;
   if (found.has(MANIFEST)) {
     const got = await store.get(prefix + MANIFEST);
-    const m = got && (decodeJson(got.bytes, MANIFEST, problems) as Manifest | undefined);
-    if (m && m.format === 1 && m.files && typeof m.files === "object") {
-      manifest = m;
-      manifestEtag = got.etag;
-    } else if (got && problems.length === 0) problems.push(`${MANIFEST} is not a polyhead manifest`);
+    const json = got ? decodeJson(got.bytes, MANIFEST, problems) : undefined;
+    if (got && json !== undefined) {
+      try {
+        manifest = parseManifest(json);
+        manifestEtag = got.etag;
+      } catch {
+        problems.push(`${MANIFEST} is not a polyhead manifest`);
+      }
+    }
   }
   let files: FileInfo[];
   const missing: string[] = [];
@@ -125,40 +132,33 @@ function attempt<T>(file: string, problems: string[], fn: () => T): T | null {
   try {
     return fn();
   } catch (e) {
-    problems.push(`${file}: ${message(e)}`);
+    problems.push(`${file}: ${errorMessage(e, "config")}`);
     return null;
   }
 }
-
-const message = (e: unknown): string => {
-  const issues = (e as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
-  if (Array.isArray(issues)) return issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ");
-  return (e as Error).message ?? String(e);
-};
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 const record = (v: unknown): Record<string, unknown> => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
 async function readHead(store: Store, prefix: string, problems: string[]): Promise<HeadConfig | null> {
-  const raw = await readJson(store, prefix, "head_config.json", problems);
-  return raw === undefined ? null : attempt("head_config.json", problems, () => parseHeadConfig(raw));
+  const raw = await readJson(store, prefix, CONFIG_FILE.head, problems);
+  return raw === undefined ? null : attempt(CONFIG_FILE.head, problems, () => parseHeadConfig(raw));
 }
 
 // ---- fusion membership --------------------------------------------------------
 
 /** The adapters a fusion folder fuses: fusion.json, else AdapterHub's saved name "a,b,c" (as the catalog resolves them); null when neither says. */
 async function fusedAdapters(store: Store, fusion: string, problems: string[] = []): Promise<string[] | null> {
-  const prefix = `fusions/${checkKey(fusion)}/`;
-  const listed = record(await readJson(store, prefix, "fusion.json", problems));
-  if (Array.isArray(listed.adapters)) return listed.adapters.map(String);
-  const config = record(await readJson(store, prefix, "adapter_fusion_config.json", problems));
-  return typeof config.name === "string" ? config.name.split(",") : null;
+  const prefix = `${KIND_DIR.fusion}/${checkKey(fusion)}/`;
+  const listed = await readJson(store, prefix, FUSION_LIST, problems);
+  const saved = fusionAdapters(listed, null) ? null : record(await readJson(store, prefix, CONFIG_FILE.fusion, problems)).name;
+  return fusionAdapters(listed, saved);
 }
 
 /** fusion folder → the adapter folder names it fuses. */
 export async function fusionMembers(store: Store): Promise<Map<string, string[]>> {
-  const names = await store.listFolders("fusions/");
+  const names = await store.listFolders(`${KIND_DIR.fusion}/`);
   const entries = await Promise.all(names.map(async (name) => [name, await fusedAdapters(store, name)] as const));
   return new Map(entries.filter((e): e is [string, string[]] => e[1] !== null));
 }
@@ -190,16 +190,16 @@ interface ModelReading {
 
 /** config.json of a model folder; null when it has none. */
 async function readModel(store: Store, name: string, problems: string[] = []): Promise<ModelReading | null> {
-  const got = await store.get(`models/${checkKey(name)}/config.json`);
+  const got = await store.get(`${KIND_DIR.model}/${checkKey(name)}/${CONFIG_FILE.model}`);
   if (!got) return null;
-  const json = decodeJson(got.bytes, "config.json", problems);
-  const parsed = json === undefined ? null : attempt("config.json", problems, () => parseModelConfig(json));
+  const json = decodeJson(got.bytes, CONFIG_FILE.model, problems);
+  const parsed = json === undefined ? null : attempt(CONFIG_FILE.model, problems, () => parseModelConfig(json));
   return { raw: record(json), parsed, problems };
 }
 
 /** Every folder under models/ with what its config.json says. */
 export async function listModels(store: Store): Promise<ModelSummary[]> {
-  const names = await store.listFolders("models/");
+  const names = await store.listFolders(`${KIND_DIR.model}/`);
   const out = await Promise.all(names.map((n) => modelSummary(store, n)));
   return out.filter((m): m is ModelSummary => m !== null);
 }
@@ -275,16 +275,15 @@ interface AdapterReading {
 
 /** An adapter folder, read with the server's readers; NotFoundError when it holds no adapter_config.json. */
 async function readAdapter(store: Store, name: string, members: Map<string, string[]>): Promise<AdapterReading> {
-  const [configObj, folder] = await Promise.all([store.get(`adapters/${checkKey(name)}/adapter_config.json`), readFolder(store, "adapter", name)]);
+  const [configObj, folder] = await Promise.all([store.get(`${KIND_DIR.adapter}/${checkKey(name)}/${CONFIG_FILE.adapter}`), readFolder(store, "adapter", name)]);
   if (!configObj) throw new NotFoundError("adapter", name);
   const problems = [...folder.problems];
   // raw fields first, so a refused config is still described
-  const json = decodeJson(configObj.bytes, "adapter_config.json", problems);
+  const json = decodeJson(configObj.bytes, CONFIG_FILE.adapter, problems);
   const raw = record(json);
   const rawConfig = record(raw.config);
-  const parsed = json === undefined ? null : attempt("adapter_config.json", problems, () => parseAdapterConfig(json));
-  let type = parsed ? adapterType(parsed) : typeof rawConfig.architecture === "string" ? rawConfig.architecture : "bottleneck";
-  if (!parsed && type === "lora" && rawConfig.composition_mode === "scale") type = "ia3";
+  const parsed = json === undefined ? null : attempt(CONFIG_FILE.adapter, problems, () => parseAdapterConfig(json));
+  const { type } = adapterKind(json);
   // PEFT saves no name: only AdapterHub's saved name can differ from the folder's
   const savedName = str(raw.name) ?? (parsed?.name || null);
   const head = await readHead(store, folder.prefix, problems);
@@ -331,8 +330,8 @@ function adapterDetail(a: AdapterReading): AdapterDetail {
  */
 export async function listAdapters(store: Store, tenant?: string): Promise<AdapterSummary[]> {
   const [shared, own, members] = await Promise.all([
-    store.listFolders("adapters/"),
-    tenant === undefined ? [] : store.listFolders(`adapters/${checkKey(tenant)}/`),
+    store.listFolders(`${KIND_DIR.adapter}/`),
+    tenant === undefined ? [] : store.listFolders(`${KIND_DIR.adapter}/${checkKey(tenant)}/`),
     fusionMembers(store),
   ]);
   const names = [...shared, ...own.map((n) => `${tenant}/${n}`)];
@@ -394,7 +393,7 @@ async function describe(store: Store, f: Folder): Promise<Inspection> {
     try {
       const a = await readAdapter(store, f.name, await fusionMembers(store));
       out.problems = a.problems;
-      if (a.parsed) Object.assign(out, { saved_name: a.savedName ?? undefined, config: Object.assign({ kind: adapterType(a.parsed) }, ...a.parsed.parts.map((p) => p.config)), hidden_size: a.hiddenSize, model_type: a.modelType });
+      if (a.parsed) Object.assign(out, { saved_name: a.savedName ?? undefined, config: Object.assign({ kind: a.type }, ...a.parsed.parts.map((p) => p.config)), hidden_size: a.hiddenSize, model_type: a.modelType });
       out.head = headOf(a.head);
       out.used_by_fusions = a.fusions;
     } catch (e) {
@@ -402,8 +401,8 @@ async function describe(store: Store, f: Folder): Promise<Inspection> {
       out.problems.push("adapter_config.json is missing");
     }
   } else {
-    const raw = await readJson(store, f.prefix, "adapter_fusion_config.json", out.problems);
-    const c = raw === undefined ? null : attempt("adapter_fusion_config.json", out.problems, () => parseFusionConfig(raw));
+    const raw = await readJson(store, f.prefix, CONFIG_FILE.fusion, out.problems);
+    const c = raw === undefined ? null : attempt(CONFIG_FILE.fusion, out.problems, () => parseFusionConfig(raw));
     if (c) {
       const { name: saved, hiddenSize, ...flags } = c;
       Object.assign(out, { saved_name: saved, config: flags, hidden_size: hiddenSize });

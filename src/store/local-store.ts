@@ -1,6 +1,7 @@
 import { mkdir, readFile, readdir, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { checkKey, type ObjectInfo, type Store, type StoredObject } from "./store.ts";
+import type { ObjectInfo, Store, StoredObject } from "./store.ts";
+import { checkKey } from "../core/names.ts";
 
 /** A store in a local folder: the key is the relative path; the ETag comes from size and mtime. */
 export class LocalStore implements Store {

@@ -1,4 +1,4 @@
-import { checkKey } from "./store.ts";
+import { checkKey } from "../core/names.ts";
 
 // "s3://bucket/some/prefix" → where a store lives in object storage.
 

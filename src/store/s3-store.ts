@@ -7,7 +7,9 @@ import {
   type ListObjectsV2CommandOutput,
 } from "@aws-sdk/client-s3";
 import { parseS3Location, type S3Location } from "./s3-location.ts";
-import { checkKey, StoreUnavailableError, type ObjectInfo, type Store, type StoredObject } from "./store.ts";
+import type { ObjectInfo, Store, StoredObject } from "./store.ts";
+import { StoreUnavailableError } from "../core/errors.ts";
+import { checkKey } from "../core/names.ts";
 
 // A store in an S3-compatible bucket: AWS S3, Cloudflare R2, MinIO. The same
 // client settings work for all three; only the endpoint differs.

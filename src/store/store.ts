@@ -30,36 +30,3 @@ export interface Store {
   listFolders(prefix: string): Promise<string[]>;
   put(key: string, bytes: Uint8Array): Promise<void>;
 }
-
-/** Raised when the store cannot be reached or answers with a server error (as opposed to a missing key). */
-export class StoreUnavailableError extends Error {}
-
-const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._,-]*$/;
-
-/** Keys are built from user-supplied names: refuse anything that could leave the store's root. */
-export function checkKey(key: string): string {
-  const parts = key.split("/");
-  if (parts.some((p) => !SEGMENT.test(p) || p.includes(".."))) throw new Error(`invalid store key "${key}"`);
-  return key;
-}
-
-/**
- * `polyhead push` writes this file last into every folder it uploads. When it
- * is present it is authoritative: only the files it lists belong to the
- * folder, and each must have the listed size and SHA-256, so a reader never
- * mixes files of two versions. Folders copied by other tools (no manifest)
- * are read as they are.
- */
-export const MANIFEST = "polyhead.json";
-
-/** The three kinds of folder a store holds, and the folder each lives under. */
-export type Kind = "model" | "adapter" | "fusion";
-export const KINDS: Kind[] = ["model", "adapter", "fusion"];
-export const KIND_DIR: Record<Kind, "models" | "adapters" | "fusions"> = { model: "models", adapter: "adapters", fusion: "fusions" };
-
-export interface Manifest {
-  format: 1;
-  kind: Kind;
-  files: Record<string, { size: number; sha256: string }>;
-  pushed_at: string;
-}

@@ -1,4 +1,5 @@
-import { StoreUnavailableError, type ObjectInfo, type Store, type StoredObject } from "../../src/store/store.ts";
+import type { ObjectInfo, Store, StoredObject } from "../../src/store/store.ts";
+import { StoreUnavailableError } from "../../src/core/errors.ts";
 
 /**
  * A store that can be made slow, or fail reads of some keys half-way (as a

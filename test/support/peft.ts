@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { readSafetensors, writeSafetensors } from "../../src/formats/safetensors.ts";
-import type { StateDict } from "../../src/formats/tensor.ts";
+import type { StateDict } from "../../src/core/tensor.ts";
 
 /** Re-saves an AdapterHub LoRA folder (`dir`) in PEFT's save_pretrained layout into `out`; `extra` goes into adapter_config.json. */
 export function toPeft(dir: string, out: string, extra: Record<string, unknown> = {}) {

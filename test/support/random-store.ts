@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { writeSafetensors } from "../../src/formats/safetensors.ts";
-import type { StateDict } from "../../src/formats/tensor.ts";
+import type { StateDict } from "../../src/core/tensor.ts";
 import { SHARED_FIXTURES } from "../paths.ts";
 
 // Stores of random weights in the AdapterHub layout, for tests that need a

@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { serve, type RunningServer, type ServeOptions } from "../../functions/server.ts";
+import { serve, type RunningServer, type ServeOptions } from "../../src/server/serve.ts";
 
 /** A real polyhead server on a loopback port over `store`. */
 export function startServer(store: string, extra: Partial<ServeOptions> = {}): Promise<RunningServer> {

@@ -1,12 +1,9 @@
-import type { Context } from "hono";
-import { ZodError } from "zod";
-import { CompositionError } from "../engine/composition.ts";
-import { InvalidAdapterError, NotFoundError } from "../store/catalog.ts";
-import { StoreUnavailableError } from "../store/store.ts";
-import { FormatError } from "../formats/tensor.ts";
+import { CompositionError, FormatError, InvalidAdapterError, NotFoundError, StoreUnavailableError } from "./errors.ts";
+import { issuePath, issuesOf } from "./issues.ts";
 
 // Every error leaves as application/problem+json (RFC 9457) with a stable
-// `type`, a human `detail` and, where one field is to blame, `field`.
+// `type`, a human `detail` and, where one field is to blame, `field`: the
+// inference server and the edge Worker answer in this one format.
 
 export const PROBLEM_BASE = "https://polyhead.dev/problems/";
 
@@ -23,11 +20,13 @@ export class HttpProblem extends Error {
   }
 }
 
+/** The problem an error is answered with; anything unknown is a 500 that says nothing of its cause. */
 export function toProblem(e: unknown): HttpProblem {
   if (e instanceof HttpProblem) return e;
-  if (e instanceof ZodError) {
-    const issue = e.issues[0];
-    const field = issue?.path.join(".") || undefined;
+  const issues = issuesOf(e);
+  if (issues) {
+    const issue = issues[0];
+    const field = (issue && issuePath(issue)) || undefined;
     return new HttpProblem(400, "invalid-request", "Invalid request", `${field ? `${field}: ` : ""}${issue?.message ?? "invalid request"}`, field);
   }
   if (e instanceof NotFoundError) return new HttpProblem(404, "not-found", `Unknown ${e.kind}`, e.message, e.kind);
@@ -40,9 +39,14 @@ export function toProblem(e: unknown): HttpProblem {
   return new HttpProblem(500, "internal", "Internal error", "the server failed to answer this request; it has been logged");
 }
 
-export function problemResponse(_c: Context, p: HttpProblem): Response {
-  const body = { type: PROBLEM_BASE + p.slug, title: p.title, status: p.status, detail: p.message, ...(p.field ? { field: p.field } : {}) };
-  return new Response(JSON.stringify(body), {
+/** The problem+json body of a problem. */
+function problemBody(p: HttpProblem): { type: string; title: string; status: number; detail: string; field?: string } {
+  return { type: PROBLEM_BASE + p.slug, title: p.title, status: p.status, detail: p.message, ...(p.field ? { field: p.field } : {}) };
+}
+
+/** A web-standard Response carrying the problem. */
+export function problemResponse(p: HttpProblem): Response {
+  return new Response(JSON.stringify(problemBody(p)), {
     status: p.status,
     headers: { "content-type": "application/problem+json", ...p.headers },
   });

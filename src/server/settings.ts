@@ -1,12 +1,13 @@
-import { DEFAULT_BATCH, type BatchOptions } from "../src/engine/batcher.ts";
-import { CompositionSchema, type Composition } from "../src/engine/composition.ts";
 import { readFileSync } from "node:fs";
-import { parseKeys, type ApiKey } from "../src/api/tenants.ts";
-import type { ServeOptions } from "./server.ts";
+import { parseKeys, type ApiKey } from "../api/tenants.ts";
+import { formatIssues } from "../core/issues.ts";
+import { DEFAULT_BATCH, type BatchOptions } from "../engine/batcher.ts";
+import { CompositionSchema, type Composition } from "../engine/composition.ts";
+import type { ServeOptions } from "./serve.ts";
 
 // The server's configuration from outside, in one place: the container reads
 // it from env vars (optionsFromEnv), `polyhead serve` from flags built from
-// the same table, with the env vars as defaults. Kept apart from server.ts so
+// the same table, with the env vars as defaults. Kept apart from serve.ts so
 // the CLI can build its flags without loading the server.
 
 /**
@@ -86,7 +87,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
 }
 
 /** POLYHEAD_KEYS (a JSON array) or the JSON file named by POLYHEAD_KEYS_FILE; undefined when neither is set. */
-export function apiKeys(env: NodeJS.ProcessEnv): ApiKey[] | undefined {
+function apiKeys(env: NodeJS.ProcessEnv): ApiKey[] | undefined {
   if (env.POLYHEAD_KEYS && env.POLYHEAD_KEYS_FILE) throw new Error("POLYHEAD_KEYS and POLYHEAD_KEYS_FILE: set one, not both");
   if (env.POLYHEAD_KEYS) return parseKeys(env.POLYHEAD_KEYS, "POLYHEAD_KEYS");
   if (env.POLYHEAD_KEYS_FILE) {
@@ -116,13 +117,13 @@ function warmCompositions(given: string | string[] | undefined, name: string): (
   return items.map((c) => {
     if (c === null) return null;
     const parsed = CompositionSchema.safeParse(c);
-    if (!parsed.success) throw new Error(`${name}: ${JSON.stringify(c)} is not a composition: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+    if (!parsed.success) throw new Error(`${name}: ${JSON.stringify(c)} is not a composition: ${formatIssues(parsed.error.issues, "composition")}`);
     return parsed.data;
   });
 }
 
 /** A composition as written on a command line: JSON ({"stack": [...]}, null), else a bare adapter name. */
-export function jsonOrName(s: string): unknown {
+function jsonOrName(s: string): unknown {
   try {
     return JSON.parse(s);
   } catch {

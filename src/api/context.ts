@@ -1,0 +1,17 @@
+import { Problem } from "./schemas.ts";
+
+// What the routes and middleware of one app share: the per-request variables
+// and the problem responses the OpenAPI document lists.
+
+/** Variables set on each request: its id, and the tenant of its API key (when the app has keys). */
+export type ApiEnv = { Variables: { requestId: string; tenant: string | undefined } };
+
+const problem = (description: string) => ({ description, content: { "application/problem+json": { schema: Problem } } });
+
+export const problems = {
+  400: problem("Malformed or invalid request"),
+  404: problem("Unknown model, adapter, fusion or head"),
+  413: problem("Request too large"),
+  422: problem("Invalid composition or adapter"),
+  503: problem("Store unavailable"),
+};

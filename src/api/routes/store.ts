@@ -1,0 +1,48 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { inspectAdapter, listAdapters, listModels } from "../../store/inventory.ts";
+import type { Store } from "../../store/store.ts";
+import { problems, type ApiEnv } from "../context.ts";
+import { AdapterDetail, AdapterParams, AdaptersResponse, ModelsResponse } from "../schemas.ts";
+
+// GET /v1/models, /v1/adapters, /v1/adapters/{name}: what the store holds,
+// read from configs only (store/inventory.ts); nothing is loaded.
+
+const modelsRoute = createRoute({
+  method: "get",
+  path: "/v1/models",
+  summary: "Base models in the store (from their config.json; no weights are loaded)",
+  responses: { 200: { description: "Models", content: { "application/json": { schema: ModelsResponse } } }, 503: problems[503] },
+});
+
+const adaptersRoute = createRoute({
+  method: "get",
+  path: "/v1/adapters",
+  summary: "Adapters in the store: type, head, size, ETag and the fusions that use them",
+  responses: { 200: { description: "Adapters", content: { "application/json": { schema: AdaptersResponse } } }, 503: problems[503] },
+});
+
+const adapterRoute = createRoute({
+  method: "get",
+  path: "/v1/adapters/{name}",
+  summary: "One adapter in detail: its saved config, head labels, files",
+  request: { params: AdapterParams },
+  responses: {
+    200: { description: "The adapter", content: { "application/json": { schema: AdapterDetail } } },
+    400: problems[400],
+    404: problems[404],
+    503: problems[503],
+  },
+});
+
+export function storeRoutes(app: OpenAPIHono<ApiEnv>, store: Store): void {
+  app.openapi(modelsRoute, async (c) => c.json({ models: await listModels(store) }, 200));
+
+  app.openapi(adaptersRoute, async (c) => c.json({ adapters: await listAdapters(store, c.get("tenant")) }, 200));
+
+  app.openapi(adapterRoute, async (c) => {
+    const { name } = c.req.valid("param");
+    const detail = await inspectAdapter(store, name);
+    c.header("etag", detail.etag);
+    return c.json(detail, 200);
+  });
+}

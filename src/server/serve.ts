@@ -1,0 +1,153 @@
+import { serve as nodeServe } from "@hono/node-server";
+import type { Server } from "node:http";
+import pino from "pino";
+import { createApp } from "../api/app.ts";
+import { Metrics } from "../api/metrics.ts";
+import type { ApiKey } from "../api/tenants.ts";
+import type { CacheStats } from "../core/cache-stats.ts";
+import { DEFAULT_BATCH, type BatchOptions } from "../engine/batcher.ts";
+import type { Composition } from "../engine/composition.ts";
+import { Engine } from "../engine/engine.ts";
+import { WorkerPool } from "../engine/worker-pool.ts";
+import { buildHead, headInput, headKey } from "../heads/graph.ts";
+import { Catalog } from "../store/catalog.ts";
+import { FileCache } from "../store/file-cache.ts";
+import { openStore } from "../store/open.ts";
+import type { Store } from "../store/store.ts";
+import { Preloader } from "./preload.ts";
+
+// serve(): the inference server, wired: store → file cache → catalog →
+// engine (inference in worker threads) → the Hono app on Node. Stateless:
+// everything it holds is a cache of the store. functions/server.ts runs it
+// in the container, `polyhead serve` from the command line.
+
+export interface ServeOptions {
+  /** a local folder, s3://bucket/prefix, or a Store */
+  store: string | Store;
+  port: number;
+  host?: string;
+  /** inference worker threads */
+  threads?: number;
+  device?: "cpu" | "cuda";
+  quiet?: boolean;
+  /** base models to load at start, in the background; /readyz answers 200 once all are loaded (default: every folder under models/) */
+  models?: string[];
+  /** the store file cache's counters, for /metrics (default: this server's own cache) */
+  cacheStats?: () => CacheStats;
+  /** seconds a loaded adapter is served before its version is checked again (default 30) */
+  ttlSeconds?: number;
+  /** bytes of fetched files kept in memory (default 256 MiB) */
+  cacheBytes?: number;
+  /** a folder for fetched files, so a restarted container starts warm */
+  cacheDir?: string;
+  diskCacheBytes?: number;
+  /** bytes of loaded adapters and fusions kept (default 2 GiB) */
+  budgetBytes?: number;
+  batch?: Partial<BatchOptions>;
+  /** when set, /v1/* requests must carry it in x-polyhead-secret (set by the edge Worker) */
+  backendSecret?: string;
+  /** API keys (SHA-256 hashes) → tenants and limits: when given, /v1/* requires a key (env POLYHEAD_KEYS / POLYHEAD_KEYS_FILE, never a flag) */
+  keys?: ApiKey[];
+  /** compositions whose graphs are compiled at start, for every preloaded model */
+  warm?: (Composition | null)[];
+  /** where log lines go (default: stdout) */
+  logDestination?: pino.DestinationStream;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function serve(opts: ServeOptions): Promise<RunningServer> {
+  const logOptions = { level: opts.quiet ? "warn" : "info" };
+  const log = opts.logDestination ? pino(logOptions, opts.logDestination) : pino(logOptions);
+  const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu" });
+  // A GPU that cannot be used should stop the start, not every request after it.
+  if (opts.device === "cuda") await probeDevice(pool).catch(async (e) => {
+    await pool.close();
+    throw e;
+  });
+  const store = typeof opts.store === "string" ? openStore(opts.store) : opts.store;
+  const cache = new FileCache(store, { memoryBytes: opts.cacheBytes ?? 256 * 1024 ** 2, diskDir: opts.cacheDir, diskBytes: opts.diskCacheBytes });
+  const metrics = new Metrics({
+    cacheStats: opts.cacheStats ?? (() => {
+      const c = cache.stats();
+      return { hits: c.hits + c.diskHits, misses: c.misses, bytes: c.bytes, entries: c.entries };
+    }),
+    defaultMetrics: true,
+  });
+  const catalog = new Catalog(store, {
+    ttlMs: (opts.ttlSeconds ?? 30) * 1000,
+    budgetBytes: opts.budgetBytes,
+    cache,
+    onLoad: (kind, _name, ms) => metrics.observeLoad(kind, ms),
+  });
+  const engine = new Engine(catalog, pool, { ...DEFAULT_BATCH, concurrency: opts.threads ?? 1, ...opts.batch }, { onRun: (info) => metrics.observeRun(info) });
+  const preload = new Preloader((name) => engine.warm(name, opts.warm ?? []), () => catalog.list("models"), opts.models, log);
+  const app = createApp({
+    engine,
+    fusions: catalog,
+    store,
+    metrics,
+    log: (level, msg, extra) => log[level](extra ?? {}, msg),
+    readiness: () => preload.state(),
+    backendSecret: opts.backendSecret,
+    keys: opts.keys,
+  });
+  // Requests being answered, also those whose client has gone: close() lets
+  // them finish before the worker pool goes away.
+  let inFlight = 0;
+  let drained: (() => void) | null = null;
+  const counted = async (req: Request, ...rest: unknown[]) => {
+    inFlight++;
+    try {
+      return await app.fetch(req, ...(rest as []));
+    } finally {
+      if (--inFlight === 0) drained?.();
+    }
+  };
+  const host = opts.host ?? "127.0.0.1";
+  const server = await new Promise<ReturnType<typeof nodeServe>>((resolve, reject) => {
+    const s = nodeServe({ fetch: counted, port: opts.port, hostname: host }, () => resolve(s));
+    s.once("error", reject);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : opts.port;
+  log.info({ store: store.description, url: `http://${host}:${port}` }, "polyhead serving");
+  preload.start();
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    async close() {
+      preload.stop();
+      // Graceful: idle keep-alive sockets go now, requests in flight get 2 s to finish.
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => (server as Server).closeAllConnections?.(), 2000);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        (server as Server).closeIdleConnections?.();
+      });
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const giveUp = setTimeout(resolve, 10_000);
+          drained = () => {
+            clearTimeout(giveUp);
+            resolve();
+          };
+        });
+      }
+      await pool.close();
+    },
+  };
+}
+
+/** Runs one tiny graph (a one-layer head over a 1×1×2 input) on the pool's device: rejects with the pool's error when the device is unusable. */
+async function probeDevice(pool: WorkerPool): Promise<void> {
+  const shape = { read: "first", pooler: false, layers: 1, act: "tanh" } as const;
+  const f32 = (...dims: number[]) => ({ type: "float32" as const, dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)) });
+  await pool.run({ graphKey: `probe|${headKey("probe", shape)}`, model: buildHead(shape), feeds: { hidden: f32(1, 1, 2), [headInput.w(0)]: f32(2, 2), [headInput.b(0)]: f32(2) } });
+}
