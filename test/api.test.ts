@@ -2,7 +2,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { get, post, startServer } from "./support/server.ts";
-import { SHARED_FIXTURES } from "./paths.ts";
+import { ADAPTERHUB_FIXTURES } from "./paths.ts";
 import { serve, type RunningServer } from "../functions/server.ts";
 import { createApp } from "../src/api/app.ts";
 import type { Engine } from "../src/engine/engine.ts";
@@ -36,10 +36,10 @@ async function until<T>(f: () => Promise<T | undefined>, ms = 30_000): Promise<T
   }
 }
 
-describe("HTTP API over the shared AdapterHub store", () => {
+describe("HTTP API over the AdapterHub golden store", () => {
   let server: RunningServer;
   before(async () => {
-    server = await startServer(SHARED_FIXTURES);
+    server = await startServer(ADAPTERHUB_FIXTURES);
   });
   after(() => server.close());
 
@@ -236,7 +236,7 @@ describe("HTTP API over the shared AdapterHub store", () => {
 
 describe("readiness, logs and cache metrics", () => {
   test("/readyz is 503 while a preloaded model cannot be loaded", async () => {
-    const server = await serve({ store: SHARED_FIXTURES, port: 0, quiet: true, models: ["missing-model"] });
+    const server = await serve({ store: ADAPTERHUB_FIXTURES, port: 0, quiet: true, models: ["missing-model"] });
     try {
       const res = await get(`${server.url}/readyz`);
       assert.equal(res.status, 503);
@@ -258,7 +258,7 @@ describe("readiness, logs and cache metrics", () => {
         done();
       },
     });
-    const server = await serve({ store: SHARED_FIXTURES, port: 0, logDestination: sink, models: [] });
+    const server = await serve({ store: ADAPTERHUB_FIXTURES, port: 0, logDestination: sink, models: [] });
     try {
       await get(`${server.url}/v1/adapters/sentiment`, { "x-request-id": "log-test-1" });
       await get(`${server.url}/nowhere`, { "x-request-id": "log-test-2" });
@@ -281,7 +281,7 @@ describe("readiness, logs and cache metrics", () => {
   test("cache gauges come from the cacheStats dependency", async () => {
     let hits = 7;
     const server = await serve({
-      store: SHARED_FIXTURES,
+      store: ADAPTERHUB_FIXTURES,
       port: 0,
       quiet: true,
       models: [],
@@ -323,7 +323,7 @@ describe("store outages", () => {
 });
 
 test("with a backend secret, /v1/* needs x-polyhead-secret; /healthz does not", async () => {
-  const server = await startServer(SHARED_FIXTURES, { backendSecret: "s3cret-shared" });
+  const server = await startServer(ADAPTERHUB_FIXTURES, { backendSecret: "s3cret-shared" });
   try {
     const body = { model: "bert-tiny", inputs: ["fine"], tasks: [{ adapters: "sentiment" }] };
     const refused = await post(`${server.url}/v1/predict`, body);

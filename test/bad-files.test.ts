@@ -8,10 +8,10 @@ import path from "node:path";
 import { unzipSync, zipSync } from "fflate";
 import { copyStore, post, startServer } from "./support/server.ts";
 import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
-import { SHARED_FIXTURES } from "./paths.ts";
+import { ADAPTERHUB_FIXTURES } from "./paths.ts";
 import type { RunningServer } from "../functions/server.ts";
 
-const SRC = path.join(SHARED_FIXTURES, "adapters/sentiment");
+const SRC = path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment");
 const SAFE = new Uint8Array(readFileSync(path.join(SRC, "adapter.safetensors")));
 const BIN = new Uint8Array(readFileSync(path.join(SRC, "pytorch_adapter.bin")));
 const CONFIG = JSON.parse(readFileSync(path.join(SRC, "adapter_config.json"), "utf8"));
@@ -167,7 +167,7 @@ describe("broken adapter files over HTTP: 422 invalid-adapter, and the server ke
   const ints = intAdapters();
 
   before(async () => {
-    store = copyStore(SHARED_FIXTURES, () => true);
+    store = copyStore(ADAPTERHUB_FIXTURES, () => true);
     const add = (name: string, files: Record<string, Uint8Array | object>) => {
       const dir = path.join(store.dir, "adapters", name);
       cpSync(SRC, dir, { recursive: true });

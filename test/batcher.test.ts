@@ -6,7 +6,7 @@ import { Catalog } from "../src/store/catalog.ts";
 import { LocalStore } from "../src/store/local-store.ts";
 import { Engine } from "../src/engine/engine.ts";
 import { WorkerPool } from "../src/engine/worker-pool.ts";
-import { SHARED_FIXTURES } from "./paths.ts";
+import { ADAPTERHUB_FIXTURES } from "./paths.ts";
 
 // A run function that echoes each row's first token id at every position, so
 // the test can see which row landed where.
@@ -87,7 +87,7 @@ describe("batcher", () => {
 test("concurrent requests for different adapters run together and get the numbers they get alone", async () => {
   const pool = new WorkerPool({ threads: 1 });
   try {
-    const engine = new Engine(new Catalog(new LocalStore(SHARED_FIXTURES)), pool, { maxRows: 64, maxTokens: 8192, maxWaitMs: 20 });
+    const engine = new Engine(new Catalog(new LocalStore(ADAPTERHUB_FIXTURES)), pool, { maxRows: 64, maxTokens: 8192, maxWaitMs: 20 });
     const adapters = ["sentiment", "topic", "formality", "toxicity", "ner", "sentiment", "topic", "formality"];
     const req = (a: string, text: string) => ({ model: "bert-tiny", inputs: [text], tasks: [{ adapters: a }], options: { maxLength: 32, returnLogits: true, returnHiddenStates: false, returnFusionAttention: false } });
     const texts = adapters.map((_, i) => `request number ${i} is ${"long ".repeat(i)}`);

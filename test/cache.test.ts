@@ -10,7 +10,7 @@ import { WorkerPool } from "../src/engine/worker-pool.ts";
 import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
 import { copyStore, post, startServer } from "./support/server.ts";
 import { CountingStore } from "./support/counting-store.ts";
-import { SHARED_FIXTURES } from "./paths.ts";
+import { ADAPTERHUB_FIXTURES } from "./paths.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const request = (adapter: string) => ({
@@ -43,7 +43,7 @@ describe("catalog cache", () => {
   before(() => {
     pool = new WorkerPool({ threads: 1 });
     // only safetensors, so each adapter is one weight file
-    store = copyStore(SHARED_FIXTURES, (f) => !f.endsWith(".bin"));
+    store = copyStore(ADAPTERHUB_FIXTURES, (f) => !f.endsWith(".bin"));
   });
   after(async () => {
     await pool.close();
@@ -146,13 +146,13 @@ describe("catalog cache", () => {
 
 describe("hot add over HTTP", () => {
   test("an adapter copied into the store while the server runs is served on its first request", async () => {
-    const store = copyStore(SHARED_FIXTURES, () => true);
+    const store = copyStore(ADAPTERHUB_FIXTURES, () => true);
     const server = await startServer(store.dir);
     try {
       const body = { model: "bert-tiny", inputs: ["nice"], tasks: [{ adapters: "newcomer" }], options: { return_logits: true } };
       const missing = await post(`${server.url}/v1/predict`, body);
       assert.equal(missing.status, 404);
-      cpSync(path.join(SHARED_FIXTURES, "adapters/sentiment"), path.join(store.dir, "adapters/newcomer"), { recursive: true });
+      cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"), path.join(store.dir, "adapters/newcomer"), { recursive: true });
       const added = await post(`${server.url}/v1/predict`, body);
       assert.equal(added.status, 200, JSON.stringify(added.json));
       const reference = await post(`${server.url}/v1/predict`, { ...body, tasks: [{ adapters: "sentiment" }] });

@@ -12,7 +12,7 @@ import { optionsFromEnv } from "../functions/server.ts";
 import { LocalStore } from "../src/store/local-store.ts";
 import { S3Store } from "../src/store/s3-store.ts";
 import { MANIFEST, type Manifest } from "../src/store/store.ts";
-import { ROOT, SHARED_FIXTURES } from "./paths.ts";
+import { ROOT, ADAPTERHUB_FIXTURES } from "./paths.ts";
 import { toPeft } from "./support/peft.ts";
 import { startS3, type TestS3 } from "./support/s3.ts";
 
@@ -23,9 +23,9 @@ let s3: TestS3;
 let tmp: string;
 let bucket: S3Store;
 const FIXTURE_FOLDERS = [
-  path.join(SHARED_FIXTURES, "models/bert-tiny"),
-  ...readdirSync(path.join(SHARED_FIXTURES, "adapters")).sort().map((a) => path.join(SHARED_FIXTURES, "adapters", a)),
-  ...readdirSync(path.join(SHARED_FIXTURES, "fusions")).sort().map((f) => path.join(SHARED_FIXTURES, "fusions", f)),
+  path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny"),
+  ...readdirSync(path.join(ADAPTERHUB_FIXTURES, "adapters")).sort().map((a) => path.join(ADAPTERHUB_FIXTURES, "adapters", a)),
+  ...readdirSync(path.join(ADAPTERHUB_FIXTURES, "fusions")).sort().map((f) => path.join(ADAPTERHUB_FIXTURES, "fusions", f)),
 ];
 
 interface Run {
@@ -94,9 +94,9 @@ test("ls --json reads the pushed store back", async () => {
     FIXTURE_FOLDERS.map((d) => `${path.basename(path.dirname(d)).slice(0, -1)}:${path.basename(d)}`),
   );
   const sentiment = entries.find((e) => e.name === "sentiment");
-  const local = readdirSync(path.join(SHARED_FIXTURES, "adapters/sentiment"));
+  const local = readdirSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"));
   assert.deepEqual(sentiment.files.map((f: any) => f.name).sort(), local.sort());
-  assert.equal(sentiment.size, local.reduce((n, f) => n + readFileSync(path.join(SHARED_FIXTURES, "adapters/sentiment", f)).length, 0));
+  assert.equal(sentiment.size, local.reduce((n, f) => n + readFileSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment", f)).length, 0));
   assert.equal(sentiment.manifest.complete, true);
   assert.ok(entries.every((e) => e.manifest?.complete));
 
@@ -140,7 +140,7 @@ test("inspect --json: config, head, files with ETags, fusions using it", async (
 /** A copy of the sentiment adapter whose .bin is a torch zip whose pickle calls os.system. */
 function hostileFolder(name: string): string {
   const dir = path.join(tmp, name);
-  cpSync(path.join(SHARED_FIXTURES, "adapters/sentiment"), dir, { recursive: true });
+  cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"), dir, { recursive: true });
   const marker = path.join(tmp, "pwned");
   const s = (t: string) => Buffer.from(t, "latin1");
   const arg = s(`touch ${marker}`);
@@ -153,7 +153,7 @@ function hostileFolder(name: string): string {
 }
 
 test("a hostile pickle or a malformed safetensors is refused before anything is uploaded", async () => {
-  const good = path.join(SHARED_FIXTURES, "adapters/topic");
+  const good = path.join(ADAPTERHUB_FIXTURES, "adapters/topic");
   const evil = hostileFolder("evil");
   const r = await polyhead(["push", good, evil, "--store", `s3://${s3.bucket}/hostile`]);
   assert.equal(r.code, 1);
@@ -164,7 +164,7 @@ test("a hostile pickle or a malformed safetensors is refused before anything is 
     assert.deepEqual(await store.list(""), []);
 
     const broken = path.join(tmp, "broken");
-    cpSync(path.join(SHARED_FIXTURES, "adapters/topic"), broken, { recursive: true });
+    cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/topic"), broken, { recursive: true });
     const header = Buffer.from(JSON.stringify({ w: { dtype: "F32", shape: [1000], data_offsets: [0, 4000] } }));
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(header.length));
@@ -181,18 +181,18 @@ test("a hostile pickle or a malformed safetensors is refused before anything is 
 
 test("push refuses bad names, unknown folders and configs the server would refuse", async () => {
   const notSaved = path.join(tmp, "plain");
-  cpSync(path.join(SHARED_FIXTURES, "models/bert-tiny/vocab.txt"), path.join(notSaved, "vocab.txt"), { recursive: true });
+  cpSync(path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny/vocab.txt"), path.join(notSaved, "vocab.txt"), { recursive: true });
   const gated = path.join(tmp, "gated");
-  cpSync(path.join(SHARED_FIXTURES, "adapters/topic"), gated, { recursive: true });
+  cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/topic"), gated, { recursive: true });
   const config = JSON.parse(readFileSync(path.join(gated, "adapter_config.json"), "utf8"));
   config.config.use_gating = true;
   writeFileSync(path.join(gated, "adapter_config.json"), JSON.stringify(config));
   const target = ["--store", path.join(tmp, "store0")];
   const [r1, r2, r3, r4] = await Promise.all([
     polyhead(["push", notSaved, ...target]),
-    polyhead(["push", path.join(SHARED_FIXTURES, "adapters/topic"), "--as", "../x", ...target]),
+    polyhead(["push", path.join(ADAPTERHUB_FIXTURES, "adapters/topic"), "--as", "../x", ...target]),
     polyhead(["push", gated, ...target]),
-    polyhead(["push", path.join(SHARED_FIXTURES, "adapters/topic")]),
+    polyhead(["push", path.join(ADAPTERHUB_FIXTURES, "adapters/topic")]),
   ]);
   assert.match(r1.stderr, /plain: not a saved model, adapter or fusion/);
   assert.match(r2.stderr, /"\.\.\/x" is not a valid name/);
@@ -204,9 +204,9 @@ test("push refuses bad names, unknown folders and configs the server would refus
 
 test("push to a local folder (store from POLYHEAD_STORE, --as) uploads weights first and the manifest last", async () => {
   const dir = path.join(tmp, "local-store");
-  const r = await polyhead(["push", path.join(SHARED_FIXTURES, "adapters/sentiment"), "--as", "sentiment-v2", "--quiet"], { POLYHEAD_STORE: dir });
+  const r = await polyhead(["push", path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"), "--as", "sentiment-v2", "--quiet"], { POLYHEAD_STORE: dir });
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(readdirSync(path.join(dir, "adapters/sentiment-v2")).sort(), [...readdirSync(path.join(SHARED_FIXTURES, "adapters/sentiment")), MANIFEST].sort());
+  assert.deepEqual(readdirSync(path.join(dir, "adapters/sentiment-v2")).sort(), [...readdirSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment")), MANIFEST].sort());
 
   // the order, seen by the store itself
   const order: string[] = [];
@@ -217,7 +217,7 @@ test("push to a local folder (store from POLYHEAD_STORE, --as) uploads weights f
       return local.put(key, bytes);
     },
   });
-  await push([path.join(SHARED_FIXTURES, "fusions/sentiment-fusion")], { store: recording, quiet: true, concurrency: 1 }, () => {});
+  await push([path.join(ADAPTERHUB_FIXTURES, "fusions/sentiment-fusion")], { store: recording, quiet: true, concurrency: 1 }, () => {});
   const weights = order.filter((f) => /\.(bin|safetensors)$/.test(f));
   const configs = order.filter((f) => f.endsWith(".json") && f !== MANIFEST);
   assert.deepEqual(order.slice(0, weights.length), weights, "weights first");
@@ -228,7 +228,7 @@ test("push to a local folder (store from POLYHEAD_STORE, --as) uploads weights f
 test("a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors) is pushed as an adapter", async () => {
   // The AdapterHub LoRA fixture re-saved in PEFT's layout.
   const dir = path.join(tmp, "peft_sent");
-  toPeft(path.join(SHARED_FIXTURES, "adapters/lora_sent"), dir);
+  toPeft(path.join(ADAPTERHUB_FIXTURES, "adapters/lora_sent"), dir);
   const location = path.join(tmp, "peft-store");
   const [pushed] = await push([dir], { store: location, quiet: true }, () => {});
   assert.deepEqual([pushed.kind, pushed.prefix, pushed.files], ["adapter", "adapters/peft_sent/", 2]);

@@ -3,9 +3,10 @@ import { copyStore, startServer } from "./support/server.ts";
 import { goldenStores } from "./support/cases.ts";
 import { checkGoldenAt } from "./support/check.ts";
 import type { RunningServer } from "../functions/server.ts";
+import { ADAPTERHUB_STORE } from "./paths.ts";
 
 // Every golden case through the HTTP API, on every golden store, and on the
-// shared store reduced to only .bin or only .safetensors weight files.
+// AdapterHub store (test/fixtures/adapterhub) reduced to only .bin or only .safetensors weight files.
 
 const variants: { label: string; keep?: (f: string) => boolean }[] = [
   { label: "as saved" },
@@ -14,7 +15,7 @@ const variants: { label: string; keep?: (f: string) => boolean }[] = [
 ];
 
 for (const store of goldenStores()) {
-  for (const v of store.name === "shared" ? variants : variants.slice(0, 1)) {
+  for (const v of store.name === ADAPTERHUB_STORE ? variants : variants.slice(0, 1)) {
     describe(`golden cases: ${store.name} (${v.label})`, () => {
       let server: RunningServer;
       let cleanup = () => {};

@@ -10,7 +10,7 @@ import { Miniflare } from "miniflare";
 import { PROBLEM_BASE as SERVER_PROBLEM_BASE } from "../src/api/errors.ts";
 import { PROBLEM_BASE } from "../src/edge/problems.ts";
 import { affinityKey, compositionNames, rank } from "../src/edge/routing.ts";
-import { ROOT, SHARED_FIXTURES } from "./paths.ts";
+import { ROOT, ADAPTERHUB_FIXTURES } from "./paths.ts";
 import { answer, copyStore, startServer } from "./support/server.ts";
 import type { RunningServer } from "../functions/server.ts";
 
@@ -87,7 +87,7 @@ describe("edge worker (Miniflare)", () => {
 
   before(async () => {
     for (let i = 0; i < 3; i++) {
-      const s = copyStore(SHARED_FIXTURES, () => true);
+      const s = copyStore(ADAPTERHUB_FIXTURES, () => true);
       stores.push(s);
       const server = await startServer(s.dir);
       servers.push(server);
@@ -263,7 +263,7 @@ describe("edge worker (Miniflare)", () => {
   test("GET /v1/adapters lists the R2 store", async () => {
     const bucket = await mf.getR2Bucket("STORE");
     for (const name of ["sentiment", "lora_sent", "ia3_topic"]) {
-      await bucket.put(`adapters/${name}/adapter_config.json`, readFileSync(path.join(SHARED_FIXTURES, "adapters", name, "adapter_config.json"), "utf8"));
+      await bucket.put(`adapters/${name}/adapter_config.json`, readFileSync(path.join(ADAPTERHUB_FIXTURES, "adapters", name, "adapter_config.json"), "utf8"));
     }
     await bucket.put("adapters/broken/adapter_config.json", "{nope");
     await bucket.put("adapters/no_config/model.safetensors", "x");

@@ -5,7 +5,7 @@ import path from "node:path";
 import { LocalStore } from "../src/store/local-store.ts";
 import { FaultyStore } from "./support/faulty-store.ts";
 import { copyStore, post, startServer } from "./support/server.ts";
-import { ROOT, SHARED_FIXTURES } from "./paths.ts";
+import { ROOT, ADAPTERHUB_FIXTURES } from "./paths.ts";
 import type { RunningServer } from "../functions/server.ts";
 
 // The object store misbehaving under a running server, and the server itself
@@ -18,8 +18,8 @@ describe("store faults", () => {
   let store: FaultyStore;
   let server: RunningServer;
   before(async () => {
-    store = new FaultyStore(new LocalStore(SHARED_FIXTURES));
-    server = await startServer(SHARED_FIXTURES, { store, ttlSeconds: 0.2 });
+    store = new FaultyStore(new LocalStore(ADAPTERHUB_FIXTURES));
+    server = await startServer(ADAPTERHUB_FIXTURES, { store, ttlSeconds: 0.2 });
   });
   after(() => server.close());
 
@@ -83,7 +83,7 @@ function startCli(store: string): Promise<{ child: ChildProcess; url: string }> 
 }
 
 test("killed and started again: the new process answers the same, from the store alone", async () => {
-  const store = copyStore(SHARED_FIXTURES, () => true);
+  const store = copyStore(ADAPTERHUB_FIXTURES, () => true);
   let first: ChildProcess | undefined;
   let second: ChildProcess | undefined;
   try {

@@ -4,11 +4,11 @@ import { readFileSync, readdirSync, existsSync } from "node:fs";
 import path from "node:path";
 import { parseAdapterConfig, parseFusionConfig, parseHeadConfig } from "../src/formats/adapter-config.ts";
 import { parseModelConfig } from "../src/formats/model-config.ts";
-import { LOCAL_FIXTURES, SHARED_FIXTURES } from "./paths.ts";
+import { ADAPTERHUB_FIXTURES, fixtureStores } from "./paths.ts";
 
 const read = (p: string) => JSON.parse(readFileSync(p, "utf8"));
-const stores = [SHARED_FIXTURES, ...readdirSync(LOCAL_FIXTURES).map((d) => path.join(LOCAL_FIXTURES, d))];
-const sentiment = read(path.join(SHARED_FIXTURES, "adapters/sentiment/adapter_config.json"));
+const stores = fixtureStores().map((s) => s.dir);
+const sentiment = read(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment/adapter_config.json"));
 const withConfig = (patch: Record<string, unknown>) => ({ ...sentiment, config: { ...sentiment.config, ...patch } });
 
 test("every config in every golden store parses", () => {
@@ -49,11 +49,11 @@ test("per-layer reduction factors and learned scaling are accepted", () => {
 });
 
 test("LoRA and (IA)^3 configs", () => {
-  const lora = parseAdapterConfig(read(path.join(SHARED_FIXTURES, "adapters/lora_sent/adapter_config.json"))).config;
+  const lora = parseAdapterConfig(read(path.join(ADAPTERHUB_FIXTURES, "adapters/lora_sent/adapter_config.json"))).config;
   assert.deepEqual(lora, { kind: "lora", r: 4, alpha: 8, scaling: 2, attnMatrices: ["q", "v"], compositionMode: "add", selfattnLora: true, intermediateLora: false, outputLora: false, leaveOut: [] });
-  const ia3 = parseAdapterConfig(read(path.join(SHARED_FIXTURES, "adapters/ia3_topic/adapter_config.json"))).config;
+  const ia3 = parseAdapterConfig(read(path.join(ADAPTERHUB_FIXTURES, "adapters/ia3_topic/adapter_config.json"))).config;
   assert.equal(ia3.kind === "lora" && ia3.compositionMode, "scale");
-  const bad = read(path.join(SHARED_FIXTURES, "adapters/ia3_topic/adapter_config.json"));
+  const bad = read(path.join(ADAPTERHUB_FIXTURES, "adapters/ia3_topic/adapter_config.json"));
   assert.throws(() => parseAdapterConfig({ ...bad, config: { ...bad.config, r: 4 } }), /scale.*r == 1/);
 });
 
@@ -77,30 +77,30 @@ test("options that change inference but are not implemented are refused by name"
 });
 
 test("head configs: types, labels, regression, refusals", () => {
-  const h = parseHeadConfig(read(path.join(SHARED_FIXTURES, "adapters/topic/head_config.json")));
+  const h = parseHeadConfig(read(path.join(ADAPTERHUB_FIXTURES, "adapters/topic/head_config.json")));
   assert.deepEqual(h.labels, ["world", "sports", "business", "science"]);
   assert.equal(h.layers, 2);
   assert.equal(h.activation, "tanh");
-  const qa = parseHeadConfig(read(path.join(SHARED_FIXTURES, "adapters/qa/head_config.json")));
+  const qa = parseHeadConfig(read(path.join(ADAPTERHUB_FIXTURES, "adapters/qa/head_config.json")));
   assert.equal(qa.headType, "question_answering");
   assert.equal(qa.numLabels, 2);
-  const base = read(path.join(SHARED_FIXTURES, "adapters/topic/head_config.json"));
+  const base = read(path.join(ADAPTERHUB_FIXTURES, "adapters/topic/head_config.json"));
   assert.throws(() => parseHeadConfig({ ...base, config: { ...base.config, head_type: "multiple_choice" } }), /multiple_choice/);
   assert.throws(() => parseHeadConfig({ ...base, config: { ...base.config, activation_function: "weird" } }), /weird/);
 });
 
 test("fusion configs: dynamic, static, refusals", () => {
-  const dyn = parseFusionConfig(read(path.join(SHARED_FIXTURES, "fusions/sentiment-fusion/adapter_fusion_config.json")));
+  const dyn = parseFusionConfig(read(path.join(ADAPTERHUB_FIXTURES, "fusions/sentiment-fusion/adapter_fusion_config.json")));
   assert.equal(dyn.name, "sentiment,topic,formality");
   assert.equal(dyn.value, true);
   assert.equal(dyn.temperature, false);
-  const raw = read(path.join(SHARED_FIXTURES, "fusions/sentiment-fusion/adapter_fusion_config.json"));
+  const raw = read(path.join(ADAPTERHUB_FIXTURES, "fusions/sentiment-fusion/adapter_fusion_config.json"));
   assert.equal(parseFusionConfig({ ...raw, config: { ...raw.config, value: false } }).value, false);
   assert.throws(() => parseFusionConfig({ ...raw, config: { ...raw.config, attention_type: "cosine" } }), /attention_type/);
 });
 
 test("model configs: BERT, RoBERTa, XLM-R; refusals", () => {
-  const bert = read(path.join(SHARED_FIXTURES, "models/bert-tiny/config.json"));
+  const bert = read(path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny/config.json"));
   const c = parseModelConfig(bert);
   assert.equal(c.family, "bert");
   assert.equal(c.padTokenId, 0);

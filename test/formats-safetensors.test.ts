@@ -5,7 +5,7 @@ import path from "node:path";
 import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
 import { readStateDict } from "../src/formats/state-dict.ts";
 import type { StateDict } from "../src/formats/tensor.ts";
-import { SHARED_FIXTURES } from "./paths.ts";
+import { ADAPTERHUB_FIXTURES } from "./paths.ts";
 
 /** Builds a safetensors file from a header (object or raw text) and a data section. */
 function build(header: unknown, data: Uint8Array = new Uint8Array(0), headerLen?: number): Uint8Array {
@@ -111,7 +111,7 @@ test("malformed files are refused with a message naming the file and the problem
 });
 
 test("fixture safetensors files read through readStateDict", () => {
-  const file = path.join(SHARED_FIXTURES, "models/bert-tiny/model.safetensors");
+  const file = path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny/model.safetensors");
   const sd = readStateDict(new Uint8Array(readFileSync(file)), "model.safetensors");
   const emb = [...sd.entries()].find(([k]) => k.endsWith("word_embeddings.weight"));
   assert.ok(emb, "word embeddings present");

@@ -9,7 +9,7 @@ import { readSafetensors } from "../src/formats/safetensors.ts";
 import { readStateDict } from "../src/formats/state-dict.ts";
 import { FormatError } from "../src/formats/tensor.ts";
 import type { StateDict, Tensor } from "../src/formats/tensor.ts";
-import { SHARED_FIXTURES } from "./paths.ts";
+import { ADAPTERHUB_FIXTURES } from "./paths.ts";
 
 /*
  * Made with Debian's python3-torch 1.13:
@@ -162,13 +162,13 @@ test("every .bin fixture equals its safetensors twin: same keys, shapes and bits
     "pytorch_model_head.bin": "model_head.safetensors",
     "pytorch_model_adapter_fusion.bin": "model_adapter_fusion.safetensors",
   };
-  const bins = readdirSync(SHARED_FIXTURES, { recursive: true, encoding: "utf8" }).filter((p) => p.endsWith(".bin"));
+  const bins = readdirSync(ADAPTERHUB_FIXTURES, { recursive: true, encoding: "utf8" }).filter((p) => p.endsWith(".bin"));
   assert.ok(bins.length >= 20, `expected the fixture store's .bin files, found ${bins.length}`);
   for (const rel of bins) {
     const twin = twins[path.basename(rel)];
     assert.ok(twin, `${rel} has no known safetensors twin`);
-    const bin = readTorchBin(new Uint8Array(readFileSync(path.join(SHARED_FIXTURES, rel))), rel);
-    const st = readSafetensors(new Uint8Array(readFileSync(path.join(SHARED_FIXTURES, path.dirname(rel), twin))), twin);
+    const bin = readTorchBin(new Uint8Array(readFileSync(path.join(ADAPTERHUB_FIXTURES, rel))), rel);
+    const st = readSafetensors(new Uint8Array(readFileSync(path.join(ADAPTERHUB_FIXTURES, path.dirname(rel), twin))), twin);
     assert.ok(bin.size > 0, rel);
     assert.deepEqual([...bin.keys()].sort(), [...st.keys()].sort(), `${rel}: keys`);
     for (const [k, t] of bin) bitsEqual(t, st.get(k)!, `${rel} ${k}`);
@@ -287,7 +287,7 @@ test("files that are not torch checkpoints are refused", () => {
   const notZip: Array<[Uint8Array, RegExp]> = [
     [enc("hello, I am a text file"), /not a PyTorch checkpoint/],
     [new Uint8Array(0), /not a PyTorch checkpoint/],
-    [readFileSync(path.join(SHARED_FIXTURES, "adapters/sentiment/adapter.safetensors")), /not a PyTorch checkpoint/],
+    [readFileSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment/adapter.safetensors")), /not a PyTorch checkpoint/],
     [torchZip({ "readme.txt": enc("hi") }), /no <folder>\/data\.pkl/],
     [b64(TORCH_ZIP_B64).subarray(0, 1500), /end of central directory not found/],
     [b64(TORCH_LEGACY_B64).subarray(0, 700), /malformed checkpoint|truncated/],

@@ -15,7 +15,7 @@ import type { StateDict } from "../src/formats/tensor.ts";
 import { parseAdapterConfig, parseFusionConfig, parseHeadConfig } from "../src/formats/adapter-config.ts";
 import { parseModelConfig } from "../src/formats/model-config.ts";
 import { TextTokenizer } from "../src/engine/tokenize.ts";
-import { SHARED_FIXTURES } from "./paths.ts";
+import { ADAPTERHUB_FIXTURES } from "./paths.ts";
 
 // Fixed seed: CI sees the same inputs on every run. To search harder locally:
 // POLYHEAD_FUZZ_SEED=<n> POLYHEAD_FUZZ_SCALE=<multiplier> npx tsx --test test/fuzz-readers.test.ts
@@ -24,7 +24,7 @@ const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
 fc.configureGlobal({ seed: Number(process.env.POLYHEAD_FUZZ_SEED ?? 0x9011ead), numRuns: runs(150), endOnFailure: true });
 
 const TIME_LIMIT_MS = 500;
-const fixture = (...p: string[]) => path.join(SHARED_FIXTURES, ...p);
+const fixture = (...p: string[]) => path.join(ADAPTERHUB_FIXTURES, ...p);
 const bytesOf = (p: string) => new Uint8Array(readFileSync(p));
 const jsonOf = (p: string) => JSON.parse(readFileSync(p, "utf8"));
 

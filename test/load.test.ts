@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runLoad } from "../bench/load.ts";
 
-// A CI-sized `npm run load`: a real server over the shared fixtures, 16 connections,
+// A CI-sized `npm run load`: a real server over the AdapterHub fixture store, 16 connections,
 // the full mix of compositions for 8 s. Every request must succeed, the server must
 // keep up, and the process must not grow without bound.
 test("8 s of mixed /v1/predict load: no failures, bounded memory", { timeout: 60_000 }, async () => {

@@ -3,17 +3,17 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { toPeft } from "./support/peft.ts";
 import { copyStore, post, startServer } from "./support/server.ts";
-import { SHARED_FIXTURES } from "./paths.ts";
+import { ADAPTERHUB_FIXTURES } from "./paths.ts";
 
 // PEFT's LoRA computes what AdapterHub's LoRA computes (W·x + b + alpha/r·B·A·x).
 // The AdapterHub LoRA fixture, re-saved in PEFT's layout, must give the same
 // hidden states as the AdapterHub original.
 
 test("a PEFT LoRA adapter gives the numbers of the same LoRA saved by AdapterHub", async () => {
-  const store = copyStore(SHARED_FIXTURES, () => true);
-  toPeft(path.join(SHARED_FIXTURES, "adapters/lora_sent"), path.join(store.dir, "adapters/peft_sent"));
-  toPeft(path.join(SHARED_FIXTURES, "adapters/lora_sent"), path.join(store.dir, "adapters/peft_rs"), { use_rslora: true });
-  toPeft(path.join(SHARED_FIXTURES, "adapters/lora_sent"), path.join(store.dir, "adapters/peft_dora"), { use_dora: true });
+  const store = copyStore(ADAPTERHUB_FIXTURES, () => true);
+  toPeft(path.join(ADAPTERHUB_FIXTURES, "adapters/lora_sent"), path.join(store.dir, "adapters/peft_sent"));
+  toPeft(path.join(ADAPTERHUB_FIXTURES, "adapters/lora_sent"), path.join(store.dir, "adapters/peft_rs"), { use_rslora: true });
+  toPeft(path.join(ADAPTERHUB_FIXTURES, "adapters/lora_sent"), path.join(store.dir, "adapters/peft_dora"), { use_dora: true });
   const server = await startServer(store.dir);
   try {
     const ask = (adapters: string) =>

@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import type { RunningServer } from "../functions/server.ts";
 import { get, post, startServer } from "./support/server.ts";
 import { CHROMIUM_ARGS, ensureChromium } from "./support/chromium.ts";
-import { ROOT, SHARED_FIXTURES } from "./paths.ts";
+import { ROOT, ADAPTERHUB_FIXTURES } from "./paths.ts";
 
 const TEXT = "Anna loves the new film from Paris";
 const MODEL = "bert-tiny";
@@ -20,7 +20,7 @@ describe("playground", { timeout: 20 * 60_000 }, () => {
 
   before(async () => {
     const executablePath = ensureChromium();
-    server = await startServer(SHARED_FIXTURES);
+    server = await startServer(ADAPTERHUB_FIXTURES);
     browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   });

@@ -6,18 +6,18 @@ import path from "node:path";
 import { push } from "../src/cli/push.ts";
 import { S3Store } from "../src/store/s3-store.ts";
 import type { RunningServer } from "../functions/server.ts";
-import { SHARED_FIXTURES } from "./paths.ts";
+import { ADAPTERHUB_FIXTURES, ADAPTERHUB_STORE } from "./paths.ts";
 import { goldenStores } from "./support/cases.ts";
 import { checkGoldenAt } from "./support/check.ts";
 import { startS3, withEnv, type TestS3 } from "./support/s3.ts";
 import { copyStore, post, startServer } from "./support/server.ts";
 
-// The server over s3://: the shared AdapterHub store pushed into a real
+// The server over s3://: the AdapterHub golden store (test/fixtures/adapterhub) pushed into a real
 // S3-protocol server, every golden case over HTTP, and the store going away
 // and coming back under a running server.
 
 const LOCATION = "s3://polyhead/golden";
-const folders = (kind: string) => readdirSync(path.join(SHARED_FIXTURES, kind)).sort().map((f) => path.join(SHARED_FIXTURES, kind, f));
+const folders = (kind: string) => readdirSync(path.join(ADAPTERHUB_FIXTURES, kind)).sort().map((f) => path.join(ADAPTERHUB_FIXTURES, kind, f));
 
 describe("serving from S3", () => {
   let s3: TestS3;
@@ -31,7 +31,7 @@ describe("serving from S3", () => {
       const quiet = { store: bucket, quiet: true };
       await push([...folders("models"), ...folders("adapters"), ...folders("fusions")], quiet, () => {});
       // a copy no golden case loads, to ask for while the store is away
-      await push([path.join(SHARED_FIXTURES, "adapters/sentiment")], { ...quiet, as: "sentiment-copy" }, () => {});
+      await push([path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment")], { ...quiet, as: "sentiment-copy" }, () => {});
     } finally {
       bucket.close();
     }
@@ -45,8 +45,8 @@ describe("serving from S3", () => {
     await s3?.dispose();
   });
 
-  const shared = goldenStores().find((s) => s.name === "shared")!;
-  for (const c of shared.cases) {
+  const adapterhub = goldenStores().find((s) => s.name === ADAPTERHUB_STORE)!;
+  for (const c of adapterhub.cases) {
     test(c.id, async () => {
       await checkGoldenAt(server.url, c);
     });
@@ -74,7 +74,7 @@ describe("serving from S3", () => {
 
   test("hot add and replacement with polyhead push while serving: new on first request, new version after the TTL", async () => {
     const bucket = new S3Store(LOCATION, { endpoint: s3.endpoint, credentials: s3.credentials });
-    const tmp = copyStore(path.join(SHARED_FIXTURES, "adapters/formality"), () => true);
+    const tmp = copyStore(path.join(ADAPTERHUB_FIXTURES, "adapters/formality"), () => true);
     try {
       const ask = () => post(`${server.url}/v1/predict`, { model: "bert-tiny", inputs: ["kindly be seated"], tasks: [{ adapters: "late" }], options: { return_logits: true } });
       assert.equal((await ask()).status, 404);

@@ -6,7 +6,7 @@ import { zipSync } from "fflate";
 import path from "node:path";
 import { copyStore, post, startServer } from "./support/server.ts";
 import { writeRandomStore } from "./support/random-store.ts";
-import { SHARED_FIXTURES } from "./paths.ts";
+import { ADAPTERHUB_FIXTURES } from "./paths.ts";
 import type { RunningServer } from "../functions/server.ts";
 
 describe("inference off the HTTP thread", () => {
@@ -53,27 +53,27 @@ describe("bad requests and bad files get clear 4xx answers", () => {
   let server: RunningServer;
   const good = { model: "bert-tiny", inputs: ["a fine day"], tasks: [{ adapters: "sentiment" }] };
   before(async () => {
-    store = copyStore(SHARED_FIXTURES, () => true);
+    store = copyStore(ADAPTERHUB_FIXTURES, () => true);
     const evil = path.join(store.dir, "adapters/evil");
     mkdirSync(evil);
-    copyFileSync(path.join(SHARED_FIXTURES, "adapters/sentiment/adapter_config.json"), path.join(evil, "adapter_config.json"));
+    copyFileSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment/adapter_config.json"), path.join(evil, "adapter_config.json"));
     // torch.save's layout: a zip holding <folder>/data.pkl
     writeFileSync(path.join(evil, "pytorch_adapter.bin"), zipSync({ "archive/data.pkl": new Uint8Array(EVIL_PICKLE) }, { level: 0 }));
     const broken = path.join(store.dir, "adapters/broken");
     mkdirSync(broken);
-    copyFileSync(path.join(SHARED_FIXTURES, "adapters/sentiment/adapter_config.json"), path.join(broken, "adapter_config.json"));
+    copyFileSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment/adapter_config.json"), path.join(broken, "adapter_config.json"));
     const header = Buffer.alloc(8);
     header.writeBigUInt64LE(1n << 40n);
     writeFileSync(path.join(broken, "adapter.safetensors"), Buffer.concat([header, Buffer.from("{}")]));
     const wide = path.join(store.dir, "adapters/wide");
     mkdirSync(wide);
-    const cfg = JSON.parse(readFileSync(path.join(SHARED_FIXTURES, "adapters/sentiment/adapter_config.json"), "utf8"));
+    const cfg = JSON.parse(readFileSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment/adapter_config.json"), "utf8"));
     writeFileSync(path.join(wide, "adapter_config.json"), JSON.stringify({ ...cfg, hidden_size: 768 }));
-    copyFileSync(path.join(SHARED_FIXTURES, "adapters/sentiment/adapter.safetensors"), path.join(wide, "adapter.safetensors"));
+    copyFileSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment/adapter.safetensors"), path.join(wide, "adapter.safetensors"));
     const gated = path.join(store.dir, "adapters/gated");
     mkdirSync(gated);
     writeFileSync(path.join(gated, "adapter_config.json"), JSON.stringify({ ...cfg, config: { ...cfg.config, use_gating: true } }));
-    copyFileSync(path.join(SHARED_FIXTURES, "adapters/sentiment/adapter.safetensors"), path.join(gated, "adapter.safetensors"));
+    copyFileSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment/adapter.safetensors"), path.join(gated, "adapter.safetensors"));
     server = await startServer(store.dir);
   });
   after(async () => {

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { cpSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { answer, copyStore, startServer, type Answer } from "./support/server.ts";
-import { SHARED_FIXTURES } from "./paths.ts";
+import { ADAPTERHUB_FIXTURES } from "./paths.ts";
 import type { RunningServer } from "../functions/server.ts";
 import { optionsFromEnv } from "../functions/settings.ts";
 import { push } from "../src/cli/push.ts";
@@ -75,9 +75,9 @@ describe("tenants", () => {
     call("/v1/predict", key, { model: "bert-tiny", inputs: ["a fine day"], tasks: [{ adapters }] }, how);
 
   before(async () => {
-    copy = copyStore(SHARED_FIXTURES, () => true);
+    copy = copyStore(ADAPTERHUB_FIXTURES, () => true);
     mkdirSync(path.join(copy.dir, "adapters/A"), { recursive: true });
-    cpSync(path.join(SHARED_FIXTURES, "adapters/sentiment"), path.join(copy.dir, "adapters/A/mine"), { recursive: true });
+    cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"), path.join(copy.dir, "adapters/A/mine"), { recursive: true });
     store = new GatedStore(new LocalStore(copy.dir));
     server = await startServer(copy.dir, { store, keys: KEYS, models: ["bert-tiny"] });
   });
@@ -144,15 +144,15 @@ describe("tenants", () => {
 
   test("push --tenant lands in the tenant's namespace and is served to that tenant", async () => {
     const lines: string[] = [];
-    const pushed = await push([path.join(SHARED_FIXTURES, "adapters/topic")], { store: new LocalStore(copy.dir), tenant: "B", as: "pushed", quiet: true }, (l) => lines.push(l));
+    const pushed = await push([path.join(ADAPTERHUB_FIXTURES, "adapters/topic")], { store: new LocalStore(copy.dir), tenant: "B", as: "pushed", quiet: true }, (l) => lines.push(l));
     assert.equal(pushed[0].prefix, "adapters/B/pushed/");
     assert.equal(pushed[0].name, "B/pushed");
     assert.equal((await predict("key-b", "B/pushed")).status, 200);
     assert.equal((await predict("key-a", "B/pushed")).status, 404);
     const names = (await call("/v1/adapters", "key-b")).json.adapters.map((x: { name: string }) => x.name);
     assert.ok(names.includes("B/pushed"), names.join());
-    await assert.rejects(push([path.join(SHARED_FIXTURES, "adapters/topic")], { store: new LocalStore(copy.dir), tenant: "../x", quiet: true }, () => {}), /tenant/);
-    await assert.rejects(push([path.join(SHARED_FIXTURES, "models/bert-tiny")], { store: new LocalStore(copy.dir), tenant: "B", quiet: true }, () => {}), /models are shared/);
+    await assert.rejects(push([path.join(ADAPTERHUB_FIXTURES, "adapters/topic")], { store: new LocalStore(copy.dir), tenant: "../x", quiet: true }, () => {}), /tenant/);
+    await assert.rejects(push([path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny")], { store: new LocalStore(copy.dir), tenant: "B", quiet: true }, () => {}), /models are shared/);
   });
 
   test("a key over its rate gets 429 with Retry-After, then is served again", async () => {

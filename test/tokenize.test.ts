@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { TextTokenizer, truncatePair } from "../src/engine/tokenize.ts";
-import { LOCAL_FIXTURES, SHARED_FIXTURES } from "./paths.ts";
+import { ADAPTERHUB_FIXTURES, ADAPTERHUB_STORE, LOCAL_FIXTURES, fixtureStores } from "./paths.ts";
 
 interface Case { id: string; model: string; inputs: (string | [string, string])[]; max_length: number; tokenized: { input_ids: number[][]; attention_mask: number[][]; token_type_ids?: number[][] } }
 
@@ -29,13 +29,15 @@ function checkStore(store: string) {
   }
 }
 
-const bert = () => load(path.join(SHARED_FIXTURES, "models/bert-tiny"));
+const bert = () => load(path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny"));
 
-test("reproduces the shared fixture tokenizations exactly", () => checkStore(SHARED_FIXTURES));
+test("reproduces the AdapterHub fixture tokenizations exactly", () => checkStore(ADAPTERHUB_FIXTURES));
 
-test("reproduces local fixture stores (test/fixtures/*/cases.json)", (t) => {
+test("reproduces the generated fixture stores (test/fixtures/*/cases.json)", (t) => {
   if (!fs.existsSync(LOCAL_FIXTURES)) return t.skip("no test/fixtures directory");
-  const stores = fs.readdirSync(LOCAL_FIXTURES).map((d) => path.join(LOCAL_FIXTURES, d)).filter((d) => fs.existsSync(path.join(d, "cases.json")));
+  const stores = fixtureStores()
+    .filter((s) => s.name !== ADAPTERHUB_STORE && fs.existsSync(path.join(s.dir, "cases.json")))
+    .map((s) => s.dir);
   for (const store of stores) checkStore(store);
 });
 
