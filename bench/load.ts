@@ -21,7 +21,7 @@ import { Writable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import autocannon from "autocannon";
 import { serve } from "../functions/server.ts";
-import { ADAPTERHUB_FIXTURES } from "../test/paths.ts";
+import { ADAPTERHUB_FIXTURES } from "../test/support/paths.ts";
 
 const TEXTS = ["The movie was great!", "I really did not like the acting, it was boring and too long.", "Paris is a beautiful city in France."];
 const PAIRS = [

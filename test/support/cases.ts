@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fixtureStores } from "../paths.ts";
+import { fixtureStores } from "./paths.ts";
 
 // Golden cases: the expected outputs for a store, in cases.json (its format:
 // test/fixtures/adapterhub/README.md).

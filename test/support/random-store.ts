@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { writeSafetensors } from "../../src/formats/safetensors.ts";
 import type { StateDict } from "../../src/formats/tensor.ts";
-import { ADAPTERHUB_FIXTURES } from "../paths.ts";
+import { ADAPTERHUB_FIXTURES } from "./paths.ts";
 
 // Stores of random weights in the AdapterHub layout, for tests that need a
 // bigger model than bert-tiny and for benchmarks (numbers don't matter for

@@ -2,10 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
-import { readStateDict } from "../src/formats/state-dict.ts";
-import type { StateDict } from "../src/formats/tensor.ts";
-import { ADAPTERHUB_FIXTURES } from "./paths.ts";
+import { readSafetensors, writeSafetensors } from "../../../src/formats/safetensors.ts";
+import { readStateDict } from "../../../src/formats/state-dict.ts";
+import type { StateDict } from "../../../src/formats/tensor.ts";
+import { ADAPTERHUB_FIXTURES } from "../../support/paths.ts";
 
 /** Builds a safetensors file from a header (object or raw text) and a data section. */
 function build(header: unknown, data: Uint8Array = new Uint8Array(0), headerLen?: number): Uint8Array {

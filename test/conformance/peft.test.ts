@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { toPeft } from "./support/peft.ts";
-import { copyStore, post, startServer } from "./support/server.ts";
-import { ADAPTERHUB_FIXTURES } from "./paths.ts";
+import { toPeft } from "../support/peft.ts";
+import { copyStore, post, startServer } from "../support/server.ts";
+import { ADAPTERHUB_FIXTURES } from "../support/paths.ts";
 
 // PEFT's LoRA computes what AdapterHub's LoRA computes (W·x + b + alpha/r·B·A·x).
 // The AdapterHub LoRA fixture, re-saved in PEFT's layout, must give the same

@@ -2,11 +2,11 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { LocalStore } from "../src/store/local-store.ts";
-import { FaultyStore } from "./support/faulty-store.ts";
-import { copyStore, post, startServer } from "./support/server.ts";
-import { ROOT, ADAPTERHUB_FIXTURES } from "./paths.ts";
-import type { RunningServer } from "../functions/server.ts";
+import { LocalStore } from "../../src/store/local-store.ts";
+import { FaultyStore } from "../support/faulty-store.ts";
+import { copyStore, post, startServer } from "../support/server.ts";
+import { ROOT, ADAPTERHUB_FIXTURES } from "../support/paths.ts";
+import type { RunningServer } from "../../functions/server.ts";
 
 // The object store misbehaving under a running server, and the server itself
 // killed and started again (nothing to recover: the store is the truth).

@@ -3,14 +3,14 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { Catalog } from "../src/store/catalog.ts";
-import { LocalStore } from "../src/store/local-store.ts";
-import { Engine } from "../src/engine/engine.ts";
-import { WorkerPool } from "../src/engine/worker-pool.ts";
-import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
-import { copyStore, post, startServer } from "./support/server.ts";
-import { CountingStore } from "./support/counting-store.ts";
-import { ADAPTERHUB_FIXTURES } from "./paths.ts";
+import { Catalog } from "../../../src/store/catalog.ts";
+import { LocalStore } from "../../../src/store/local-store.ts";
+import { Engine } from "../../../src/engine/engine.ts";
+import { WorkerPool } from "../../../src/engine/worker-pool.ts";
+import { readSafetensors, writeSafetensors } from "../../../src/formats/safetensors.ts";
+import { copyStore } from "../../support/server.ts";
+import { CountingStore } from "../../support/counting-store.ts";
+import { ADAPTERHUB_FIXTURES } from "../../support/paths.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const request = (adapter: string) => ({
@@ -141,25 +141,5 @@ describe("catalog cache", () => {
     assert.equal(counting.gets.get("adapters/topic/adapter.safetensors"), 1);
     const stats = catalog.cache.stats();
     assert.ok(stats.hits >= 1 && stats.misses >= 1 && stats.bytes > 0);
-  });
-});
-
-describe("hot add over HTTP", () => {
-  test("an adapter copied into the store while the server runs is served on its first request", async () => {
-    const store = copyStore(ADAPTERHUB_FIXTURES, () => true);
-    const server = await startServer(store.dir);
-    try {
-      const body = { model: "bert-tiny", inputs: ["nice"], tasks: [{ adapters: "newcomer" }], options: { return_logits: true } };
-      const missing = await post(`${server.url}/v1/predict`, body);
-      assert.equal(missing.status, 404);
-      cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"), path.join(store.dir, "adapters/newcomer"), { recursive: true });
-      const added = await post(`${server.url}/v1/predict`, body);
-      assert.equal(added.status, 200, JSON.stringify(added.json));
-      const reference = await post(`${server.url}/v1/predict`, { ...body, tasks: [{ adapters: "sentiment" }] });
-      assert.deepEqual(added.json.results[0].outputs, reference.json.results[0].outputs);
-    } finally {
-      await server.close();
-      store.cleanup();
-    }
   });
 });

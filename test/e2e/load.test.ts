@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { runLoad } from "../bench/load.ts";
+import { runLoad } from "../../bench/load.ts";
 
 // A CI-sized `npm run load`: a real server over the AdapterHub fixture store, 16 connections,
 // the full mix of compositions for 8 s. Every request must succeed, the server must

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { ROOT } from "./paths.ts";
+import { ROOT } from "../support/paths.ts";
 
 // infra/: the wrangler config and the Dockerfiles. No Docker engine exists in
 // CI here, so the images are not built or run: the Dockerfiles are parsed and

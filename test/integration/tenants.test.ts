@@ -3,13 +3,13 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { cpSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { answer, copyStore, startServer, type Answer } from "./support/server.ts";
-import { ADAPTERHUB_FIXTURES } from "./paths.ts";
-import type { RunningServer } from "../functions/server.ts";
-import { optionsFromEnv } from "../functions/settings.ts";
-import { push } from "../src/cli/push.ts";
-import { LocalStore } from "../src/store/local-store.ts";
-import type { Store } from "../src/store/store.ts";
+import { answer, copyStore, startServer, type Answer } from "../support/server.ts";
+import { ADAPTERHUB_FIXTURES } from "../support/paths.ts";
+import type { RunningServer } from "../../functions/server.ts";
+import { optionsFromEnv } from "../../functions/settings.ts";
+import { push } from "../../src/cli/push.ts";
+import { LocalStore } from "../../src/store/local-store.ts";
+import type { Store } from "../../src/store/store.ts";
 
 // Tenants over HTTP: API keys (hashed) → namespaces of adapters, per-key
 // rate and concurrency limits.

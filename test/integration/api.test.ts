@@ -1,12 +1,12 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
-import { get, post, startServer } from "./support/server.ts";
-import { ADAPTERHUB_FIXTURES } from "./paths.ts";
-import { serve, type RunningServer } from "../functions/server.ts";
-import { createApp } from "../src/api/app.ts";
-import type { Engine } from "../src/engine/engine.ts";
-import { StoreUnavailableError } from "../src/store/store.ts";
+import { get, post, startServer } from "../support/server.ts";
+import { ADAPTERHUB_FIXTURES } from "../support/paths.ts";
+import { serve, type RunningServer } from "../../functions/server.ts";
+import { createApp } from "../../src/api/app.ts";
+import type { Engine } from "../../src/engine/engine.ts";
+import { StoreUnavailableError } from "../../src/store/store.ts";
 
 // The HTTP API beyond /v1/predict: fusion, store inventory, readiness,
 // metrics, OpenAPI document, docs page, request ids and logs.

@@ -1,16 +1,16 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../../src/formats/safetensors.ts";
 import path from "node:path";
-import { push } from "../src/cli/push.ts";
-import { S3Store } from "../src/store/s3-store.ts";
-import type { RunningServer } from "../functions/server.ts";
-import { ADAPTERHUB_FIXTURES, ADAPTERHUB_STORE } from "./paths.ts";
-import { goldenStores } from "./support/cases.ts";
-import { checkGoldenAt } from "./support/check.ts";
-import { startS3, withEnv, type TestS3 } from "./support/s3.ts";
-import { copyStore, post, startServer } from "./support/server.ts";
+import { push } from "../../src/cli/push.ts";
+import { S3Store } from "../../src/store/s3-store.ts";
+import type { RunningServer } from "../../functions/server.ts";
+import { ADAPTERHUB_FIXTURES, ADAPTERHUB_STORE } from "../support/paths.ts";
+import { goldenStores } from "../support/cases.ts";
+import { checkGoldenAt } from "../support/check.ts";
+import { startS3, withEnv, type TestS3 } from "../support/s3.ts";
+import { copyStore, post, startServer } from "../support/server.ts";
 
 // The server over s3://: the AdapterHub golden store (test/fixtures/adapterhub) pushed into a real
 // S3-protocol server, every golden case over HTTP, and the store going away

@@ -2,7 +2,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import onnxProto from "onnx-proto";
 import type { onnx as Onnx } from "onnx-proto";
-import { WorkerPool } from "../src/engine/worker-pool.ts";
+import { WorkerPool } from "../../../src/engine/worker-pool.ts";
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;

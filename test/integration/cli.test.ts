@@ -6,15 +6,15 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync }
 import os from "node:os";
 import path from "node:path";
 import { zipSync } from "fflate";
-import { push } from "../src/cli/push.ts";
-import { inspect } from "../src/cli/inspect.ts";
-import { optionsFromEnv } from "../functions/server.ts";
-import { LocalStore } from "../src/store/local-store.ts";
-import { S3Store } from "../src/store/s3-store.ts";
-import { MANIFEST, type Manifest } from "../src/store/store.ts";
-import { ROOT, ADAPTERHUB_FIXTURES } from "./paths.ts";
-import { toPeft } from "./support/peft.ts";
-import { startS3, type TestS3 } from "./support/s3.ts";
+import { push } from "../../src/cli/push.ts";
+import { inspect } from "../../src/cli/inspect.ts";
+import { optionsFromEnv } from "../../functions/server.ts";
+import { LocalStore } from "../../src/store/local-store.ts";
+import { S3Store } from "../../src/store/s3-store.ts";
+import { MANIFEST, type Manifest } from "../../src/store/store.ts";
+import { ROOT, ADAPTERHUB_FIXTURES } from "../support/paths.ts";
+import { toPeft } from "../support/peft.ts";
+import { startS3, type TestS3 } from "../support/s3.ts";
 
 // `polyhead push | ls | inspect` as a user runs them: the real CLI in a child
 // process, against a real S3-protocol server and a local folder.

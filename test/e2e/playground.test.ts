@@ -5,10 +5,10 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import type { RunningServer } from "../functions/server.ts";
-import { get, post, startServer } from "./support/server.ts";
-import { CHROMIUM_ARGS, ensureChromium } from "./support/chromium.ts";
-import { ROOT, ADAPTERHUB_FIXTURES } from "./paths.ts";
+import type { RunningServer } from "../../functions/server.ts";
+import { get, post, startServer } from "../support/server.ts";
+import { CHROMIUM_ARGS, ensureChromium } from "../support/chromium.ts";
+import { ROOT, ADAPTERHUB_FIXTURES } from "../support/paths.ts";
 
 const TEXT = "Anna loves the new film from Paris";
 const MODEL = "bert-tiny";

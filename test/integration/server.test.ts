@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync, copyFileSync, mkdirSync, readFileSy
 import os from "node:os";
 import { zipSync } from "fflate";
 import path from "node:path";
-import { copyStore, post, startServer } from "./support/server.ts";
-import { writeRandomStore } from "./support/random-store.ts";
-import { ADAPTERHUB_FIXTURES } from "./paths.ts";
-import type { RunningServer } from "../functions/server.ts";
+import { copyStore, post, startServer } from "../support/server.ts";
+import { writeRandomStore } from "../support/random-store.ts";
+import { ADAPTERHUB_FIXTURES } from "../support/paths.ts";
+import type { RunningServer } from "../../functions/server.ts";
 
 describe("inference off the HTTP thread", () => {
   let dir: string;

@@ -1,12 +1,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { S3Store } from "../src/store/s3-store.ts";
-import { parseS3Location } from "../src/store/s3-location.ts";
-import { openStore } from "../src/store/open.ts";
-import { LocalStore } from "../src/store/local-store.ts";
-import { StoreUnavailableError } from "../src/store/store.ts";
-import { startS3, withEnv, type TestS3 } from "./support/s3.ts";
+import { S3Store } from "../../src/store/s3-store.ts";
+import { parseS3Location } from "../../src/store/s3-location.ts";
+import { openStore } from "../../src/store/open.ts";
+import { LocalStore } from "../../src/store/local-store.ts";
+import { StoreUnavailableError } from "../../src/store/store.ts";
+import { startS3, withEnv, type TestS3 } from "../support/s3.ts";
 
 // The S3 store against a real S3-protocol server (s3rver on loopback).
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 /** Repository root. */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** The test stores, one folder each: test/fixtures/<store>. */
 export const LOCAL_FIXTURES = path.join(ROOT, "test/fixtures");
 /** The folder (under test/fixtures) of the golden store written by AdapterHub itself. */

@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { unzipSync, zipSync } from "fflate";
-import { copyStore, post, startServer } from "./support/server.ts";
-import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
-import { ADAPTERHUB_FIXTURES } from "./paths.ts";
-import type { RunningServer } from "../functions/server.ts";
+import { copyStore, post, startServer } from "../support/server.ts";
+import { readSafetensors, writeSafetensors } from "../../src/formats/safetensors.ts";
+import { ADAPTERHUB_FIXTURES } from "../support/paths.ts";
+import type { RunningServer } from "../../functions/server.ts";
 
 const SRC = path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment");
 const SAFE = new Uint8Array(readFileSync(path.join(SRC, "adapter.safetensors")));

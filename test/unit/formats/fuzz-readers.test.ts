@@ -7,18 +7,18 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import fc from "fast-check";
-import { readSafetensors } from "../src/formats/safetensors.ts";
-import { readTorchBin } from "../src/formats/torch-bin.ts";
-import { readStateDict } from "../src/formats/state-dict.ts";
-import { FormatError, numElements } from "../src/formats/tensor.ts";
-import type { StateDict } from "../src/formats/tensor.ts";
-import { parseAdapterConfig, parseFusionConfig, parseHeadConfig } from "../src/formats/adapter-config.ts";
-import { parseModelConfig } from "../src/formats/model-config.ts";
-import { TextTokenizer } from "../src/engine/tokenize.ts";
-import { ADAPTERHUB_FIXTURES } from "./paths.ts";
+import { readSafetensors } from "../../../src/formats/safetensors.ts";
+import { readTorchBin } from "../../../src/formats/torch-bin.ts";
+import { readStateDict } from "../../../src/formats/state-dict.ts";
+import { FormatError, numElements } from "../../../src/formats/tensor.ts";
+import type { StateDict } from "../../../src/formats/tensor.ts";
+import { parseAdapterConfig, parseFusionConfig, parseHeadConfig } from "../../../src/formats/adapter-config.ts";
+import { parseModelConfig } from "../../../src/formats/model-config.ts";
+import { TextTokenizer } from "../../../src/engine/tokenize.ts";
+import { ADAPTERHUB_FIXTURES } from "../../support/paths.ts";
 
 // Fixed seed: CI sees the same inputs on every run. To search harder locally:
-// POLYHEAD_FUZZ_SEED=<n> POLYHEAD_FUZZ_SCALE=<multiplier> npx tsx --test test/fuzz-readers.test.ts
+// POLYHEAD_FUZZ_SEED=<n> POLYHEAD_FUZZ_SCALE=<multiplier> npx tsx --test test/unit/formats/fuzz-readers.test.ts
 const SCALE = Number(process.env.POLYHEAD_FUZZ_SCALE ?? 1);
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
 fc.configureGlobal({ seed: Number(process.env.POLYHEAD_FUZZ_SEED ?? 0x9011ead), numRuns: runs(150), endOnFailure: true });

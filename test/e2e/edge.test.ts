@@ -7,12 +7,12 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { PROBLEM_BASE as SERVER_PROBLEM_BASE } from "../src/api/errors.ts";
-import { PROBLEM_BASE } from "../src/edge/problems.ts";
-import { affinityKey, compositionNames, rank } from "../src/edge/routing.ts";
-import { ROOT, ADAPTERHUB_FIXTURES } from "./paths.ts";
-import { answer, copyStore, startServer } from "./support/server.ts";
-import type { RunningServer } from "../functions/server.ts";
+import { PROBLEM_BASE as SERVER_PROBLEM_BASE } from "../../src/api/errors.ts";
+import { PROBLEM_BASE } from "../../src/edge/problems.ts";
+import { affinityKey, compositionNames, rank } from "../../src/edge/routing.ts";
+import { ROOT, ADAPTERHUB_FIXTURES } from "../support/paths.ts";
+import { answer, copyStore, startServer } from "../support/server.ts";
+import type { RunningServer } from "../../functions/server.ts";
 
 // The edge Worker in the Workers runtime (Miniflare/workerd), routing to real
 // polyhead servers. Each server sits behind a counting proxy on its own port:

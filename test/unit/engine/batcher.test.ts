@@ -1,12 +1,12 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { Batcher, type RunOutputs } from "../src/engine/batcher.ts";
-import type { Job, RowJob } from "../src/engine/plan.ts";
-import { Catalog } from "../src/store/catalog.ts";
-import { LocalStore } from "../src/store/local-store.ts";
-import { Engine } from "../src/engine/engine.ts";
-import { WorkerPool } from "../src/engine/worker-pool.ts";
-import { ADAPTERHUB_FIXTURES } from "./paths.ts";
+import { Batcher, type RunOutputs } from "../../../src/engine/batcher.ts";
+import type { Job, RowJob } from "../../../src/engine/plan.ts";
+import { Catalog } from "../../../src/store/catalog.ts";
+import { LocalStore } from "../../../src/store/local-store.ts";
+import { Engine } from "../../../src/engine/engine.ts";
+import { WorkerPool } from "../../../src/engine/worker-pool.ts";
+import { ADAPTERHUB_FIXTURES } from "../../support/paths.ts";
 
 // A run function that echoes each row's first token id at every position, so
 // the test can see which row landed where.
@@ -111,7 +111,7 @@ test("fusions of 3 and 4 adapters share one graph (empty slots masked) and mix i
   const { mkdtempSync, rmSync } = await import("node:fs");
   const os = await import("node:os");
   const path = await import("node:path");
-  const { writeRandomStore } = await import("./support/random-store.ts");
+  const { writeRandomStore } = await import("../../support/random-store.ts");
   const dir = mkdtempSync(path.join(os.tmpdir(), "polyhead-fuse-"));
   writeRandomStore(dir, { hidden: 32, layers: 2, heads: 2, intermediate: 64, maxPositions: 64, adapters: 4, fusions: [{ name: "f3", adapters: 3 }, { name: "f4", adapters: 4 }] });
   const pool = new WorkerPool({ threads: 1 });

@@ -2,9 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import path from "node:path";
-import { parseAdapterConfig, parseFusionConfig, parseHeadConfig } from "../src/formats/adapter-config.ts";
-import { parseModelConfig } from "../src/formats/model-config.ts";
-import { ADAPTERHUB_FIXTURES, fixtureStores } from "./paths.ts";
+import { parseAdapterConfig, parseFusionConfig, parseHeadConfig } from "../../../src/formats/adapter-config.ts";
+import { parseModelConfig } from "../../../src/formats/model-config.ts";
+import { ADAPTERHUB_FIXTURES, fixtureStores } from "../../support/paths.ts";
 
 const read = (p: string) => JSON.parse(readFileSync(p, "utf8"));
 const stores = fixtureStores().map((s) => s.dir);

@@ -4,12 +4,12 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { unzipSync, zipSync } from "fflate";
-import { readTorchBin } from "../src/formats/torch-bin.ts";
-import { readSafetensors } from "../src/formats/safetensors.ts";
-import { readStateDict } from "../src/formats/state-dict.ts";
-import { FormatError } from "../src/formats/tensor.ts";
-import type { StateDict, Tensor } from "../src/formats/tensor.ts";
-import { ADAPTERHUB_FIXTURES } from "./paths.ts";
+import { readTorchBin } from "../../../src/formats/torch-bin.ts";
+import { readSafetensors } from "../../../src/formats/safetensors.ts";
+import { readStateDict } from "../../../src/formats/state-dict.ts";
+import { FormatError } from "../../../src/formats/tensor.ts";
+import type { StateDict, Tensor } from "../../../src/formats/tensor.ts";
+import { ADAPTERHUB_FIXTURES } from "../../support/paths.ts";
 
 /*
  * Made with Debian's python3-torch 1.13:

@@ -1,9 +1,9 @@
 import { test, describe, before, after } from "node:test";
-import { copyStore, startServer } from "./support/server.ts";
-import { goldenStores } from "./support/cases.ts";
-import { checkGoldenAt } from "./support/check.ts";
-import type { RunningServer } from "../functions/server.ts";
-import { ADAPTERHUB_STORE } from "./paths.ts";
+import { copyStore, startServer } from "../support/server.ts";
+import { goldenStores } from "../support/cases.ts";
+import { checkGoldenAt } from "../support/check.ts";
+import type { RunningServer } from "../../functions/server.ts";
+import { ADAPTERHUB_STORE } from "../support/paths.ts";
 
 // Every golden case through the HTTP API, on every golden store, and on the
 // AdapterHub store (test/fixtures/adapterhub) reduced to only .bin or only .safetensors weight files.
