@@ -1,5 +1,5 @@
 // `npm run load`: a soak test of a real polyhead server. It starts the server
-// in-process on a loopback port over the shared fixture store, sends one
+// in-process on a loopback port over the AdapterHub fixture store, sends one
 // request per composition kind as a warm-up (graphs compiled, adapters and
 // fusions loaded), then sends POST /v1/predict from 16 concurrent connections
 // for 60 s with a rotating mix of bodies: single adapters of every kind,
@@ -11,7 +11,7 @@
 // status is 1 when a request failed.
 //
 // Env: LOAD_SECONDS (default 60), LOAD_CONNECTIONS (default 16),
-// POLYHEAD_FIXTURES (the store, default ../shared/fixtures).
+// POLYHEAD_FIXTURES (the store, default test/fixtures/adapterhub).
 // Bounded: loopback only, stops after the duration or LOAD_MAX_REQUESTS
 // (default 1,000,000), whichever comes first.
 
@@ -21,7 +21,7 @@ import { Writable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import autocannon from "autocannon";
 import { serve } from "../src/server/serve.ts";
-import { SHARED_FIXTURES } from "../test/paths.ts";
+import { ADAPTERHUB_FIXTURES } from "../test/support/paths.ts";
 
 const TEXTS = ["The movie was great!", "I really did not like the acting, it was boring and too long.", "Paris is a beautiful city in France."];
 const PAIRS = [
@@ -50,7 +50,7 @@ export interface LoadOptions {
   seconds: number;
   /** concurrent connections (default 16) */
   connections?: number;
-  /** the store (default the shared fixtures) */
+  /** the store (default test/fixtures/adapterhub) */
   store?: string;
   /** a cap on requests, so that the run is bounded in count as well as time (default 1,000,000) */
   maxRequests?: number;
@@ -96,7 +96,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       done();
     },
   });
-  const server = await serve({ store: opts.store ?? SHARED_FIXTURES, port: 0, host: "127.0.0.1", quiet: true, logDestination });
+  const server = await serve({ store: opts.store ?? ADAPTERHUB_FIXTURES, port: 0, host: "127.0.0.1", quiet: true, logDestination });
   try {
     // Warm-up: every body once, each must succeed (a broken mix should fail here, clearly).
     for (const { name, body } of LOAD_BODIES) {

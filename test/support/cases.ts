@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { LOCAL_FIXTURES, SHARED_FIXTURES } from "../paths.ts";
+import { fixtureStores } from "./paths.ts";
 
-// Golden cases (shared/FIXTURES.md): AdapterHub's outputs for a store.
+// Golden cases: the expected outputs for a store, in cases.json (its format:
+// test/fixtures/adapterhub/README.md).
 
 export interface GoldenCase {
   id: string;
@@ -21,14 +22,9 @@ export interface GoldenStore {
   cases: GoldenCase[];
 }
 
-/** The shared AdapterHub store, then every generated store under test/fixtures. */
+/** Every store under test/fixtures with a cases.json: the AdapterHub store first, then the generated ones. */
 export function goldenStores(): GoldenStore[] {
-  const dirs = [{ name: "shared", dir: SHARED_FIXTURES }];
-  if (existsSync(LOCAL_FIXTURES)) {
-    for (const d of readdirSync(LOCAL_FIXTURES).sort()) {
-      if (existsSync(path.join(LOCAL_FIXTURES, d, "cases.json"))) dirs.push({ name: d, dir: path.join(LOCAL_FIXTURES, d) });
-    }
-  }
+  const dirs = fixtureStores().filter((d) => existsSync(path.join(d.dir, "cases.json")));
   return dirs.map((d) => ({ ...d, cases: JSON.parse(readFileSync(path.join(d.dir, "cases.json"), "utf8")) }));
 }
 

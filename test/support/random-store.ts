@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { writeSafetensors } from "../../src/formats/safetensors.ts";
 import type { StateDict } from "../../src/core/tensor.ts";
-import { SHARED_FIXTURES } from "../paths.ts";
+import { ADAPTERHUB_FIXTURES } from "./paths.ts";
 
 // Stores of random weights in the AdapterHub layout, for tests that need a
 // bigger model than bert-tiny and for benchmarks (numbers don't matter for
@@ -54,7 +54,7 @@ export function writeRandomStore(dir: string, o: RandomStoreOptions): void {
       hidden_act: "gelu", layer_norm_eps: 1e-12, vocab_size: vocab, max_position_embeddings: o.maxPositions, type_vocab_size: 2, pad_token_id: 0,
     }),
   );
-  for (const f of ["tokenizer.json", "tokenizer_config.json"]) copyFileSync(path.join(SHARED_FIXTURES, "models/bert-tiny", f), path.join(dir, model, f));
+  for (const f of ["tokenizer.json", "tokenizer_config.json"]) copyFileSync(path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny", f), path.join(dir, model, f));
   const base: StateDict = new Map();
   const put = (d: StateDict, k: string, v: ReturnType<typeof t>) => d.set(k, v);
   put(base, "embeddings.word_embeddings.weight", t([vocab, H], 0.5));

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Validate reference.py against a store's cases.json (default: the real AdapterHub fixtures).
+"""Validate reference.py against a store's cases.json (default: the real AdapterHub fixtures,
+test/fixtures/adapterhub).
 
 Compares every expected array (padding positions of token-level outputs excluded) and prints the
 max abs error per case. Exit status 1 if any case is above the tolerance (default 1e-5).
@@ -12,7 +13,9 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
 from reference import Store, run_case  # noqa: E402
 
 
@@ -50,7 +53,7 @@ def main():
         i = args.index("--tol")
         tol = float(args[i + 1])
         del args[i:i + 2]
-    root = args[0] if args else "/work/shared/fixtures"
+    root = args[0] if args else os.path.join(REPO, "test", "fixtures", "adapterhub")
     store = Store(root)
     cases = json.load(open(os.path.join(root, "cases.json")))
     worst = 0.0

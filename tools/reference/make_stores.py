@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Generate extra golden stores in AdapterHub 3.2.1's on-disk format, with outputs from reference.py.
 
-    /usr/bin/python3 tools/reference/make_stores.py [--shared /work/shared/fixtures] [--out test/fixtures]
+    /usr/bin/python3 tools/reference/make_stores.py [--shared test/fixtures/adapterhub] [--out test/fixtures]
 
 Writes test/fixtures/{bert-variants,roberta-tiny,xlmr-tiny}/. Deterministic (fixed seeds).
 Tokenization goes through tools/reference/tokenize.mjs (npm @huggingface/tokenizers).
@@ -743,7 +743,8 @@ def make_roberta(out, seed=4321, model_type="roberta", store="roberta-tiny", mod
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default="/work/shared/fixtures")
+    ap.add_argument("--shared", default=os.path.join(REPO, "test", "fixtures", "adapterhub"),
+                    help="the golden store written by AdapterHub (its bert-tiny is reused)")
     ap.add_argument("--out", default=os.path.join(REPO, "test", "fixtures"))
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)

@@ -3,7 +3,7 @@
 
 Written from reading the library's behaviour (layer.py / modeling.py / lora.py / heads/base.py /
 bert + roberta modeling); no library code is copied. Validated against the real AdapterHub
-fixtures in /work/shared/fixtures by check_shared.py.
+fixtures in test/fixtures/adapterhub by check_shared.py.
 
 Usage as a library:
     store = Store("/path/to/store")

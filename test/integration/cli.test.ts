@@ -1,0 +1,292 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { zipSync } from "fflate";
+import { push } from "../../src/cli/push.ts";
+import { inspect } from "../../src/cli/inspect.ts";
+import { optionsFromEnv } from "../../src/server/settings.ts";
+import { LocalStore } from "../../src/store/local-store.ts";
+import { S3Store } from "../../src/store/s3-store.ts";
+import { MANIFEST, type Manifest } from "../../src/store/layout.ts";
+import { ROOT, ADAPTERHUB_FIXTURES } from "../support/paths.ts";
+import { toPeft } from "../support/peft.ts";
+import { startS3, type TestS3 } from "../support/s3.ts";
+
+// `polyhead push | ls | inspect` as a user runs them: the real CLI in a child
+// process, against a real S3-protocol server and a local folder.
+
+let s3: TestS3;
+let tmp: string;
+let bucket: S3Store;
+const FIXTURE_FOLDERS = [
+  path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny"),
+  ...readdirSync(path.join(ADAPTERHUB_FIXTURES, "adapters")).sort().map((a) => path.join(ADAPTERHUB_FIXTURES, "adapters", a)),
+  ...readdirSync(path.join(ADAPTERHUB_FIXTURES, "fusions")).sort().map((f) => path.join(ADAPTERHUB_FIXTURES, "fusions", f)),
+];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function polyhead(args: string[], env: Record<string, string | undefined> = {}, timeout = 0): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(ROOT, "bin/polyhead.js"), ...args],
+      { env: { ...process.env, ...s3.env, POLYHEAD_STORE: undefined, ...env }, cwd: ROOT, timeout },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+before(async () => {
+  s3 = await startS3();
+  tmp = mkdtempSync(path.join(os.tmpdir(), "polyhead-cli-"));
+  bucket = new S3Store(`s3://${s3.bucket}/fixtures`, { endpoint: s3.endpoint, credentials: s3.credentials });
+});
+after(async () => {
+  bucket.close();
+  await s3.dispose();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test("push uploads the whole fixture store to S3 with a manifest of every file", async () => {
+  const r = await polyhead(["push", ...FIXTURE_FOLDERS, "--store", `s3://${s3.bucket}/fixtures`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /pushed model bert-tiny → models\/bert-tiny\//);
+  assert.match(r.stdout, /pushed fusion sentiment-fusion → fusions\/sentiment-fusion\//);
+  // stderr is not a terminal here: no progress bar output
+  assert.doesNotMatch(r.stderr, /\[.*\]\s*\d+%/);
+
+  for (const dir of FIXTURE_FOLDERS) {
+    const kind = path.basename(path.dirname(dir));
+    const prefix = `${kind}/${path.basename(dir)}/`;
+    const manifest = JSON.parse(new TextDecoder().decode((await bucket.get(prefix + MANIFEST))!.bytes)) as Manifest;
+    assert.equal(manifest.format, 1);
+    assert.equal(manifest.kind, kind.slice(0, -1));
+    const local = readdirSync(dir).sort();
+    assert.deepEqual(Object.keys(manifest.files).sort(), local, prefix);
+    for (const f of local) {
+      assert.equal(manifest.files[f].sha256, sha256(path.join(dir, f)), `${prefix}${f} hash`);
+      const stored = await bucket.get(prefix + f);
+      assert.equal(createHash("sha256").update(stored!.bytes).digest("hex"), manifest.files[f].sha256, `${prefix}${f} stored bytes`);
+    }
+  }
+});
+
+test("ls --json reads the pushed store back", async () => {
+  const [r, human] = await Promise.all([
+    polyhead(["ls", "--json", "--store", `s3://${s3.bucket}/fixtures`]),
+    polyhead(["ls", "--store", `s3://${s3.bucket}/fixtures`]),
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const entries = JSON.parse(r.stdout) as any[];
+  assert.deepEqual(
+    entries.map((e) => `${e.kind}:${e.name}`),
+    FIXTURE_FOLDERS.map((d) => `${path.basename(path.dirname(d)).slice(0, -1)}:${path.basename(d)}`),
+  );
+  const sentiment = entries.find((e) => e.name === "sentiment");
+  const local = readdirSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"));
+  assert.deepEqual(sentiment.files.map((f: any) => f.name).sort(), local.sort());
+  assert.equal(sentiment.size, local.reduce((n, f) => n + readFileSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment", f)).length, 0));
+  assert.equal(sentiment.manifest.complete, true);
+  assert.ok(entries.every((e) => e.manifest?.complete));
+
+  assert.match(human.stdout, /^KIND\s+NAME\s+SIZE\s+FILES\s+PUSHED/);
+  assert.match(human.stdout, /fusion\s+sentiment-fusion/);
+});
+
+test("inspect --json: config, head, files with ETags, fusions using it", async () => {
+  const store = ["--store", `s3://${s3.bucket}/fixtures`];
+  const [r, loraRun, fusionRun, missing] = await Promise.all([
+    polyhead(["inspect", "sentiment", "--json", ...store]),
+    polyhead(["inspect", "lora_sent", "--json", ...store]),
+    polyhead(["inspect", "sentiment-fusion", "--json", ...store]),
+    polyhead(["inspect", "nope", ...store]),
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const i = JSON.parse(r.stdout);
+  assert.equal(i.kind, "adapter");
+  assert.equal(i.config.kind, "bottleneck");
+  assert.equal(i.config.outputAdapter, true);
+  assert.equal(i.config.reductionFactor, 16);
+  assert.equal(i.hidden_size, 32);
+  assert.deepEqual(i.head, { type: "classification", labels: ["negative", "positive"], layers: 2, activation: "tanh", use_pooler: false });
+  assert.deepEqual(i.used_by_fusions, ["sentiment-fusion"]);
+  assert.deepEqual(i.problems, []);
+  const etag = (await bucket.head("adapters/sentiment/adapter.safetensors"))!.etag;
+  assert.equal(i.files.find((f: any) => f.name === "adapter.safetensors").etag, etag);
+
+  const lora = JSON.parse(loraRun.stdout);
+  assert.equal(lora.config.kind, "lora");
+  assert.deepEqual(lora.used_by_fusions, []);
+  const fusion = JSON.parse(fusionRun.stdout);
+  assert.equal(fusion.kind, "fusion");
+  assert.deepEqual(fusion.adapters, ["sentiment", "topic", "formality"]);
+  assert.equal(fusion.saved_name, "sentiment,topic,formality");
+
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /"nope" is not in s3:\/\/polyhead\/fixtures/);
+});
+
+/** A copy of the sentiment adapter whose .bin is a torch zip whose pickle calls os.system. */
+function hostileFolder(name: string): string {
+  const dir = path.join(tmp, name);
+  cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"), dir, { recursive: true });
+  const marker = path.join(tmp, "pwned");
+  const s = (t: string) => Buffer.from(t, "latin1");
+  const arg = s(`touch ${marker}`);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(arg.length);
+  // PROTO 2, GLOBAL os.system, BINUNICODE arg, TUPLE1, REDUCE, STOP
+  const pickle = Buffer.concat([Buffer.from([0x80, 0x02]), s("cos\nsystem\n"), s("X"), len, arg, Buffer.from([0x85]), s("R.")]);
+  writeFileSync(path.join(dir, "pytorch_adapter.bin"), zipSync({ "archive/data.pkl": pickle, "archive/version": s("3\n") }, { level: 0 }));
+  return dir;
+}
+
+test("a hostile pickle or a malformed safetensors is refused before anything is uploaded", async () => {
+  const good = path.join(ADAPTERHUB_FIXTURES, "adapters/topic");
+  const evil = hostileFolder("evil");
+  const r = await polyhead(["push", good, evil, "--store", `s3://${s3.bucket}/hostile`]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /evil: pytorch_adapter\.bin is refused: .*forbidden global os\.system/);
+  const store = new S3Store(`s3://${s3.bucket}/hostile`, { endpoint: s3.endpoint, credentials: s3.credentials });
+  try {
+    // nothing at all: the good folder waited for the whole push to be checked
+    assert.deepEqual(await store.list(""), []);
+
+    const broken = path.join(tmp, "broken");
+    cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/topic"), broken, { recursive: true });
+    const header = Buffer.from(JSON.stringify({ w: { dtype: "F32", shape: [1000], data_offsets: [0, 4000] } }));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(header.length));
+    writeFileSync(path.join(broken, "adapter.safetensors"), Buffer.concat([len, header, Buffer.alloc(8)]));
+    const r2 = await polyhead(["push", broken, "--store", `s3://${s3.bucket}/hostile`]);
+    assert.equal(r2.code, 1);
+    assert.match(r2.stderr, /broken: adapter\.safetensors is refused: /);
+    assert.deepEqual(await store.list(""), []);
+  } finally {
+    store.close();
+  }
+  assert.deepEqual(readdirSync(tmp).filter((f) => f === "pwned"), [], "the pickle ran nothing");
+});
+
+test("push refuses bad names, unknown folders and configs the server would refuse", async () => {
+  const notSaved = path.join(tmp, "plain");
+  cpSync(path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny/vocab.txt"), path.join(notSaved, "vocab.txt"), { recursive: true });
+  const gated = path.join(tmp, "gated");
+  cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/topic"), gated, { recursive: true });
+  const config = JSON.parse(readFileSync(path.join(gated, "adapter_config.json"), "utf8"));
+  config.config.use_gating = true;
+  writeFileSync(path.join(gated, "adapter_config.json"), JSON.stringify(config));
+  const target = ["--store", path.join(tmp, "store0")];
+  const [r1, r2, r3, r4] = await Promise.all([
+    polyhead(["push", notSaved, ...target]),
+    polyhead(["push", path.join(ADAPTERHUB_FIXTURES, "adapters/topic"), "--as", "../x", ...target]),
+    polyhead(["push", gated, ...target]),
+    polyhead(["push", path.join(ADAPTERHUB_FIXTURES, "adapters/topic")]),
+  ]);
+  assert.match(r1.stderr, /plain: not a saved model, adapter or fusion/);
+  assert.match(r2.stderr, /"\.\.\/x" is not a valid name/);
+  assert.match(r3.stderr, /gated: adapter_config\.json: .*use_gating/s);
+  assert.match(r4.stderr, /--store/);
+  for (const r of [r1, r2, r3, r4]) assert.equal(r.code, 1);
+  assert.deepEqual(readdirSync(tmp).filter((f) => f === "store0"), []);
+});
+
+test("push to a local folder (store from POLYHEAD_STORE, --as) uploads weights first and the manifest last", async () => {
+  const dir = path.join(tmp, "local-store");
+  const r = await polyhead(["push", path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"), "--as", "sentiment-v2", "--quiet"], { POLYHEAD_STORE: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(path.join(dir, "adapters/sentiment-v2")).sort(), [...readdirSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment")), MANIFEST].sort());
+
+  // the order, seen by the store itself
+  const order: string[] = [];
+  const local = new LocalStore(path.join(tmp, "ordered"));
+  const recording = Object.assign(Object.create(local), {
+    put: (key: string, bytes: Uint8Array) => {
+      order.push(key.split("/").pop()!);
+      return local.put(key, bytes);
+    },
+  });
+  await push([path.join(ADAPTERHUB_FIXTURES, "fusions/sentiment-fusion")], { store: recording, quiet: true, concurrency: 1 }, () => {});
+  const weights = order.filter((f) => /\.(bin|safetensors)$/.test(f));
+  const configs = order.filter((f) => f.endsWith(".json") && f !== MANIFEST);
+  assert.deepEqual(order.slice(0, weights.length), weights, "weights first");
+  assert.deepEqual(order.slice(weights.length, -1), configs, "configs next");
+  assert.equal(order.at(-1), MANIFEST, "manifest last");
+});
+
+test("a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors) is pushed as an adapter", async () => {
+  // The AdapterHub LoRA fixture re-saved in PEFT's layout.
+  const dir = path.join(tmp, "peft_sent");
+  toPeft(path.join(ADAPTERHUB_FIXTURES, "adapters/lora_sent"), dir);
+  const location = path.join(tmp, "peft-store");
+  const [pushed] = await push([dir], { store: location, quiet: true }, () => {});
+  assert.deepEqual([pushed.kind, pushed.prefix, pushed.files], ["adapter", "adapters/peft_sent/", 2]);
+  const i = await inspect(location, "peft_sent");
+  assert.equal(i.config?.kind, "lora");
+  assert.equal(i.saved_name, undefined);
+  assert.equal(i.head, null);
+  assert.deepEqual(i.problems, []);
+});
+
+test("serve: --device cuda without CUDA stops the start with a message naming CUDA", async () => {
+  const started = Date.now();
+  const r = await polyhead(["serve", "--device", "cuda", "--port", "0", "--models", "bert-tiny"], {}, 20_000);
+  assert.notEqual(r.code, 0);
+  assert.ok(Date.now() - started < 15_000, "fails at start, not after a timeout");
+  assert.match(r.stderr, /^polyhead: .*CUDA/m);
+  assert.doesNotMatch(r.stdout, /polyhead listening on/);
+});
+
+test("serve: flags win over env vars; the server starts and answers /healthz", async () => {
+  // env values that would be refused: the flags replace them before they are parsed
+  const env = { ...process.env, POLYHEAD_STORE: undefined, PORT: "not-a-port", POLYHEAD_TTL_SECONDS: "soon", POLYHEAD_MAX_WAIT_MS: "-1" };
+  const child = spawn(process.execPath, [path.join(ROOT, "bin/polyhead.js"), "serve", "--port", "0", "--ttl", "5", "--max-wait-ms", "1"], { cwd: ROOT, env });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      let err = "";
+      const timer = setTimeout(() => reject(new Error(`no "listening" line in 15 s; stderr: ${err}`)), 15_000);
+      child.stderr.on("data", (d) => (err += d));
+      child.stdout.on("data", (d) => {
+        out += d;
+        const m = /polyhead listening on (http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+    });
+    const res = await fetch(`${url}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: "ok" });
+  } finally {
+    child.kill("SIGTERM");
+  }
+});
+
+test("optionsFromEnv: one parser for env vars and serve's flags", () => {
+  const env = { PORT: "9000", POLYHEAD_TTL_SECONDS: "7", POLYHEAD_MAX_BATCH_ROWS: "4", POLYHEAD_WARM: "sentiment,null", POLYHEAD_MODELS: "a, b" };
+  const o = optionsFromEnv(env, { port: "0", maxWaitMs: "1", warm: ["topic", '{"stack":["lang_en","sentiment"]}'] });
+  assert.equal(o.port, 0);
+  assert.equal(o.ttlSeconds, 7);
+  assert.deepEqual(o.batch, { maxRows: 4, maxWaitMs: 1 });
+  assert.deepEqual(o.models, ["a", "b"]);
+  assert.deepEqual(o.warm, ["topic", { stack: ["lang_en", "sentiment"] }]);
+  assert.deepEqual(optionsFromEnv(env).warm, ["sentiment", null]);
+  assert.deepEqual(optionsFromEnv({ POLYHEAD_WARM: '[{"fuse":["a","b"]}]' }).warm, [{ fuse: ["a", "b"] }]);
+  assert.equal(optionsFromEnv({}).host, undefined, "serve() and the container pick the default host");
+  assert.throws(() => optionsFromEnv({ POLYHEAD_DEVICE: "tpu" }), /--device \/ POLYHEAD_DEVICE: expected cpu or cuda/);
+  assert.throws(() => optionsFromEnv({}, { threads: "0" }), /--threads \/ POLYHEAD_THREADS/);
+});
