@@ -3,7 +3,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { RefusedError } from "../core/errors.ts";
 import path from "node:path";
 import { checkKey, NAME_RE } from "../core/names.ts";
-import { TextTokenizer } from "../engine/tokenize.ts";
+import { TextTokenizer } from "../formats/tokenizer.ts";
 import { familyFor, parseModelConfig } from "../families/index.ts";
 import { baseWeights } from "../families/base-weights.ts";
 import { parseAdapterConfig } from "../methods/index.ts";

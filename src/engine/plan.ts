@@ -2,7 +2,7 @@ import type { LoadedAdapter, LoadedFusion, LoadedHead, LoadedModel } from "../st
 import { inputName, specKey, type BlockSpec, type GraphSpec, type SlotSpec } from "../graph/spec.ts";
 import { fusionFeeds, fusionPlaces, fusionShape, type FusionMember } from "../methods/fusion.ts";
 import type { Put } from "../methods/method.ts";
-import type { Encoded } from "./tokenize.ts";
+import type { Encoded } from "../formats/tokenizer.ts";
 import type { Feed } from "./worker-pool.ts";
 
 // Planning: branches whose chains have the same shape share one encoder run.

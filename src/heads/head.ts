@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Linear } from "../formats/linear.ts";
-import type { Encoded } from "../engine/tokenize.ts";
+import type { Encoded } from "../formats/tokenizer.ts";
 
 // The contract of a prediction head type (classification, tagging, ...): how
 // many outputs its config asks for, which tokens it reads, and how a row's

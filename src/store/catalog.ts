@@ -15,7 +15,7 @@ import { familyKeys } from "../methods/method.ts";
 import { parseFusionConfig, readFusionWeights, type FusionConfig, type FusionWeights } from "../methods/fusion.ts";
 import { parseHeadConfig, readHeadWeights, type HeadConfig, type HeadWeights } from "../heads/index.ts";
 import { transpose2d } from "../formats/linear.ts";
-import { TextTokenizer } from "../engine/tokenize.ts";
+import { TextTokenizer } from "../formats/tokenizer.ts";
 
 // Resolves names to loaded, validated objects and keeps them. Every load is
 // cached as a promise, so concurrent first requests for one adapter read it

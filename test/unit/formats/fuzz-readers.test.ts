@@ -17,7 +17,7 @@ import { parseAdapterConfig } from "../../../src/methods/index.ts";
 import { parseFusionConfig } from "../../../src/methods/fusion.ts";
 import { parseHeadConfig } from "../../../src/heads/index.ts";
 import { parseModelConfig } from "../../../src/families/index.ts";
-import { TextTokenizer } from "../../../src/engine/tokenize.ts";
+import { TextTokenizer } from "../../../src/formats/tokenizer.ts";
 import { ADAPTERHUB_FIXTURES } from "../../support/paths.ts";
 
 // Fixed seed: CI sees the same inputs on every run. To search harder locally:

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { TextTokenizer, truncatePair } from "../../../src/engine/tokenize.ts";
+import { TextTokenizer, truncatePair } from "../../../src/formats/tokenizer.ts";
 import { ADAPTERHUB_FIXTURES, ADAPTERHUB_STORE, LOCAL_FIXTURES, fixtureStores } from "../../support/paths.ts";
 
 interface Case { id: string; model: string; inputs: (string | [string, string])[]; max_length: number; tokenized: { input_ids: number[][]; attention_mask: number[][]; token_type_ids?: number[][] } }
