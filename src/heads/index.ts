@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SavedConfig, trainedOn } from "../formats/saved-config.ts";
 import { ACTIVATIONS } from "../graph/ops.ts";
 import { linearOf } from "../formats/linear.ts";
 import type { StateDict, Tensor } from "../core/tensor.ts";
@@ -25,14 +26,6 @@ export function headType(c: HeadConfig): HeadType {
 
 export const resultType = (c: HeadConfig | null) => (c ? headType(c).resultType(c) : "hidden_states");
 
-const Envelope = z.looseObject({
-  config: z.record(z.string(), z.unknown()),
-  name: z.string().min(1),
-  hidden_size: z.number().int().positive().nullish(),
-  model_type: z.string().nullish(),
-  model_name: z.string().nullish(),
-});
-
 const Config = z.looseObject({
   head_type: z.string(),
   num_labels: z.number().int().positive().optional(),
@@ -44,7 +37,7 @@ const Config = z.looseObject({
 });
 
 export function parseHeadConfig(json: unknown): HeadConfig {
-  const env = Envelope.parse(json);
+  const env = SavedConfig.parse(json);
   const c = Config.parse(env.config);
   const type = HEAD_TYPES.find((h) => h.type === c.head_type);
   if (!type) throw new Error(`head_type "${c.head_type}" is not supported (supported: ${HEAD_TYPES.map((h) => h.type).join(", ")})`);
@@ -63,9 +56,7 @@ export function parseHeadConfig(json: unknown): HeadConfig {
     usePooler: c.use_pooler,
     bias: c.bias,
     labels,
-    hiddenSize: env.hidden_size ?? null,
-    modelType: env.model_type ?? null,
-    modelName: env.model_name || null,
+    ...trainedOn(env),
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SavedConfig, trainedOn } from "../formats/saved-config.ts";
 import { add, linear, matmul, mul, reduceSum, scale, softmax, squeeze, unsqueeze, concat } from "../graph/ops.ts";
 import type { Value } from "../graph/onnx-builder.ts";
 import { biasOf, linearOf, transpose2d, type Linear } from "../formats/linear.ts";
@@ -56,19 +57,11 @@ const Schema = z.strictObject({
   value_before_softmax: bool.default(true),
 });
 
-const Envelope = z.looseObject({
-  config: z.record(z.string(), z.unknown()),
-  name: z.string().min(1),
-  hidden_size: z.number().int().positive().nullish(),
-  model_type: z.string().nullish(),
-  model_name: z.string().nullish(),
-});
-
 /** Options of a fusion config that change nothing at inference time. */
 const TRAINING_ONLY = new Set(["dropout", "dropout_prob", "regularization", "value_initialized", "dtype"]);
 
 export function parseFusionConfig(json: unknown): FusionConfig {
-  const env = Envelope.parse(json);
+  const env = SavedConfig.parse(json);
   const rest = Object.fromEntries(Object.entries(env.config).filter(([k]) => !TRAINING_ONLY.has(k)));
   const c = Schema.parse(rest);
   return {
@@ -80,9 +73,7 @@ export function parseFusionConfig(json: unknown): FusionConfig {
     residualBefore: c.residual_before,
     temperature: c.temperature,
     valueBeforeSoftmax: c.value_before_softmax,
-    hiddenSize: env.hidden_size ?? null,
-    modelType: env.model_type ?? null,
-    modelName: env.model_name || null,
+    ...trainedOn(env),
   };
 }
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { SavedConfig, trainedOn } from "../formats/saved-config.ts";
 import type { Family } from "../families/index.ts";
 import type { StateDict } from "../core/tensor.ts";
 import { bottleneck } from "./bottleneck.ts";
@@ -34,14 +34,6 @@ export interface AdapterFile {
   parts: { method: AdapterMethod<any, any>; config: unknown }[];
 }
 
-const Envelope = z.looseObject({
-  config: z.record(z.string(), z.unknown()),
-  name: z.string().min(1),
-  hidden_size: z.number().int().positive().nullish(),
-  model_type: z.string().nullish(),
-  model_name: z.string().nullish(),
-});
-
 /** Options that change nothing at inference time. */
 const TRAINING_ONLY = new Set([
   "init_weights", "dropout", "phm_c_init", "phm_dim", "phm_init_range", "phm_rank", "phm_bias", "learn_phm",
@@ -57,13 +49,13 @@ export function parseAdapterConfig(json: unknown): AdapterFile {
     const config = parsePeftLora(json);
     return { format: "peft", name: "", hiddenSize: null, modelType: null, modelName: typeof base === "string" && base ? base : null, parts: [{ method: lora, config }] };
   }
-  const env = Envelope.parse(json);
+  const env = SavedConfig.parse(json);
   const config = Object.fromEntries(Object.entries(env.config).filter(([k]) => !TRAINING_ONLY.has(k)));
   const arch = config.architecture ?? "bottleneck";
   if (!ARCHITECTURES.includes(String(arch))) throw new Error(`adapter architecture "${String(arch)}" is not supported (supported: ${ARCHITECTURES.join(", ")})`);
   const parts = METHODS.map((method) => ({ method, config: method.parse(config) })).filter((p) => p.config !== null);
   if (!parts.length) throw new Error("adapter config describes no adapter method polyhead knows");
-  return { format: "adapterhub", name: env.name, hiddenSize: env.hidden_size ?? null, modelType: env.model_type ?? null, modelName: env.model_name || null, parts };
+  return { format: "adapterhub", name: env.name, ...trainedOn(env), parts };
 }
 
 /** Reads every part's weights from the adapter's state dict. */

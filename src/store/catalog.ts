@@ -19,7 +19,7 @@ import { TextTokenizer } from "../formats/tokenizer.ts";
 
 // Resolves names to loaded, validated objects and keeps them. Every load is
 // cached as a promise, so concurrent first requests for one adapter read it
-// once. Folders are laid out as in DESIGN.md; files are read exactly as
+// once. Folders are laid out as in docs/DESIGN.md; files are read exactly as
 // AdapterHub saves them (safetensors preferred, torch .bin otherwise).
 
 export interface LoadedModel {
