@@ -162,12 +162,10 @@ export class Engine {
           if (odd) throw new CompositionError(`${odd.method.name} adapter "${a.name}" cannot be used inside ${c.t}: only bottleneck adapters act where ${c.t} combines`, path);
         }
         if (c.t === "average") return { t: "average", weights: c.weights, children };
-        const names = c.children.map((x) => (x.t === "adapter" ? x.name : null));
-        let fusion;
-        if (c.fusion) fusion = await this.catalog.fusion(c.fusion, model);
-        else if (names.every((n) => n !== null)) fusion = await this.catalog.findFusion(names as string[], model);
-        else throw new CompositionError(`a fuse of stacks needs its fusion named with "fusion"`, path);
-        if (names.every((n) => n !== null) && fusion.adapters.length === names.length && fusion.adapters.join(",") !== names.join(",")) {
+        // AdapterHub names a fusion after each child's last adapter: Fuse(Stack(lang, a), b) is the fusion "a,b".
+        const names = c.children.map(lastName);
+        const fusion = c.fusion ? await this.catalog.fusion(c.fusion, model) : await this.catalog.findFusion(names, model);
+        if (fusion.adapters.length === names.length && fusion.adapters.join(",") !== names.join(",")) {
           throw new InvalidAdapterError("fusion", fusion.name, `was trained on [${fusion.adapters.join(", ")}], not [${names.join(", ")}]`);
         }
         if (fusion.adapters.length !== children.length) {
@@ -312,6 +310,11 @@ function chainName(c: Chain): string {
 /** [real tokens][hidden] for one row of a [N, T, H] output. */
 function hiddenRows(data: Float32Array, n: number, T: number, H: number, real: number): number[][] {
   return Array.from({ length: real }, (_, t) => Array.from(data.subarray((n * T + t) * H, (n * T + t + 1) * H)));
+}
+
+/** The last adapter of a chain: AdapterCompositionBlock.last(). */
+function lastName(c: Chain): string {
+  return c.t === "adapter" ? c.name : lastName(c.children[c.children.length - 1]);
 }
 
 /** The first adapter of a composition, as AdapterHub's first() finds it (through every block, Parallel included). */

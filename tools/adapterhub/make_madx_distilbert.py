@@ -575,6 +575,13 @@ def build_madx(out_root, tok_src):
             check=lambda s, e, o: check_rows(s, o, [
                 (Stack("lang_en", "task_sent"), "task_sent", {k: v[:2] for k, v in e.items()}),
                 (Stack("lang_en", "task_topic"), "task_topic", {k: v[2:] for k, v in e.items()})]))
+    # first() reaches into Parallel: lang_en's invertible adapter also runs under the task_sent branch
+    sb.case("madx-parallel-inv-first", Parallel("lang_en", "task_sent"), ["task_sent", "task_sent"],
+            check=lambda s, e, o: differs(o.head_outputs[1], s.run("task_sent", "task_sent", e),
+                                          "Parallel(lang_en, task_sent)[1] vs task_sent alone"))
+    # a fusion over stacks is named after each stack's last adapter: "task_sent,task_ner,task_topic"
+    sb.case("madx-fuse-of-stacks", Fuse(Stack("lang_en", "task_sent"), Stack("lang_en", "task_ner"), Stack("lang_en", "task_topic")),
+            "task_sent,task_ner,task_topic", fusion=True, check=inv_applied("lang_en", True))
     bs2 = BatchSplit(Stack("lang_en", "task_sent"), Stack("lang_de", "task_sent"), batch_sizes=[2, 3])
     print("  BatchSplit(Stack(lang_en, task_sent), Stack(lang_de, task_sent)) [different inv adapters]:")
     bs2_ok = branches_match_alone(sb, bs2, ["task_sent", "task_sent"], enc, sizes=[2, 3])
@@ -741,6 +748,11 @@ Cases:
 - `madx-fusion`: Stack(lang_en, Fuse(task_sent, task_ner, task_topic)) with fusion attentions.
 - `madx-stack-parallel`: Stack(lang_en, Parallel(task_sent, task_topic)); `madx-stack-batch-split`:
   Stack(lang_en, BatchSplit(task_sent, task_topic; sizes 2, 3)) (both checked equal to each branch alone).
+- `madx-parallel-inv-first`: Parallel(lang_en, task_sent) with task_sent's head on both branches: first()
+  reaches into the Parallel, so lang_en's invertible adapter runs under the task_sent branch too (checked to
+  differ from task_sent alone).
+- `madx-fuse-of-stacks`: Fuse(Stack(lang_en, task_sent), Stack(lang_en, task_ner), Stack(lang_en, task_topic)),
+  the fusion named after each stack's last adapter ("task_sent,task_ner,task_topic"), with fusion attentions.
 
 Not included because 3.2.1 gives wrong rows (a Stack nested in Parallel / BatchSplit gets the first
 adapter's pre_forward applied twice; verified by the generator, also without invertible adapters):
