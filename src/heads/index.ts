@@ -76,7 +76,7 @@ export function readHeadWeights(dict: StateDict, head: HeadConfig, hidden: numbe
   if (idxs.length !== head.layers) {
     throw new Error(`head "${head.name}": config says ${head.layers} layer(s), file holds ${idxs.length} linear layer(s)`);
   }
-  const layers = idxs.map((idx, i) => linearOf(byIdx.get(idx)!, "", `head "${head.name}"`, hidden, i === idxs.length - 1 ? head.numLabels : hidden));
+  const layers = idxs.map((idx, i) => linearOf(byIdx.get(idx)!, "", `head "${head.name}" layer heads.${head.name}.${idx}`, hidden, i === idxs.length - 1 ? head.numLabels : hidden));
   return { layers };
 }
 

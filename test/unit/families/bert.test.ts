@@ -105,15 +105,22 @@ test("baseWeights fails naming a missing layer weight, with the checkpoint's own
   assert.throws(() => baseWeights(without(dict, q1), bert, config), (e: Error) => e.message.includes(`lack "${q1}"`));
   assert.throws(() => baseWeights(without(prefixed(dict, "bert."), `bert.${q1}`), bert, config), (e: Error) => e.message.includes(`lack "bert.${q1}"`));
   assert.throws(() => baseWeights(without(dict, "embeddings.word_embeddings.weight"), bert, config), /hold no embeddings\.word_embeddings\.weight .*bert\./);
-  // any other weight: has() says no, get() names it
-  const k0 = "encoder.layer.0.attention.self.key.weight";
-  const w = baseWeights(without(dict, k0), bert, config);
-  assert.equal(w.has(k0), false);
-  assert.throws(() => w.get(k0), (e: Error) => e.message.includes(`lack "${k0}"`));
+  // every weight the graph reads is checked when the checkpoint loads, not when a graph is built
+  for (const k of ["encoder.layer.0.attention.self.key.weight", "encoder.layer.1.output.LayerNorm.bias", "embeddings.position_embeddings.weight", "encoder.layer.0.intermediate.dense.bias"]) {
+    assert.throws(() => baseWeights(without(dict, k), bert, config), (e: Error) => e.message.includes(`lack "${k}"`), k);
+  }
+});
+
+test("baseWeights refuses a layer weight whose shape does not fit the config", () => {
+  const k = "encoder.layer.1.intermediate.dense.weight";
+  const t = dict.get(k)!;
+  const bad: StateDict = new Map(dict);
+  bad.set(k, { shape: [t.shape[1], t.shape[0]], data: t.data });
+  assert.throws(() => baseWeights(bad, bert, config), /"encoder\.layer\.1\.intermediate\.dense\.weight" has shape/);
 });
 
 test("baseWeights refuses embeddings of another width than the config's", () => {
-  assert.throws(() => baseWeights(dict, bert, { ...config, hidden: 64 }), /width 32, config says hidden size 64/);
+  assert.throws(() => baseWeights(dict, bert, { ...config, hidden: 64 }), /shape \[\d+,32\], config says hidden size 64/);
   // one layer more in the config than in the file
   assert.throws(() => baseWeights(dict, bert, { ...config, layers: 3 }), /lack "encoder\.layer\.2\.attention\.self\.query\.weight"/);
 });
