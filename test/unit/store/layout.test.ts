@@ -1,0 +1,41 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { adapterKind, fusionAdapters } from "../../../src/store/layout.ts";
+import { parseAdapterConfig } from "../../../src/methods/index.ts";
+import { fixtureStores } from "../../support/paths.ts";
+
+const read = (p: string) => JSON.parse(readFileSync(p, "utf8"));
+
+test("adapterKind (the listing's type, also used by the edge) agrees with the methods the server reads", () => {
+  const seen = new Set<string>();
+  for (const { dir } of fixtureStores()) {
+    for (const a of readdirSync(path.join(dir, "adapters"))) {
+      const json = read(path.join(dir, "adapters", a, "adapter_config.json"));
+      const kind = adapterKind(json);
+      seen.add(kind.type);
+      let parts: string[] | null = null;
+      try {
+        parts = parseAdapterConfig(json).parts.map((p) => p.method.name);
+      } catch {
+        // refused by the server: the listing must not call it supported
+      }
+      if (parts === null) assert.equal(kind.supported, false, `${a}: refused by the server, listed as supported`);
+      else assert.equal(kind.type, parts.join("+"), `${a}: listed as ${kind.type}, served as ${parts.join("+")}`);
+    }
+  }
+  for (const t of ["bottleneck", "lora", "ia3", "bottleneck+invertible"]) assert.ok(seen.has(t), `no fixture adapter of type ${t}`);
+});
+
+test("adapterKind: PEFT types and architectures polyhead does not serve", () => {
+  assert.deepEqual(adapterKind({ peft_type: "LORA" }), { type: "lora", supported: true });
+  assert.deepEqual(adapterKind({ peft_type: "PREFIX_TUNING" }), { type: "prefix_tuning", supported: false });
+  assert.deepEqual(adapterKind({ config: { architecture: "prefix_tuning" } }), { type: "prefix_tuning", supported: false });
+  assert.deepEqual(adapterKind({ config: { inv_adapter: "glow" } }), { type: "bottleneck+invertible", supported: false });
+});
+
+test("fusion membership: fusion.json, else AdapterHub's saved name", () => {
+  assert.deepEqual(fusionAdapters({ adapters: ["a", "b"] }, "x,y"), ["a", "b"]);
+  assert.deepEqual(fusionAdapters(null, "x,y"), ["x", "y"]);
+});
