@@ -8,7 +8,7 @@ import { familyFor, parseModelConfig } from "../families/index.ts";
 import { baseWeights } from "../families/base-weights.ts";
 import { parseAdapterConfig } from "../methods/index.ts";
 import { parseFusionConfig } from "../methods/fusion.ts";
-import { parseHeadConfig, readHeadWeights } from "../heads/index.ts";
+import { isModelHead, parseHeadConfig, readHeadWeights } from "../heads/index.ts";
 import { readStateDict } from "../formats/state-dict.ts";
 import type { StateDict } from "../core/tensor.ts";
 import { CONFIG_FILES, detectKind, fusionListProblem, FUSION_LIST, isWeightFile, KINDS, MANIFEST, WEIGHT_FILES, type Kind } from "../store/layout.ts";
@@ -107,7 +107,7 @@ export async function checkFolder(dir: string, opts: { kind?: Kind; as?: string 
     return dicts.get(found)!;
   };
   const head = (hidden: number | null) => {
-    if (!json.has("head_config.json")) return;
+    if (!json.has("head_config.json") || isModelHead(json.get("head_config.json"))) return;
     const h = check("head_config.json", () => parseHeadConfig(json.get("head_config.json")));
     const dict = weights(WEIGHT_FILES.head);
     if (hidden !== null) check("head weights", () => readHeadWeights(dict, h, hidden));

@@ -37,7 +37,7 @@ export interface PredictOutput {
   results: TaskResult[];
 }
 
-const LOCATION_NAME: Record<string, string> = { mh: "mh_adapter", out: "output_adapter" };
+const LOCATION_NAME: Record<string, string> = { mh: "mh_adapter", cross: "cross_adapter", out: "output_adapter" };
 
 /** What the engine reports after each encoder run (for metrics). */
 export interface RunInfo {
@@ -267,7 +267,7 @@ function locations(r: Resolved): Set<string> {
   return new Set(r.children.flatMap((c) => [...locations(c)]));
 }
 
-const describePlaces = (s: Set<string>) => [...s].sort().map((p) => p.replace(".mh", " mh_adapter").replace(".out", " output_adapter")).join(", ") || "none";
+const describePlaces = (s: Set<string>) => [...s].sort().map((p) => p.replace(/\.(mh|cross|out)$/, (_, l: string) => ` ${LOCATION_NAME[l]}`)).join(", ") || "none";
 
 /** AdapterFusion needs every fused adapter, and its own weights, at the same places (same leave_out and locations). */
 function checkFusedPlaces(fusion: LoadedFusion, children: Resolved[]) {

@@ -7,16 +7,21 @@ import type { Family, ModelConfig } from "./family.ts";
 export interface BaseWeights {
   get(name: string): Tensor;
   has(name: string): boolean;
+  /** the first of several names the checkpoint holds (tied weights are saved under one of them) */
+  first(names: string[]): Tensor;
 }
 
 export function baseWeights(dict: StateDict, family: Family, config: ModelConfig): BaseWeights {
-  const word = `${family.embeddings.word}.weight`;
-  const prefix = family.weightPrefixes.find((p) => dict.has(p + word));
+  const s2s = family.seq2seq;
+  // the token embedding the family is found by (a seq2seq model may save its tied embedding under any of its names)
+  const words = s2s ? [...s2s.encoder.tokens, ...s2s.decoder.tokens].map((n) => `${n}.weight`) : [`${family.embeddings.word}.weight`];
+  const prefix = family.weightPrefixes.find((p) => words.some((w) => dict.has(p + w)));
   if (prefix === undefined) {
-    throw new Error(`model weights hold no ${word} (with or without a ${family.weightPrefixes.filter(Boolean).join(" / ")} prefix)`);
+    throw new Error(`model weights hold no ${words[0]} (with or without a ${family.weightPrefixes.filter(Boolean).join(" / ")} prefix)`);
   }
   const lookup = (name: string): Tensor | undefined => {
-    const t = dict.get(prefix + name);
+    // ForConditionalGeneration checkpoints keep the LM head beside the prefixed model
+    const t = dict.get(prefix + name) ?? (s2s ? dict.get(name) : undefined);
     if (t) return t;
     // TF-era checkpoints call LayerNorm parameters gamma and beta.
     if (name.endsWith("LayerNorm.weight")) return dict.get(prefix + name.replace(/weight$/, "gamma"));
@@ -30,19 +35,56 @@ export function baseWeights(dict: StateDict, family: Family, config: ModelConfig
       if (!t) throw new Error(`model weights lack "${prefix}${name}"`);
       return t;
     },
+    first(names) {
+      const n = names.find((x) => lookup(x) !== undefined);
+      if (!n) throw new Error(`model weights lack "${prefix}${names[0]}" (nor ${names.slice(1).map((x) => `"${x}"`).join(", ") || "anything in its place"})`);
+      return lookup(n)!;
+    },
   };
-  // Every weight the encoder graph reads, with its shape, checked now: a
-  // checkpoint that does not fit its config is refused when it loads.
+  // Every weight the graphs read, with its shape, checked now: a checkpoint
+  // that does not fit its config is refused when it loads.
   const H = config.hidden;
-  const I = config.intermediate;
   const expect = (name: string, shape: number[]) => {
     const t = w.get(name);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new Error(`model weight "${prefix}${name}" has shape [${t.shape}], the config asks for [${shape}]`);
     }
   };
+  const norm = (n: string) => (expect(`${n}.weight`, [H]), expect(`${n}.bias`, [H]));
+  const lin = (n: string, out: number, inp: number) => (expect(`${n}.weight`, [out, inp]), expect(`${n}.bias`, [out]));
+  const layers = (l0: number, l1: number, inter: number) => {
+    for (let l = l0; l < l1; l++) {
+      const names = family.layer(l, config);
+      for (const t of ["q", "k", "v", "attnOut", "crossQ", "crossK", "crossV", "crossOut"] as const) if (names.linear[t]) lin(names.linear[t]!, H, H);
+      lin(names.linear.inter, inter, H);
+      lin(names.linear.out, H, inter);
+      norm(names.attnNorm);
+      if (names.crossNorm) norm(names.crossNorm);
+      norm(names.outNorm);
+    }
+  };
+  if (s2s) {
+    const c = config.seq2seq!;
+    const E = config.layers - config.decoderLayers;
+    for (const [stack, vocab] of [[s2s.encoder, config.vocabSize], [s2s.decoder, c.decoderVocabSize]] as const) {
+      const tok = w.first(stack.tokens.map((n) => `${n}.weight`));
+      if (tok.shape.length !== 2 || tok.shape[0] !== vocab || tok.shape[1] !== H) throw new Error(`token embeddings have shape [${tok.shape}], the config asks for [${vocab},${H}]`);
+      if (stack.positions) {
+        const p = w.get(`${stack.positions}.weight`);
+        if (p.shape.length !== 2 || p.shape[1] !== H) throw new Error(`position embeddings have shape [${p.shape}], expected [n,${H}]`);
+      }
+      if (stack.embeddingNorm) norm(stack.embeddingNorm);
+      if (stack.finalNorm) norm(stack.finalNorm);
+    }
+    layers(0, E, config.intermediate);
+    layers(E, config.layers, c.decoderIntermediate);
+    const head = w.first(s2s.lmHead.map((n) => `${n}.weight`));
+    if (head.shape[0] !== c.decoderVocabSize || head.shape[1] !== H) throw new Error(`the LM head has shape [${head.shape}], the config asks for [${c.decoderVocabSize},${H}]`);
+    return w;
+  }
+  const I = config.intermediate;
   const e = family.embeddings;
-  const emb = w.get(word);
+  const emb = w.get(words[0]);
   if (emb.shape.length !== 2 || emb.shape[1] !== H) throw new Error(`word embeddings have shape [${emb.shape}], config says hidden size ${H}`);
   const positions = w.get(`${e.position}.weight`);
   if (positions.shape.length !== 2 || positions.shape[1] !== H || positions.shape[0] < config.maxPositions) {
@@ -52,16 +94,7 @@ export function baseWeights(dict: StateDict, family: Family, config: ModelConfig
     const types = w.get(`${e.tokenType}.weight`);
     if (types.shape.length !== 2 || types.shape[1] !== H) throw new Error(`token type embeddings have shape [${types.shape}], expected [n,${H}]`);
   }
-  const norm = (n: string) => (expect(`${n}.weight`, [H]), expect(`${n}.bias`, [H]));
-  const lin = (n: string, out: number, inp: number) => (expect(`${n}.weight`, [out, inp]), expect(`${n}.bias`, [out]));
   norm(e.norm);
-  for (let l = 0; l < config.layers; l++) {
-    const names = family.layer(l);
-    for (const t of ["q", "k", "v", "attnOut"] as const) lin(names.linear[t], H, H);
-    lin(names.linear.inter, I, H);
-    lin(names.linear.out, H, I);
-    norm(names.attnNorm);
-    norm(names.outNorm);
-  }
+  layers(0, config.layers, I);
   return w;
 }

@@ -15,7 +15,7 @@ export const bert: Family = {
   },
   layer: bertLayer,
   pooler: "pooler.dense",
-  adapterModule: (l, loc) => (loc === "mh" ? `encoder.layer.${l}.attention.output` : `encoder.layer.${l}.output`),
+  adapterModule: (l, loc) => (loc === "mh" ? `encoder.layer.${l}.attention.output` : loc === "out" ? `encoder.layer.${l}.output` : null),
   tokenTypes: true,
   positions: (ids) => ids.map((_, t) => t),
   padPosition: (t) => t,

@@ -39,6 +39,7 @@ export const distilbert: Family = {
       typeVocabSize: 0,
       padTokenId: c.pad_token_id ?? 0,
       nameOrPath: c._name_or_path || null,
+      decoderLayers: 0,
     });
   },
   weightPrefixes: ["", "distilbert."],
@@ -65,7 +66,7 @@ export const distilbert: Family = {
     };
   },
   pooler: null,
-  adapterModule: (l, loc) => `transformer.layer.${l}.${loc === "mh" ? "attention_adapters" : "output_adapters"}`,
+  adapterModule: (l, loc) => (loc === "cross" ? null : `transformer.layer.${l}.${loc === "mh" ? "attention_adapters" : "output_adapters"}`),
   tokenTypes: false,
   positions: (ids) => ids.map((_, t) => t),
   padPosition: (t) => t,

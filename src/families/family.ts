@@ -21,20 +21,75 @@ export interface ModelConfig {
   padTokenId: number;
   /** config.json's _name_or_path, when it has one */
   nameOrPath: string | null;
+  /**
+   * Decoder layers of an encoder-decoder model (0 for encoders). `layers`
+   * counts both stacks: AdapterHub numbers decoder layers after the
+   * encoder's (leave_out, per-layer reduction factors), and so do places.
+   */
+  decoderLayers: number;
+  /** what an encoder-decoder model needs beyond the encoder's fields */
+  seq2seq?: Seq2SeqConfig;
 }
 
-/** A linear layer of a transformer block that LoRA-like methods can target. */
-export type LinearTarget = "q" | "k" | "v" | "attnOut" | "inter" | "out";
-export const LINEAR_TARGETS: LinearTarget[] = ["q", "k", "v", "attnOut", "inter", "out"];
+/** config.json's fields of an encoder-decoder model that the graphs and the decoding loop read. */
+export interface Seq2SeqConfig {
+  decoderHeads: number;
+  decoderIntermediate: number;
+  /** the decoder's vocabulary (Marian may have its own) */
+  decoderVocabSize: number;
+  scaleEmbedding: boolean;
+  decoderStartTokenId: number;
+  bosTokenId: number | null;
+  eosTokenId: number;
+  forcedBosTokenId: number | null;
+  forcedEosTokenId: number | null;
+  badWordsIds: number[][];
+  noRepeatNgramSize: number;
+  lengthPenalty: number;
+  earlyStopping: boolean | "never";
+  numBeams: number;
+  minLength: number;
+  maxLength: number;
+}
 
-/** Where AdapterHub puts bottleneck adapters: after the attention block (mh) and after the FFN (out). */
-export type Location = "mh" | "out";
+/** A linear layer of a transformer block that LoRA-like methods can target (cross*: a decoder's cross-attention). */
+export type LinearTarget = "q" | "k" | "v" | "attnOut" | "inter" | "out" | "crossQ" | "crossK" | "crossV" | "crossOut";
+export const LINEAR_TARGETS: LinearTarget[] = ["q", "k", "v", "attnOut", "inter", "out", "crossQ", "crossK", "crossV", "crossOut"];
 
-/** Module paths (without .weight / .bias) of one transformer block's parameters. */
+/** Where AdapterHub puts bottleneck adapters: after self-attention (mh), after cross-attention (cross, decoders), after the FFN (out). */
+export type Location = "mh" | "cross" | "out";
+export const LOCATIONS: Location[] = ["mh", "cross", "out"];
+
+/** Module paths (without .weight / .bias) of one transformer block's parameters; cross-attention only in decoder layers. */
 export interface LayerNames {
-  linear: Record<LinearTarget, string>;
+  linear: Partial<Record<LinearTarget, string>> & Record<"q" | "k" | "v" | "attnOut" | "inter" | "out", string>;
   attnNorm: string;
+  crossNorm?: string;
   outNorm: string;
+}
+
+/** How an encoder-decoder family builds its two stacks (read by graph/seq2seq.ts). */
+export interface Seq2SeqShape {
+  /** LayerNorm before each sublayer (mBART) instead of after the residual (BART, Marian) */
+  preLN: boolean;
+  /** learned position embeddings with an offset (BART: 2), or sinusoidal ones computed, not stored (Marian) */
+  positions: { kind: "learned"; offset: number } | { kind: "sinusoidal" };
+  /** module paths per stack */
+  encoder: StackNames;
+  decoder: StackNames;
+  /** the LM head's weight, else the (tied) embedding, and the bias added to the logits */
+  lmHead: string[];
+  finalLogitsBias: string | null;
+}
+
+export interface StackNames {
+  /** candidate names of the token embedding, first present wins (tied embeddings may be saved once) */
+  tokens: string[];
+  positions: string | null;
+  /** LayerNorm right after the embeddings (BART, mBART) */
+  embeddingNorm: string | null;
+  /** LayerNorm after the last layer (mBART) */
+  finalNorm: string | null;
 }
 
 export interface Family {
@@ -47,11 +102,12 @@ export interface Family {
   /** first segments of the family's own keys: anything before them in an adapter file is a model prefix */
   roots: string[];
   embeddings: { word: string; position: string; tokenType: string | null; norm: string };
-  layer(l: number): LayerNames;
+  /** the names of layer l (encoder-decoder models: decoder layers are numbered after the encoder's, see ModelConfig.decoderLayers) */
+  layer(l: number, c?: ModelConfig): LayerNames;
   /** the pooler's dense layer, when the family has one */
   pooler: string | null;
-  /** the module AdapterHub's adapter layer at `loc` of layer `l` lives in (its keys: <module>.adapters.<name>.…) */
-  adapterModule(l: number, loc: Location): string;
+  /** the module AdapterHub's adapter layer at `loc` of layer `l` lives in (its keys: <module>.adapters.<name>.…); null where the layer has no such location */
+  adapterModule(l: number, loc: Location, c?: ModelConfig): string | null;
   /** whether the model reads token type ids */
   tokenTypes: boolean;
   /** position ids of one row's real tokens */
@@ -60,6 +116,8 @@ export interface Family {
   padPosition(t: number, config: ModelConfig): number;
   /** the most tokens one row may have */
   maxTokens(config: ModelConfig): number;
+  /** set for encoder-decoder families */
+  seq2seq?: Seq2SeqShape;
 }
 
 /** The config.json fields every BERT-like family shares, as transformers names them. */
@@ -99,6 +157,7 @@ export function bertLikeConfig(json: Record<string, unknown>, family: string, de
     typeVocabSize: c.type_vocab_size,
     padTokenId: c.pad_token_id ?? defaultPad,
     nameOrPath: c._name_or_path || null,
+    decoderLayers: 0,
   });
 }
 

@@ -1,12 +1,15 @@
 import { bert } from "./bert.ts";
 import { distilbert } from "./distilbert.ts";
 import { roberta } from "./roberta.ts";
+import { bart } from "./bart.ts";
+import { mbart } from "./mbart.ts";
+import { marian } from "./marian.ts";
 import type { Family, ModelConfig } from "./family.ts";
 
 // The registry of model families: adding one is a module beside this file
 // and a line here.
 
-export const FAMILIES: Family[] = [bert, roberta, distilbert];
+export const FAMILIES: Family[] = [bert, roberta, distilbert, bart, mbart, marian];
 
 const byModelType = new Map(FAMILIES.flatMap((f) => f.modelTypes.map((t) => [t, f] as const)));
 
@@ -27,5 +30,5 @@ export function parseModelConfig(json: unknown): ModelConfig {
   return familyFor(type).parseConfig(json as Record<string, unknown>);
 }
 
-export { LINEAR_TARGETS } from "./family.ts";
-export type { Family, ModelConfig, LinearTarget, Location } from "./family.ts";
+export { LINEAR_TARGETS, LOCATIONS } from "./family.ts";
+export type { Family, ModelConfig, LinearTarget, Location, Seq2SeqConfig, Seq2SeqShape } from "./family.ts";

@@ -56,7 +56,7 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
   const dh = H / nh;
 
   for (let l = 0; l < config.layers; l++) {
-    const names = family.layer(l);
+    const names = family.layer(l, config);
     const lin = (target: LinearTarget, input: Value) => {
       const p = names.linear[target];
       return comp.linear(linear(input, WT(`${p}.weight`), W(`${p}.bias`)), input, `${l}.${target}`);

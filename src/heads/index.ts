@@ -36,6 +36,13 @@ const Config = z.looseObject({
   bias: z.boolean().default(true),
 });
 
+/**
+ * AdapterHub 3.2.1 saves the base model's own head (e.g. a translation model's
+ * LM head) beside an adapter as a head_config.json whose config is null: it
+ * is not a task head, and the model already has it.
+ */
+export const isModelHead = (json: unknown): boolean => !!json && typeof json === "object" && (json as { config?: unknown }).config === null;
+
 export function parseHeadConfig(json: unknown): HeadConfig {
   const env = SavedConfig.parse(json);
   const c = Config.parse(env.config);

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ACTIVATIONS, activation, add, layerNorm, linear, mul } from "../graph/ops.ts";
 import type { Value } from "../graph/onnx-builder.ts";
 import { biasOf, linearOf, need, normOf, type Linear, type Norm } from "../formats/linear.ts";
-import type { Location } from "../families/index.ts";
+import { LOCATIONS, type Location } from "../families/index.ts";
 import { placeKey, sortedPlaces, under, type AdapterMethod, type ParamFn, type PartSpec } from "./method.ts";
 
 // Bottleneck adapters (Houlsby, Pfeiffer, Bapna & Firat, parallel adapters):
@@ -14,6 +14,8 @@ import { placeKey, sortedPlaces, under, type AdapterMethod, type ParamFn, type P
 export interface BottleneckConfig {
   mhAdapter: boolean;
   outputAdapter: boolean;
+  /** after a decoder's cross-attention */
+  crossAdapter: boolean;
   reductionFactor: number | Record<string, number>;
   nonLinearity: string;
   originalLnBefore: boolean;
@@ -73,13 +75,14 @@ const Schema = z.strictObject({
   // read by the invertible method
   inv_adapter: z.unknown().optional(),
   inv_adapter_reduction_factor: z.unknown().optional(),
+  cross_adapter: bool.default(false),
   // Inference-relevant options polyhead does not implement: only their "off" value passes.
   use_gating: z.literal(false).default(false),
   phm_layer: z.literal(false).default(false),
-  cross_adapter: z.literal(false).default(false),
 });
 
-const LOCATIONS: Location[] = ["mh", "out"];
+const LOCATION_NAME: Record<Location, string> = { mh: "mh_adapter", cross: "cross_adapter", out: "output_adapter" };
+const wanted = (c: BottleneckConfig, loc: Location) => (loc === "mh" ? c.mhAdapter : loc === "cross" ? c.crossAdapter : c.outputAdapter);
 
 export const bottleneck: AdapterMethod<BottleneckConfig, BottleneckWeights> = {
   name: "bottleneck",
@@ -94,6 +97,7 @@ export const bottleneck: AdapterMethod<BottleneckConfig, BottleneckWeights> = {
     return {
       mhAdapter: c.mh_adapter,
       outputAdapter: c.output_adapter,
+      crossAdapter: c.cross_adapter,
       reductionFactor: c.reduction_factor,
       nonLinearity: c.non_linearity.toLowerCase(),
       originalLnBefore: c.original_ln_before,
@@ -114,9 +118,10 @@ export const bottleneck: AdapterMethod<BottleneckConfig, BottleneckWeights> = {
     for (let l = 0; l < model.layers; l++) {
       if (c.leaveOut.includes(l)) continue;
       for (const loc of LOCATIONS) {
-        if (loc === "mh" ? !c.mhAdapter : !c.outputAdapter) continue;
-        const module = `${family.adapterModule(l, loc)}.adapters.${name}`;
-        const what = `adapter "${name}" layer ${l} ${loc === "mh" ? "mh_adapter" : "output_adapter"}`;
+        const at = family.adapterModule(l, loc, model);
+        if (!wanted(c, loc) || at === null) continue;
+        const module = `${at}.adapters.${name}`;
+        const what = `adapter "${name}" layer ${l} ${LOCATION_NAME[loc]}`;
         const w = under(keys, module);
         if (w.size === 0) throw new Error(`${what}: no weights (expected keys like ${module}.adapter_down...)`);
         // With ln_before the down projection is index 1 of the Sequential (index 0 is the LayerNorm).

@@ -4,7 +4,7 @@ import { add, linear, matmul, mul, reduceSum, scale, softmax, squeeze, unsqueeze
 import type { Value } from "../graph/onnx-builder.ts";
 import { biasOf, linearOf, transpose2d, type Linear } from "../formats/linear.ts";
 import type { Tensor } from "../core/tensor.ts";
-import type { Family, ModelConfig, Location } from "../families/index.ts";
+import { LOCATIONS, type Family, type ModelConfig } from "../families/index.ts";
 import { placeKey, sortedPlaces, under, type ParamFn, type Put } from "./method.ts";
 
 // AdapterFusion (Pfeiffer et al. 2021): at each adapter location, attention
@@ -81,10 +81,12 @@ export function readFusionWeights(keys: Map<string, Tensor>, c: FusionConfig, fa
   const H = model.hidden;
   const places: FusionWeights = new Map();
   for (let l = 0; l < model.layers; l++) {
-    for (const loc of ["mh", "out"] as Location[]) {
-      const w = under(keys, `${family.adapterModule(l, loc)}.adapter_fusion_layer.${c.name}`);
+    for (const loc of LOCATIONS) {
+      const at = family.adapterModule(l, loc, model);
+      if (at === null) continue;
+      const w = under(keys, `${at}.adapter_fusion_layer.${c.name}`);
       if (w.size === 0) continue;
-      const what = `fusion "${c.name}" layer ${l} ${loc === "mh" ? "mh_adapter" : "output_adapter"}`;
+      const what = `fusion "${c.name}" layer ${l} ${loc}`;
       places.set(placeKey(l, loc), {
         query: c.query ? linearOf(w, "query", what, H, H) : null,
         key: c.key ? linearOf(w, "key", what, H, H) : null,

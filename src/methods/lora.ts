@@ -48,7 +48,9 @@ export const LoraSchema = z.strictObject({
 
 /** Which linear layers an AdapterHub LoRA config touches. */
 export function adapterhubTargets(c: z.infer<typeof LoraSchema>): LinearTarget[] {
-  const t: LinearTarget[] = c.selfattn_lora ? [...c.attn_matrices] : [];
+  // AdapterHub's "selfattn" LoRA sits on every attention's q/k/v, a decoder's cross-attention included
+  const cross = { q: "crossQ", k: "crossK", v: "crossV" } as const;
+  const t: LinearTarget[] = c.selfattn_lora ? [...c.attn_matrices, ...c.attn_matrices.map((m) => cross[m])] : [];
   if (c.intermediate_lora) t.push("inter");
   if (c.output_lora) t.push("out");
   return t;
@@ -57,13 +59,14 @@ export function adapterhubTargets(c: z.infer<typeof LoraSchema>): LinearTarget[]
 /** Each targeted layer's weights, found under <linear module>.loras.<name>. */
 export function readLoraPlaces(ctx: ReadContext, c: LoraConfig, mode: "add" | "scale"): LoraWeights {
   const { family, model, name, keys } = ctx;
-  if (c.modules) c = { ...c, targets: peftTargets(c.modules, family.layer(0).linear) };
+  // the last layer is a decoder layer in an encoder-decoder model: its names include cross-attention
+  if (c.modules) c = { ...c, targets: peftTargets(c.modules, [family.layer(0, model).linear, family.layer(model.layers - 1, model).linear]) };
   const places: LoraWeights = new Map();
   for (let l = 0; l < model.layers; l++) {
     if (c.leaveOut.includes(l) || (c.onlyLayers && !c.onlyLayers.includes(l))) continue;
-    const layer = family.layer(l);
+    const layer = family.layer(l, model);
     for (const target of LINEAR_TARGETS) {
-      if (!c.targets.includes(target)) continue;
+      if (!c.targets.includes(target) || !layer.linear[target]) continue;
       const module = `${layer.linear[target]}.loras.${name}`;
       const what = `${mode === "add" ? "LoRA" : "(IA)^3"} "${name}" layer ${l} ${layer.linear[target]}`;
       const w = under(keys, module);
@@ -156,12 +159,13 @@ export function parsePeftLora(json: unknown): LoraConfig {
   };
 }
 
-function peftTargets(modules: string[], layerNames: Record<LinearTarget, string>): LinearTarget[] {
+function peftTargets(modules: string[], layers: Partial<Record<LinearTarget, string>>[]): LinearTarget[] {
   const targets = new Set<LinearTarget>();
+  const named = layers.flatMap((names) => LINEAR_TARGETS.filter((t) => names[t]).map((t) => ({ t, path: names[t]! })));
   for (const m of modules) {
-    const hit = LINEAR_TARGETS.filter((t) => layerNames[t] === m || layerNames[t].endsWith(`.${m}`));
+    const hit = named.filter(({ path }) => path === m || path.endsWith(`.${m}`)).map(({ t }) => t);
     if (!hit.length) {
-      const names = LINEAR_TARGETS.map((t) => layerNames[t].split(".").slice(-1)[0]);
+      const names = named.map(({ path }) => path.split(".").slice(-1)[0]);
       throw new Error(`target module "${m}" is not a linear layer of this model (its layers: ${[...new Set(names)].join(", ")})`);
     }
     hit.forEach((t) => targets.add(t));

@@ -13,7 +13,7 @@ import { parseModelConfig } from "../families/index.ts";
 import { parseAdapterConfig, readAdapterParts, type Part } from "../methods/index.ts";
 import { familyKeys } from "../methods/method.ts";
 import { parseFusionConfig, readFusionWeights, type FusionConfig, type FusionWeights } from "../methods/fusion.ts";
-import { parseHeadConfig, readHeadWeights, type HeadConfig, type HeadWeights } from "../heads/index.ts";
+import { isModelHead, parseHeadConfig, readHeadWeights, type HeadConfig, type HeadWeights } from "../heads/index.ts";
 import { transpose2d } from "../formats/linear.ts";
 import { TextTokenizer } from "../formats/tokenizer.ts";
 
@@ -255,7 +255,7 @@ export class Catalog {
 
   private async head(f: FolderFiles, model: LoadedModel, kind: string, name: string): Promise<LoadedHead | null> {
     const json = await f.json("head_config.json");
-    if (!json) return null;
+    if (!json || isModelHead(json)) return null;
     const config = wrap(kind, name, () => parseHeadConfig(json));
     this.checkFits(kind, name, config, model);
     const dict = await f.weights(WEIGHTS.head);

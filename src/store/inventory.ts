@@ -5,7 +5,7 @@ import { NotFoundError } from "../core/errors.ts";
 import { errorMessage } from "../core/issues.ts";
 import { parseAdapterConfig, type AdapterFile } from "../methods/index.ts";
 import { parseFusionConfig } from "../methods/fusion.ts";
-import { parseHeadConfig, type HeadConfig } from "../heads/index.ts";
+import { isModelHead, parseHeadConfig, type HeadConfig } from "../heads/index.ts";
 import { parseModelConfig, type ModelConfig } from "../families/index.ts";
 
 // Read-only inspection of a store: what models, adapters and fusions it holds,
@@ -143,7 +143,7 @@ const record = (v: unknown): Record<string, unknown> => (v && typeof v === "obje
 
 async function readHead(store: Store, prefix: string, problems: string[]): Promise<HeadConfig | null> {
   const raw = await readJson(store, prefix, CONFIG_FILE.head, problems);
-  return raw === undefined ? null : attempt(CONFIG_FILE.head, problems, () => parseHeadConfig(raw));
+  return raw === undefined || isModelHead(raw) ? null : attempt(CONFIG_FILE.head, problems, () => parseHeadConfig(raw));
 }
 
 // ---- fusion membership --------------------------------------------------------

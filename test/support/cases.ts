@@ -25,7 +25,10 @@ export interface GoldenStore {
 /** Every store under test/fixtures with a cases.json: the AdapterHub store first, then the generated ones. */
 export function goldenStores(): GoldenStore[] {
   const dirs = fixtureStores().filter((d) => existsSync(path.join(d.dir, "cases.json")));
-  return dirs.map((d) => ({ ...d, cases: JSON.parse(readFileSync(path.join(d.dir, "cases.json"), "utf8")) }));
+  // encoder cases only: seq2seq stores (cases with a "kind": generate / score) have their own runner
+  return dirs
+    .map((d) => ({ ...d, cases: (JSON.parse(readFileSync(path.join(d.dir, "cases.json"), "utf8")) as (GoldenCase & { kind?: string })[]).filter((c) => !c.kind) }))
+    .filter((d) => d.cases.length > 0);
 }
 
 /** The /v1/predict body that asks polyhead for what the case's library call computed. */

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -17,7 +17,8 @@ export const ADAPTERHUB_FIXTURES = process.env.POLYHEAD_FIXTURES ?? path.join(LO
 /** Every store under test/fixtures, each once: the AdapterHub store first, then the generated ones by name. */
 export function fixtureStores(): { name: string; dir: string }[] {
   const names = readdirSync(LOCAL_FIXTURES)
-    .filter((d) => statSync(path.join(LOCAL_FIXTURES, d)).isDirectory())
+    // a store has models/ (other folders hold other test data, e.g. decode/)
+    .filter((d) => statSync(path.join(LOCAL_FIXTURES, d)).isDirectory() && existsSync(path.join(LOCAL_FIXTURES, d, "models")))
     .sort((a, b) => Number(b === ADAPTERHUB_STORE) - Number(a === ADAPTERHUB_STORE) || a.localeCompare(b));
   return names.map((name) => ({ name, dir: name === ADAPTERHUB_STORE ? ADAPTERHUB_FIXTURES : path.join(LOCAL_FIXTURES, name) }));
 }

@@ -31,7 +31,7 @@ function familyNames(layers: number): string[] {
   names.push(`${e.norm}.weight`, `${e.norm}.bias`);
   for (let l = 0; l < layers; l++) {
     const n = bert.layer(l);
-    for (const t of LINEAR_TARGETS) names.push(`${n.linear[t]}.weight`, `${n.linear[t]}.bias`);
+    for (const t of LINEAR_TARGETS) if (n.linear[t]) names.push(`${n.linear[t]}.weight`, `${n.linear[t]}.bias`);
     for (const m of [n.attnNorm, n.outNorm]) names.push(`${m}.weight`, `${m}.bias`);
   }
   names.push(`${bert.pooler}.weight`, `${bert.pooler}.bias`);
@@ -53,6 +53,7 @@ test("config.json of the AdapterHub BERT reads field by field", () => {
     typeVocabSize: 2,
     padTokenId: 0,
     nameOrPath: null,
+    decoderLayers: 0,
   });
 });
 

@@ -24,7 +24,7 @@ function familyNames(layers: number): string[] {
   const names = [`${e.word}.weight`, `${e.position}.weight`, `${e.norm}.weight`, `${e.norm}.bias`];
   for (let l = 0; l < layers; l++) {
     const n = distilbert.layer(l);
-    for (const t of LINEAR_TARGETS) names.push(`${n.linear[t]}.weight`, `${n.linear[t]}.bias`);
+    for (const t of LINEAR_TARGETS) if (n.linear[t]) names.push(`${n.linear[t]}.weight`, `${n.linear[t]}.bias`);
     for (const m of [n.attnNorm, n.outNorm]) names.push(`${m}.weight`, `${m}.bias`);
   }
   return names;
@@ -45,6 +45,7 @@ test("DistilBERT's dim / n_layers / n_heads / hidden_dim map to hidden / layers 
     typeVocabSize: 0,
     padTokenId: 0,
     nameOrPath: null,
+    decoderLayers: 0,
   });
   // four different numbers, so no two fields can be swapped unnoticed
   const c = distilbert.parseConfig({ ...CONFIG_JSON, dim: 48, n_layers: 3, n_heads: 6, hidden_dim: 96, activation: "relu", _name_or_path: "distilbert-base-uncased" });
@@ -123,7 +124,7 @@ test("adapterModule names the block's own attention_adapters / output_adapters, 
     const seen = new Set<string>();
     const at = { mh: 0, out: 0 };
     for (let l = 0; l < config.layers; l++) {
-      for (const loc of ["mh", "out"] as Location[]) {
+      for (const loc of ["mh", "out"] as const) {
         const mod = `distilbert.${distilbert.adapterModule(l, loc)}.adapters.${name}.`;
         const mine = keys.filter((k) => k.startsWith(mod));
         if (mine.length) {

@@ -10,9 +10,9 @@ import { ADAPTERHUB_FIXTURES, fixtureStores } from "../../support/paths.ts";
 const readJson = (p: string) => JSON.parse(readFileSync(p, "utf8"));
 const BERT_JSON = readJson(path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny/config.json"));
 
-test("the registry holds BERT, RoBERTa and DistilBERT, each model_type once", () => {
-  assert.deepEqual(FAMILIES.map((f) => f.name), ["bert", "roberta", "distilbert"]);
-  assert.deepEqual([...MODEL_TYPES].sort(), ["bert", "camembert", "distilbert", "roberta", "xlm-roberta"]);
+test("the registry holds the encoder and encoder-decoder families, each model_type once", () => {
+  assert.deepEqual(FAMILIES.map((f) => f.name), ["bert", "roberta", "distilbert", "bart", "mbart", "marian"]);
+  assert.deepEqual([...MODEL_TYPES].sort(), ["bart", "bert", "camembert", "distilbert", "marian", "mbart", "roberta", "xlm-roberta"]);
   assert.equal(new Set(MODEL_TYPES).size, FAMILIES.flatMap((f) => f.modelTypes).length);
   for (const [type, family] of [["bert", "bert"], ["roberta", "roberta"], ["xlm-roberta", "roberta"], ["camembert", "roberta"], ["distilbert", "distilbert"]]) {
     assert.equal(familyFor(type).name, family, type);
@@ -26,7 +26,7 @@ test("an unknown model_type is refused with the supported list", () => {
       (e: Error) => e.message.includes(`"${type}" is not supported`) && MODEL_TYPES.every((t) => e.message.includes(t)),
     );
   }
-  assert.throws(() => parseModelConfig({ ...BERT_JSON, model_type: "electra" }), /"electra" is not supported \(supported: bert, roberta, xlm-roberta, camembert, distilbert\)/);
+  assert.throws(() => parseModelConfig({ ...BERT_JSON, model_type: "electra" }), /"electra" is not supported \(supported: bert, roberta, xlm-roberta, camembert, distilbert, bart, mbart, marian\)/);
 });
 
 test("a config.json without a string model_type is refused", () => {
@@ -52,6 +52,15 @@ test("every fixture store's models/*/config.json parses, into the family that re
       assert.ok(f.maxTokens(c) > 0 && f.maxTokens(c) <= c.maxPositions);
       // the parsed config fits the weights beside it
       const w = baseWeights(readSafetensors(readFileSync(path.join(dir, "model.safetensors"))), f, c);
+      if (f.seq2seq) {
+        // encoder-decoder: both stacks' layers, decoder layers numbered after the encoder's
+        assert.ok(c.decoderLayers > 0 && c.decoderLayers < c.layers);
+        assert.ok(f.layer(c.layers - 1, c).linear.crossQ, "the last layer is a decoder layer, with cross-attention");
+        assert.equal(f.layer(0, c).linear.crossQ, undefined, "the first is an encoder layer");
+        seen.add(c.family);
+        n++;
+        continue;
+      }
       assert.deepEqual(w.get(`${f.embeddings.word}.weight`).shape, [c.vocabSize, c.hidden], `${store.name}/${m}`);
       assert.deepEqual(w.get(`${f.embeddings.position}.weight`).shape, [c.maxPositions, c.hidden]);
       assert.deepEqual(w.get(`${f.layer(c.layers - 1).linear.inter}.weight`).shape, [c.intermediate, c.hidden]);
@@ -62,7 +71,7 @@ test("every fixture store's models/*/config.json parses, into the family that re
     }
   }
   assert.ok(n >= 5, `only ${n} models seen`);
-  assert.deepEqual([...seen].sort(), ["bert", "distilbert", "roberta"]);
+  assert.deepEqual([...seen].sort(), ["bart", "bert", "distilbert", "marian", "mbart", "roberta"]);
 });
 
 test("relative position embeddings are refused, absolute ones read", () => {

@@ -25,7 +25,7 @@ function familyNames(layers: number): string[] {
   const names = [`${e.word}.weight`, `${e.position}.weight`, `${e.tokenType}.weight`, `${e.norm}.weight`, `${e.norm}.bias`];
   for (let l = 0; l < layers; l++) {
     const n = roberta.layer(l);
-    for (const t of LINEAR_TARGETS) names.push(`${n.linear[t]}.weight`, `${n.linear[t]}.bias`);
+    for (const t of LINEAR_TARGETS) if (n.linear[t]) names.push(`${n.linear[t]}.weight`, `${n.linear[t]}.bias`);
     for (const m of [n.attnNorm, n.outNorm]) names.push(`${m}.weight`, `${m}.bias`);
   }
   return [...names, `${roberta.pooler}.weight`, `${roberta.pooler}.bias`];
@@ -46,6 +46,7 @@ test("config.json of the RoBERTa fixture reads field by field", () => {
     typeVocabSize: 1,
     padTokenId: 1,
     nameOrPath: null,
+    decoderLayers: 0,
   });
   const x = roberta.parseConfig(readJson(path.join(XLMR, "models/xlmr-tiny/config.json")));
   assert.equal(x.modelType, "xlm-roberta");

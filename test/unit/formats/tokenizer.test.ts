@@ -18,8 +18,8 @@ function load(modelDir: string): TextTokenizer {
 }
 
 function checkStore(store: string) {
-  const cases: Case[] = readJson(path.join(store, "cases.json"));
-  assert.ok(cases.length > 0);
+  const cases: Case[] = (readJson(path.join(store, "cases.json")) as (Case & { kind?: string })[]).filter((c) => !c.kind);
+  if (cases.length === 0) return; // a seq2seq store: its tokenizations are checked with its own cases
   for (const c of cases) {
     const enc = load(path.join(store, "models", c.model)).encodeBatch(c.inputs, c.max_length);
     assert.deepEqual(enc.inputIds, c.tokenized.input_ids, `${c.id}: input_ids`);

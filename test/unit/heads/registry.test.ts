@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import path from "node:path";
-import { HEAD_TYPES, RESULT_TYPES, headType, parseHeadConfig, readHeadWeights, resultType } from "../../../src/heads/index.ts";
+import { HEAD_TYPES, isModelHead, RESULT_TYPES, headType, parseHeadConfig, readHeadWeights, resultType } from "../../../src/heads/index.ts";
 import { transpose2d } from "../../../src/formats/linear.ts";
 import { readSafetensors } from "../../../src/formats/safetensors.ts";
 import type { StateDict } from "../../../src/core/tensor.ts";
@@ -25,7 +25,11 @@ function allHeadConfigs(): { dir: string; json: any }[] {
       if (!existsSync(root)) continue;
       for (const d of readdirSync(root)) {
         const dir = path.join(root, d);
-        if (existsSync(path.join(dir, "head_config.json"))) out.push({ dir, json: readJson(path.join(dir, "head_config.json")) });
+        if (!existsSync(path.join(dir, "head_config.json"))) continue;
+        const json = readJson(path.join(dir, "head_config.json"));
+        // the base model's own LM head, saved beside seq2seq adapters (config null): not a task head
+        if (isModelHead(json)) continue;
+        out.push({ dir, json });
       }
     }
   }

@@ -26,7 +26,7 @@ test("a Pfeiffer config reads as AdapterHub saves it", () => {
   assert.equal(hiddenSize, 32);
   assert.deepEqual(parts.map((p) => p.method.name), ["bottleneck"]);
   assert.deepEqual(parts[0].config, {
-    mhAdapter: false, outputAdapter: true, reductionFactor: 16, nonLinearity: "relu",
+    mhAdapter: false, outputAdapter: true, crossAdapter: false, reductionFactor: 16, nonLinearity: "relu",
     originalLnBefore: true, originalLnAfter: true, residualBeforeLn: true, adapterResidualBeforeLn: false,
     lnBefore: false, lnAfter: false, scaling: 1, isParallel: false, leaveOut: [],
   });
@@ -47,7 +47,6 @@ test("options that change inference but are not implemented are refused by name"
     [{ phm_layer: true }, /phm_layer/],
     [{ inv_adapter: "glow" }, /glow/],
     [{ inv_adapter: "real-nvp" }, /inv_adapter/],
-    [{ cross_adapter: true }, /cross_adapter/],
     [{ non_linearity: "softsign" }, /activation/],
     [{ surprise_option: 1 }, /surprise_option/],
     [{ residual_before_ln: "post_add" }, /post_add/],
