@@ -82,13 +82,13 @@ export class Engine {
       return { task, raw, path };
     });
     const model = await this.catalog.model(req.model);
+    if (model.family.seq2seq) throw new InvalidAdapterError("model", model.name, "is an encoder-decoder model: use /v1/generate or /v1/score");
     const branches: (PlannedBranch & { task: number; name: string; headName: string | null })[] = [];
     for (const [t, { task, raw, path }] of tasks.entries()) {
       // Hooks on the embeddings (invertible adapters) run once for the whole
       // input, before Parallel and BatchSplit divide it: AdapterHub takes them
       // from the composition's first adapter, for every branch.
-      const first = task.adapters === null ? null : await this.catalog.adapter(firstName(task.adapters), model);
-      const embeddings = first && first.parts.some((p) => p.method.embeddings) ? first : null;
+      const embeddings = await this.embeddingsOf(task.adapters, model);
       for (const [k, b] of raw.entries()) {
         const chain = b.chain ? await this.resolve(b.chain, model, path) : null;
         const wanted = Array.isArray(task.head) ? task.head[k] : task.head;
@@ -147,8 +147,14 @@ export class Engine {
     }
   }
 
+  /** The adapter whose embedding hooks apply to a whole task: its composition's first adapter, if it has any. */
+  async embeddingsOf(adapters: Composition | null, model: LoadedModel): Promise<LoadedAdapter | null> {
+    const first = adapters === null ? null : await this.catalog.adapter(firstName(adapters), model);
+    return first && first.parts.some((p) => p.method.embeddings) ? first : null;
+  }
+
   /** Replaces names by loaded adapters and fusions, checking what can be combined. */
-  private async resolve(c: Chain, model: LoadedModel, path: string): Promise<Resolved> {
+  async resolve(c: Chain, model: LoadedModel, path: string): Promise<Resolved> {
     switch (c.t) {
       case "adapter":
         return { t: "adapter", adapter: await this.catalog.adapter(c.name, model) };
@@ -294,7 +300,7 @@ function defaultHead(r: Resolved): LoadedHead | null {
   }
 }
 
-function chainName(c: Chain): string {
+export function chainName(c: Chain): string {
   switch (c.t) {
     case "adapter":
       return c.name;

@@ -34,6 +34,8 @@ export function truncatePair(n1: number, n2: number, budget: number): [number, n
   return swap ? [b, a] : [a, b];
 }
 
+const LANGUAGE_CODE = /^[a-z]{2,3}_[A-Z]{2}$/;
+
 export class TextTokenizer {
   private readonly addedTokens: Set<string>;
   private readonly byteLevel: boolean;
@@ -70,8 +72,40 @@ export class TextTokenizer {
     return (pair ? this.template.pair : this.template.single).reduce((n, p) => n + (p.kind === "special" ? p.ids.length : 0), 0);
   }
 
-  encodeBatch(inputs: (string | [string, string])[], maxLength: number): Encoded {
+  /**
+   * Language codes the vocabulary holds as added tokens (mBART-50 style:
+   * en_XX, de_DE, ...); empty for models without them.
+   */
+  languages(): string[] {
+    return [...this.addedTokens].filter((t) => LANGUAGE_CODE.test(t));
+  }
+
+  /** The language code the template puts before every text (mBART's saved en_XX), if any. */
+  templateLanguage(): string | null {
+    for (const p of this.template.single) if (p.kind === "special" && LANGUAGE_CODE.test(p.tokens[0])) return p.tokens[0];
+    return null;
+  }
+
+  tokenId(token: string): number | undefined {
+    return this.tok.token_to_id(token) ?? undefined;
+  }
+
+  /** Text of ids, without special tokens. */
+  decode(ids: number[]): string {
+    return this.tok.decode(ids, { skip_special_tokens: true });
+  }
+
+  /** `language` replaces the template's language code (mBART-50: the source's or the target's). */
+  encodeBatch(inputs: (string | [string, string])[], maxLength: number, language?: string): Encoded {
     const rows = inputs.map((input) => this.encodeRow(input, maxLength));
+    const saved = this.templateLanguage();
+    if (language && saved && language !== saved) {
+      const from = this.tokenId(saved);
+      const to = this.tokenId(language);
+      if (to === undefined) throw new Error(`internal: language ${language} has no token`);
+      for (const r of rows) r.ids = r.ids.map((id, i) => (id === from && r.segments[i] === -1 ? to : id));
+      for (const r of rows) r.tokens = r.tokens.map((t, i) => (t === saved && r.segments[i] === -1 ? language : t));
+    }
     const width = Math.max(0, ...rows.map((r) => r.ids.length));
     const out: Encoded = { inputIds: [], attentionMask: [], tokenTypeIds: [], offsets: [], segments: [], tokens: [], length: [] };
     for (const r of rows) {

@@ -1,0 +1,332 @@
+import type { Catalog, LoadedModel } from "../store/catalog.ts";
+import { CompositionError, InvalidAdapterError } from "../core/errors.ts";
+import { toBranches, type Chain, type Composition } from "./composition.ts";
+import { buildFeeds, planJobs, type Job, type PlannedBranch } from "./plan.ts";
+import { chainName, type Engine } from "./engine.ts";
+import { decode, type DecodeOptions } from "./decode.ts";
+import { buildSeq2SeqDecoder, buildSeq2SeqEncoder, decoderIO } from "../graph/seq2seq.ts";
+import type { Encoded } from "../formats/tokenizer.ts";
+import type { Feed, WorkerPool } from "./worker-pool.ts";
+
+// Translation: encoder-decoder models with adapters in both stacks. The
+// encoder graph runs once per job; generation is the decoding loop
+// (decode.ts) over the decoder graph with a KV cache kept here, one row per
+// beam; scoring runs the decoder once over the shifted targets. Rows of one
+// job may use different adapters: each decoder row gathers its source row's
+// bank entries, as encoder rows do.
+
+export interface Seq2SeqTask {
+  name?: string;
+  adapters: Composition | null;
+}
+
+export interface GenerateOptions {
+  maxNewTokens?: number;
+  numBeams?: number;
+  lengthPenalty?: number;
+  numReturnSequences?: number;
+  srcLang?: string;
+  tgtLang?: string;
+}
+
+export interface GenerateInput {
+  model: string;
+  inputs: string[];
+  tasks: Seq2SeqTask[];
+  options: GenerateOptions;
+}
+
+export interface ScoreInput {
+  model: string;
+  inputs: string[];
+  targets: string[];
+  tasks: Seq2SeqTask[];
+  options: { srcLang?: string; tgtLang?: string };
+}
+
+export interface Generated {
+  text: string;
+  token_ids: number[];
+  sequence_score?: number;
+}
+
+export interface Scored {
+  token_ids: number[];
+  token_logprobs: number[];
+  logprob: number;
+}
+
+export interface Seq2SeqResult<T> {
+  name: string;
+  /** which inputs the outputs belong to, in order */
+  rows: number[];
+  /** one per row: for generation, numReturnSequences entries per row (best first) */
+  outputs: T[][];
+}
+
+const NEG = -1e9;
+const MAX_SOURCE_TOKENS = 1024;
+
+export class Translator {
+  constructor(
+    private catalog: Catalog,
+    private engine: Engine,
+    private pool: WorkerPool,
+  ) {}
+
+  async generate(req: GenerateInput): Promise<{ model: string; results: Seq2SeqResult<Generated>[] }> {
+    const checked = this.check(req.tasks, req.inputs.length);
+    const model = await this.seq2seqModel(req.model);
+    const enc = this.encodeSources(model, req.inputs, req.options.srcLang);
+    const opts = this.decodeOptions(model, req.options);
+    const results: Seq2SeqResult<Generated>[] = [];
+    for (const { branches, names } of await this.plan(model, checked, enc)) {
+      for (const { job, branches: placed } of planJobs(model, branches, enc)) {
+        const out = await this.generateJob(model, job, opts);
+        for (const { branch, offset } of placed) {
+          const b = branches[branch];
+          results.push({
+            name: names[branch],
+            rows: b.rows,
+            outputs: b.rows.map((_, i) =>
+              out.sequences[offset + i].map((ids, k) => ({
+                text: model.tokenizer.decode(ids),
+                token_ids: ids,
+                ...(out.scores ? { sequence_score: out.scores[offset + i][k] } : {}),
+              })),
+            ),
+          });
+        }
+      }
+    }
+    return { model: model.name, results };
+  }
+
+  async score(req: ScoreInput): Promise<{ model: string; results: Seq2SeqResult<Scored>[] }> {
+    if (req.targets.length !== req.inputs.length) throw new CompositionError(`give one target per input: ${req.inputs.length} inputs, ${req.targets.length} targets`, "targets");
+    const checked = this.check(req.tasks, req.inputs.length);
+    const model = await this.seq2seqModel(req.model);
+    const enc = this.encodeSources(model, req.inputs, req.options.srcLang);
+    const language = this.language(model, req.options.tgtLang, "tgt_lang");
+    const labels = model.tokenizer.encodeBatch(req.targets, MAX_SOURCE_TOKENS, language ?? undefined);
+    const results: Seq2SeqResult<Scored>[] = [];
+    for (const { branches, names } of await this.plan(model, checked, enc)) {
+      for (const { job, branches: placed } of planJobs(model, branches, enc)) {
+        const rowsOf = placed.flatMap(({ branch }) => branches[branch].rows);
+        const targets = rowsOf.map((r) => labels.inputIds[r].slice(0, labels.length[r]));
+        const scored = await this.scoreJob(model, job, targets);
+        for (const { branch, offset } of placed) {
+          const b = branches[branch];
+          results.push({ name: names[branch], rows: b.rows, outputs: b.rows.map((_, i) => [scored[offset + i]]) });
+        }
+      }
+    }
+    return { model: model.name, results };
+  }
+
+  /** Compositions are checked before the model is loaded. */
+  private check(tasks: Seq2SeqTask[], n: number) {
+    const rows = Array.from({ length: n }, (_, i) => i);
+    return tasks.map((task, t) => {
+      const path = `tasks[${t}].adapters`;
+      const raw: { chain: Chain | null; rows: number[] }[] = task.adapters === null ? [{ chain: null, rows }] : toBranches(task.adapters, rows, path);
+      return { task, raw, path };
+    });
+  }
+
+  private async seq2seqModel(name: string): Promise<LoadedModel> {
+    const model = await this.catalog.model(name);
+    if (!model.family.seq2seq) throw new InvalidAdapterError("model", name, "is an encoder: it classifies with /v1/predict, it does not generate");
+    return model;
+  }
+
+  private language(model: LoadedModel, lang: string | undefined, field: string): string | null {
+    // a model takes language codes when its tokenizer's template carries one (mBART-50's saved source language)
+    const known = model.tokenizer.templateLanguage() ? model.tokenizer.languages() : [];
+    if (!known.length) {
+      if (lang) throw new CompositionError(`model "${model.name}" has no language codes; leave out ${field}`, `options.${field}`);
+      return null;
+    }
+    if (!lang) throw new CompositionError(`model "${model.name}" needs ${field} (one of ${known.join(", ")})`, `options.${field}`);
+    if (!known.includes(lang)) throw new CompositionError(`${field} "${lang}" is not one of model "${model.name}"'s languages: ${known.join(", ")}`, `options.${field}`);
+    return lang;
+  }
+
+  private encodeSources(model: LoadedModel, inputs: string[], srcLang: string | undefined): Encoded {
+    const lang = this.language(model, srcLang, "src_lang");
+    return model.tokenizer.encodeBatch(inputs, Math.min(MAX_SOURCE_TOKENS, model.family.maxTokens(model.config)), lang ?? undefined);
+  }
+
+  private decodeOptions(model: LoadedModel, o: GenerateOptions): DecodeOptions {
+    const c = model.config.seq2seq!;
+    const tgt = this.language(model, o.tgtLang, "tgt_lang");
+    const numBeams = o.numBeams ?? c.numBeams;
+    return {
+      maxNewTokens: o.maxNewTokens ?? Math.max(1, c.maxLength - 1),
+      numBeams,
+      lengthPenalty: o.lengthPenalty ?? c.lengthPenalty,
+      earlyStopping: c.earlyStopping,
+      numReturnSequences: o.numReturnSequences ?? 1,
+      minLength: c.minLength,
+      noRepeatNgramSize: c.noRepeatNgramSize,
+      badWordsIds: c.badWordsIds,
+      forcedBosTokenId: tgt ? model.tokenizer.tokenId(tgt)! : c.forcedBosTokenId,
+      forcedEosTokenId: c.forcedEosTokenId,
+      eosTokenId: c.eosTokenId,
+      padTokenId: model.config.padTokenId,
+      decoderStartTokenId: c.decoderStartTokenId,
+      // transformers' Marian sets the pad logit to -inf during beam search (adjust_logits_during_generation)
+      beamSuppressTokenIds: model.family.name === "marian" ? [model.config.padTokenId] : [],
+    };
+  }
+
+  private async plan(model: LoadedModel, checked: ReturnType<Translator["check"]>, _enc: Encoded) {
+    const out: { branches: PlannedBranch[]; names: string[] }[] = [];
+    for (const { task, raw, path } of checked) {
+      const embeddings = await this.engine.embeddingsOf(task.adapters, model);
+      const branches: PlannedBranch[] = [];
+      const names: string[] = [];
+      for (const [k, b] of raw.entries()) {
+        const chain = b.chain ? await this.engine.resolve(b.chain, model, path) : null;
+        branches.push({ rows: b.rows, chain, embeddings, head: null });
+        const label = task.name ?? (b.chain ? chainName(b.chain) : "base");
+        names.push(raw.length > 1 && task.name ? `${label}[${k}]` : label);
+      }
+      out.push({ branches, names });
+    }
+    return out;
+  }
+
+  private compiled = new Map<string, Set<string>>();
+
+  /** Runs a graph on the worker, building it the first time its key is seen; feeds it only what it takes. */
+  private async run(key: string, build: () => { bytes: Uint8Array; inputs: Set<string> }, feeds: Record<string, Feed>) {
+    let bytes: Uint8Array | undefined;
+    if (!this.compiled.has(key) || !this.pool.has(key)) {
+      const built = build();
+      bytes = built.bytes;
+      this.compiled.set(key, built.inputs);
+    }
+    const wanted = this.compiled.get(key)!;
+    const used = Object.fromEntries(Object.entries(feeds).filter(([k]) => wanted.has(k)));
+    // the loop feeds the same bank weights and encoder output to every step: copy them, never hand them over
+    return (await this.pool.run({ graphKey: key, model: bytes, feeds: used, transfer: false })).outputs;
+  }
+
+  /** The encoder over the job's rows, and the feeds every decoder run shares. */
+  private async encode(model: LoadedModel, job: Job) {
+    const { feeds, seqLen: T, uniform } = buildFeeds(job);
+    const N = job.rows.length;
+    const mask = feeds.attention_mask.data as BigInt64Array;
+    const bias = Float32Array.from(mask, (m) => (m === 1n ? 0 : NEG));
+    feeds.attention_bias = { type: "float32", dims: [N, 1, 1, T], data: bias };
+    const spec = { ...job.spec, uniform };
+    const variant = `${job.key}|${uniform ? "uniform" : "banked"}`;
+    const out = await this.run(`${variant}|encoder`, () => buildSeq2SeqEncoder(model.family, model.config, model.weights, spec), feeds);
+    const decoder = (f: Record<string, Feed>) => this.run(`${variant}|decoder`, () => buildSeq2SeqDecoder(model.family, model.config, model.weights, spec), f);
+    return { feeds, hidden: out.encoder_hidden.data, bias, T, N, decoder };
+  }
+
+  private async generateJob(model: LoadedModel, job: Job, opts: DecodeOptions) {
+    const { feeds, hidden, bias, T, decoder } = await this.encode(model, job);
+    const c = model.config;
+    const H = c.hidden;
+    const heads = c.seq2seq!.decoderHeads;
+    const dh = H / heads;
+    const L = c.decoderLayers;
+    const V = c.seq2seq!.decoderVocabSize;
+    let past: { keys: Float32Array[]; values: Float32Array[]; rows: number; length: number } = { keys: [], values: [], rows: 0, length: 0 };
+    return decode(job.rows.length, V, opts, async (rows) => {
+      const R = rows.length;
+      const P = past.length;
+      const f: Record<string, Feed> = perRow(feeds, rows.map((r) => r.source));
+      const per = heads * P * dh;
+      for (let l = 0; l < L; l++) {
+        // the KV cache follows the beams: each row continues its parent's keys and values
+        const k = new Float32Array(R * per);
+        const v = new Float32Array(R * per);
+        if (P > 0) rows.forEach((r, i) => {
+          k.set(past.keys[l].subarray(r.parent! * per, (r.parent! + 1) * per), i * per);
+          v.set(past.values[l].subarray(r.parent! * per, (r.parent! + 1) * per), i * per);
+        });
+        f[decoderIO.pastKey(l)] = { type: "float32", dims: [R, heads, P, dh], data: k };
+        f[decoderIO.pastValue(l)] = { type: "float32", dims: [R, heads, P, dh], data: v };
+      }
+      f.decoder_input_ids = { type: "int64", dims: [R, 1], data: BigInt64Array.from(rows, (r) => BigInt(r.tokens[r.tokens.length - 1])) };
+      f.decoder_position_ids = { type: "int64", dims: [R, 1], data: new BigInt64Array(R).fill(BigInt(model.family.padPosition(P, c))) };
+      f.self_bias = { type: "float32", dims: [R, 1, 1, P + 1], data: new Float32Array(R * (P + 1)) };
+      Object.assign(f, encoderRows(hidden, bias, rows.map((r) => r.source), T, H));
+      const out = await decoder(f);
+      past = {
+        keys: Array.from({ length: L }, (_, l) => out[decoderIO.presentKey(l)].data),
+        values: Array.from({ length: L }, (_, l) => out[decoderIO.presentValue(l)].data),
+        rows: R,
+        length: P + 1,
+      };
+      return out.logits.data;
+    });
+  }
+
+  private async scoreJob(model: LoadedModel, job: Job, targets: number[][]): Promise<Scored[]> {
+    const { feeds, hidden, bias, T, N, decoder } = await this.encode(model, job);
+    const c = model.config;
+    const H = c.hidden;
+    const heads = c.seq2seq!.decoderHeads;
+    const dh = H / heads;
+    const V = c.seq2seq!.decoderVocabSize;
+    const S = Math.max(1, ...targets.map((t) => t.length));
+    // teacher forcing: the decoder reads the targets shifted right behind the start token
+    const ids = new BigInt64Array(N * S).fill(BigInt(c.padTokenId));
+    targets.forEach((t, i) => [c.seq2seq!.decoderStartTokenId, ...t.slice(0, -1)].forEach((id, s) => (ids[i * S + s] = BigInt(id))));
+    const f: Record<string, Feed> = { ...feeds };
+    for (let l = 0; l < c.decoderLayers; l++) {
+      f[decoderIO.pastKey(l)] = { type: "float32", dims: [N, heads, 0, dh], data: new Float32Array(0) };
+      f[decoderIO.pastValue(l)] = { type: "float32", dims: [N, heads, 0, dh], data: new Float32Array(0) };
+    }
+    f.decoder_input_ids = { type: "int64", dims: [N, S], data: ids };
+    f.decoder_position_ids = { type: "int64", dims: [N, S], data: BigInt64Array.from({ length: N * S }, (_, i) => BigInt(model.family.padPosition(i % S, c))) };
+    const causal = new Float32Array(N * S * S);
+    for (let i = 0; i < N; i++) for (let q = 0; q < S; q++) for (let k = q + 1; k < S; k++) causal[(i * S + q) * S + k] = NEG;
+    f.self_bias = { type: "float32", dims: [N, 1, S, S], data: causal };
+    Object.assign(f, encoderRows(hidden, bias, Array.from({ length: N }, (_, i) => i), T, H));
+    const logits = (await decoder(f)).logits.data;
+    return targets.map((t, i) => {
+      const token_logprobs = t.map((id, s) => logSoftmaxAt(logits.subarray((i * S + s) * V, (i * S + s + 1) * V), id));
+      return { token_ids: t, token_logprobs, logprob: token_logprobs.reduce((a, b) => a + b, 0) };
+    });
+  }
+}
+
+/** Per-row feeds (bank indexes, fusion masks, average weights) gathered for decoder rows by their source row. */
+function perRow(feeds: Record<string, Feed>, sources: number[]): Record<string, Feed> {
+  const out: Record<string, Feed> = {};
+  for (const [name, f] of Object.entries(feeds)) {
+    if (!/^(s\d+\.(idx|mask)|avg\d+\.w)$/.test(name)) {
+      out[name] = f;
+      continue;
+    }
+    const width = f.dims.slice(1).reduce((a, b) => a * b, 1);
+    const data = new (f.data.constructor as { new (n: number): typeof f.data })(sources.length * width);
+    sources.forEach((s, i) => (data as Float32Array).set((f.data as Float32Array).subarray(s * width, (s + 1) * width) as Float32Array, i * width));
+    out[name] = { type: f.type, dims: [sources.length, ...f.dims.slice(1)], data };
+  }
+  return out;
+}
+
+function encoderRows(hidden: Float32Array, bias: Float32Array, sources: number[], T: number, H: number): Record<string, Feed> {
+  const h = new Float32Array(sources.length * T * H);
+  const b = new Float32Array(sources.length * T);
+  sources.forEach((s, i) => {
+    h.set(hidden.subarray(s * T * H, (s + 1) * T * H), i * T * H);
+    b.set(bias.subarray(s * T, (s + 1) * T), i * T);
+  });
+  return { encoder_hidden: { type: "float32", dims: [sources.length, T, H], data: h }, encoder_bias: { type: "float32", dims: [sources.length, 1, 1, T], data: b } };
+}
+
+function logSoftmaxAt(row: Float32Array, id: number): number {
+  let max = -Infinity;
+  for (const x of row) if (x > max) max = x;
+  let sum = 0;
+  for (const x of row) sum += Math.exp(x - max);
+  return row[id] - max - Math.log(sum);
+}

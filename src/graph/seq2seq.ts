@@ -1,0 +1,174 @@
+import { GraphBuilder, type Value } from "./onnx-builder.ts";
+import { activation, add, concat, gather, layerNorm, linear, matmul, reshape, scale, softmax, transpose } from "./ops.ts";
+import { CompositionGraph } from "./composition.ts";
+import type { GraphSpec } from "./spec.ts";
+import type { EncoderGraph } from "./encoder.ts";
+import type { Family, LinearTarget, ModelConfig } from "../families/index.ts";
+import type { StackNames } from "../families/family.ts";
+import type { BaseWeights } from "../families/base-weights.ts";
+import { transpose2d } from "../formats/linear.ts";
+import type { Tensor } from "../core/tensor.ts";
+
+// Encoder-decoder models (BART, mBART, Marian) as two graphs: the encoder,
+// run once per input, and the decoder, run once per generated token with
+// the past self-attention keys and values in and out (or once over a whole
+// target, for scoring). The composition's hooks sit where AdapterHub applies
+// adapters: after self-attention (mh), after cross-attention (cross, decoder
+// layers) and after the FFN (out), in place of the block's residual and
+// LayerNorm (post-LN) or of the residual alone (pre-LN); decoder layers are
+// numbered after the encoder's.
+
+/** Names of the decoder graph's inputs and outputs, shared with the engine that feeds it. */
+export const decoderIO = {
+  pastKey: (l: number) => `past_key.${l}`,
+  pastValue: (l: number) => `past_value.${l}`,
+  presentKey: (l: number) => `present_key.${l}`,
+  presentValue: (l: number) => `present_value.${l}`,
+};
+
+class Builder {
+  readonly g = new GraphBuilder();
+  private inits = new Map<string, Value>();
+  readonly comp: CompositionGraph;
+  constructor(
+    readonly family: Family,
+    readonly config: ModelConfig,
+    private weights: BaseWeights,
+    spec: GraphSpec,
+  ) {
+    this.comp = new CompositionGraph(this.g, spec, config.hidden);
+  }
+
+  tensor(name: string, t: Tensor): Value {
+    return this.inits.get(name) ?? this.inits.set(name, this.g.init(name, t.shape, t.data)).get(name)!;
+  }
+  W = (name: string) => this.tensor(name, this.weights.get(name));
+  /** a [out, in] weight as [in, out] */
+  WT = (name: string) => this.inits.get(`${name}.T`) ?? this.tensor(`${name}.T`, transpose2d(this.weights.get(name)));
+  ln = (prefix: string) => (x: Value) => layerNorm(x, this.W(`${prefix}.weight`), this.W(`${prefix}.bias`), this.config.eps);
+
+  /** token and position embeddings of one stack, scaled and normalised as the family does */
+  embed(stack: StackNames, ids: Value, positions: Value): Value {
+    const tokens = this.weights.first(stack.tokens.map((n) => `${n}.weight`));
+    let x = gather(this.tensor("embed_tokens", tokens), ids);
+    if (this.config.seq2seq!.scaleEmbedding) x = scale(x, Math.sqrt(this.config.hidden));
+    const shape = this.family.seq2seq!;
+    const table = shape.positions.kind === "learned" ? this.W(`${stack.positions}.weight`) : this.tensor("sinusoidal_positions", sinusoidal(this.config.maxPositions + 2, this.config.hidden));
+    x = add(x, gather(table, positions));
+    return stack.embeddingNorm ? this.ln(stack.embeddingNorm)(x) : x;
+  }
+
+  lin(l: number, target: LinearTarget, input: Value): Value {
+    const name = this.family.layer(l, this.config).linear[target]!;
+    return this.comp.linear(linear(input, this.WT(`${name}.weight`), this.W(`${name}.bias`)), input, `${l}.${target}`);
+  }
+
+  /** [N, T, H] → [N, heads, T, dh] */
+  split(v: Value, heads: number): Value {
+    return transpose(reshape(v, [0, 0, heads, this.config.hidden / heads]), [0, 2, 1, 3]);
+  }
+
+  /** softmax(q kᵀ / √dh + bias) v, heads merged back to [N, T, H] */
+  attend(q: Value, k: Value, v: Value, bias: Value, heads: number): Value {
+    const dh = this.config.hidden / heads;
+    const scores = add(scale(matmul(q, transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(dh)), bias);
+    return reshape(transpose(matmul(softmax(scores), v), [0, 2, 1, 3]), [0, 0, this.config.hidden]);
+  }
+
+  /** One block: self-attention, (decoder) cross-attention, FFN, each followed by its adapter location. */
+  block(l: number, x: Value, self: (q: Value, k: Value, v: Value) => Value, cross: ((q: Value) => Value) | null, inter: number): Value {
+    const names = this.family.layer(l, this.config);
+    const pre = this.family.seq2seq!.preLN;
+    const identity = (v: Value) => v;
+    // post-LN: the location replaces LayerNorm(h + x); pre-LN: the sublayer reads LayerNorm(x) and the location replaces h + x
+    const sub = (norm: string, input: Value, f: (y: Value) => Value, loc: string) => {
+      const h = f(pre ? this.ln(norm)(input) : input);
+      return this.comp.location(h, input, pre ? identity : this.ln(norm), `${l}.${loc}`);
+    };
+    x = sub(names.attnNorm, x, (y) => this.lin(l, "attnOut", self(this.lin(l, "q", y), this.lin(l, "k", y), this.lin(l, "v", y))), "mh");
+    if (cross) x = sub(names.crossNorm!, x, (y) => this.lin(l, "crossOut", cross(this.lin(l, "crossQ", y))), "cross");
+    x = sub(names.outNorm, x, (y) => this.lin(l, "out", activation(this.lin(l, "inter", y), this.config.activation)), "out");
+    void inter;
+    return x;
+  }
+}
+
+/** Marian's sinusoidal positions: sin in the first half of the features, cos in the second. */
+export function sinusoidal(positions: number, dim: number): Tensor {
+  const out = new Float32Array(positions * dim);
+  const half = Math.ceil(dim / 2);
+  for (let p = 0; p < positions; p++) {
+    for (let j = 0; j < dim; j++) {
+      const angle = p / Math.pow(10000, (2 * Math.floor(j / 2)) / dim);
+      if (j % 2 === 0) out[p * dim + j / 2] = Math.sin(angle);
+      else out[p * dim + half + (j - 1) / 2] = Math.cos(angle);
+    }
+  }
+  return { shape: [positions, dim], data: out };
+}
+
+const encoderDepth = (c: ModelConfig) => c.layers - c.decoderLayers;
+
+/** The encoder: input_ids, position_ids, attention_mask → encoder_hidden [N, T, H]. */
+export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec): EncoderGraph {
+  const b = new Builder(family, config, weights, spec);
+  const { g } = b;
+  const shape = family.seq2seq!;
+  const ids = g.input("input_ids", "int64", ["batch", "seq"]);
+  const positions = g.input("position_ids", "int64", ["batch", "seq"]);
+  const bias = g.input("attention_bias", "float32", ["batch", 1, 1, "seq"]);
+  let x = b.comp.embeddings(b.embed(shape.encoder, ids, positions));
+  const heads = config.heads;
+  for (let l = 0; l < encoderDepth(config); l++) {
+    x = b.block(l, x, (q, k, v) => b.attend(b.split(q, heads), b.split(k, heads), b.split(v, heads), bias, heads), null, config.intermediate);
+  }
+  if (shape.encoder.finalNorm) x = b.ln(shape.encoder.finalNorm)(x);
+  g.output(x, "encoder_hidden");
+  return { bytes: g.encode(), inputs: new Set(g.inputNames), outputs: ["encoder_hidden", ...b.comp.outputs] };
+}
+
+/**
+ * The decoder over new tokens [N, S] after `past` ones: self-attention over
+ * the past keys and values and the new ones (the causal part in
+ * `self_bias` [N, 1, S, past + S]), cross-attention over encoder_hidden,
+ * the LM head. Outputs logits [N, S, V] and the keys and values of past +
+ * new tokens for the next step.
+ */
+export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec): EncoderGraph {
+  const b = new Builder(family, config, weights, spec);
+  const { g } = b;
+  const shape = family.seq2seq!;
+  const s2s = config.seq2seq!;
+  const heads = s2s.decoderHeads;
+  const dh = config.hidden / heads;
+  const ids = g.input("decoder_input_ids", "int64", ["batch", "new"]);
+  const positions = g.input("decoder_position_ids", "int64", ["batch", "new"]);
+  const selfBias = g.input("self_bias", "float32", ["batch", 1, "new", "total"]);
+  const enc = g.input("encoder_hidden", "float32", ["batch", "src", config.hidden]);
+  const crossBias = g.input("encoder_bias", "float32", ["batch", 1, 1, "src"]);
+  let x = b.embed(shape.decoder, ids, positions);
+  const E = encoderDepth(config);
+  const outputs = ["logits"];
+  for (let d = 0; d < config.decoderLayers; d++) {
+    const l = E + d;
+    const self = (q: Value, k: Value, v: Value) => {
+      const keys = concat([g.input(decoderIO.pastKey(d), "float32", ["batch", heads, "past", dh]), b.split(k, heads)], 2);
+      const values = concat([g.input(decoderIO.pastValue(d), "float32", ["batch", heads, "past", dh]), b.split(v, heads)], 2);
+      g.output(keys, decoderIO.presentKey(d));
+      g.output(values, decoderIO.presentValue(d));
+      outputs.push(decoderIO.presentKey(d), decoderIO.presentValue(d));
+      return b.attend(b.split(q, heads), keys, values, selfBias, heads);
+    };
+    const cross = (q: Value) => b.attend(b.split(q, heads), b.split(b.lin(l, "crossK", enc), heads), b.split(b.lin(l, "crossV", enc), heads), crossBias, heads);
+    x = b.block(l, x, self, cross, s2s.decoderIntermediate);
+  }
+  if (shape.decoder.finalNorm) x = b.ln(shape.decoder.finalNorm)(x);
+  const head = weights.first(shape.lmHead.map((n) => `${n}.weight`));
+  let logits = matmul(x, b.tensor("lm_head.T", transpose2d(head)));
+  if (shape.finalLogitsBias && weights.has(shape.finalLogitsBias)) {
+    const bias = weights.get(shape.finalLogitsBias);
+    logits = add(logits, b.tensor("final_logits_bias", { shape: [bias.data.length], data: bias.data }));
+  }
+  g.output(logits, "logits");
+  return { bytes: g.encode(), inputs: new Set(g.inputNames), outputs: [...outputs, ...b.comp.outputs] };
+}
