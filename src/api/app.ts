@@ -13,6 +13,7 @@ import { inferenceRoutes, type InferenceDeps } from "./routes/inference.ts";
 import { opsRoutes, type Readiness } from "./routes/ops.ts";
 import { playgroundRoutes } from "./routes/playground.ts";
 import { storeRoutes } from "./routes/store.ts";
+import { translationRoutes, type TranslationDeps } from "./routes/translation.ts";
 import type { ApiKey } from "./tenants.ts";
 
 // The HTTP API as a runtime-neutral Hono app: it takes web-standard Requests
@@ -20,7 +21,7 @@ import type { ApiKey } from "./tenants.ts";
 // Middleware runs in this order: request id and log line, backend secret,
 // API keys (tenant, limits), body limit; then one route file per group.
 
-export interface AppDeps extends InferenceDeps {
+export interface AppDeps extends InferenceDeps, Partial<TranslationDeps> {
   /** the store the listing routes read */
   store: Store;
   /** where request counts and durations go, exported on /metrics (default: a registry of this app's own) */
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps) {
 
   opsRoutes(app, { readiness: deps.readiness, metrics });
   inferenceRoutes(app, deps);
+  if (deps.translator) translationRoutes(app, { translator: deps.translator });
   storeRoutes(app, deps.store);
   docsRoutes(app);
   playgroundRoutes(app);

@@ -8,6 +8,9 @@ import { NAME_RE, QUALIFIED_RE } from "../core/names.ts";
 
 export const LIMITS = {
   maxInputs: 64,
+  /** generation: tokens per output and beams per input */
+  maxNewTokens: 256,
+  maxBeams: 8,
   maxTextChars: 20_000,
   maxTasks: 16,
   maxLength: 512,
@@ -122,6 +125,73 @@ export const FuseResponse = z
     outputs: z.array(z.looseObject({ fusion_attention: FusionAttention.optional() })),
   })
   .openapi("FuseResponse");
+
+// ---- POST /v1/generate, POST /v1/score (encoder-decoder models) -------------
+
+const LangCode = z.string().regex(/^[a-z]{2,3}_[A-Z]{2}$/, "a language code such as en_XX or de_DE");
+const Texts = z.array(Text).min(1).max(LIMITS.maxInputs);
+
+export const Seq2SeqTask = z.strictObject({
+  name: z.string().min(1).max(128).optional(),
+  adapters: Composition.nullable().default(null),
+});
+
+export const GenerateOptions = z
+  .strictObject({
+    max_new_tokens: z.number().int().min(1).max(LIMITS.maxNewTokens).optional().openapi({ description: `default: the model's max_length - 1; at most ${LIMITS.maxNewTokens}` }),
+    num_beams: z.number().int().min(1).max(LIMITS.maxBeams).optional().openapi({ description: `default: the model's num_beams; at most ${LIMITS.maxBeams}` }),
+    length_penalty: z.number().finite().optional(),
+    num_return_sequences: z.number().int().min(1).max(LIMITS.maxBeams).optional(),
+    src_lang: LangCode.optional().openapi({ description: "mBART-50-style models: the source language (replaces the tokenizer template's)" }),
+    tgt_lang: LangCode.optional().openapi({ description: "mBART-50-style models: the target language (the forced first token)" }),
+    stream: z.boolean().default(false).openapi({ description: "answer text/event-stream: one event per new token per row (greedy), then the result" }),
+  })
+  .refine((o) => (o.num_return_sequences ?? 1) <= (o.num_beams ?? o.num_return_sequences ?? 1), { message: "num_return_sequences must not exceed num_beams", path: ["num_return_sequences"] });
+
+export const GenerateRequest = z
+  .strictObject({
+    model: ModelName,
+    inputs: Texts,
+    tasks: z.array(Seq2SeqTask).min(1).max(LIMITS.maxTasks),
+    options: GenerateOptions.default({ stream: false }),
+  })
+  .openapi("GenerateRequest", { example: { model: "bart-s2s", inputs: ["The movie was great!"], tasks: [{ adapters: "bart-news" }], options: { max_new_tokens: 20, num_beams: 4 } } });
+export type GenerateRequest = z.infer<typeof GenerateRequest>;
+
+const Generated = z.object({
+  text: z.string().openapi({ description: "decoded without special tokens" }),
+  token_ids: z.array(z.number().int()).openapi({ description: "the ids after the decoder start token, a forced first token included, up to and including the end token" }),
+  sequence_score: z.number().optional().openapi({ description: "beam search: the beam's length-normalised score, as transformers reports it" }),
+});
+
+export const GenerateResponse = z
+  .object({
+    model: z.string(),
+    results: z.array(z.object({ name: z.string(), rows: z.array(z.number().int()), outputs: z.array(z.array(Generated)).openapi({ description: "per row: num_return_sequences outputs, best first" }) })),
+  })
+  .openapi("GenerateResponse");
+
+export const ScoreRequest = z
+  .strictObject({
+    model: ModelName,
+    inputs: Texts,
+    targets: Texts.openapi({ description: "one target per input: the text whose tokens are scored" }),
+    tasks: z.array(Seq2SeqTask).min(1).max(LIMITS.maxTasks),
+    options: z.strictObject({ src_lang: LangCode.optional(), tgt_lang: LangCode.optional() }).default({}),
+  })
+  .refine((b) => b.targets.length === b.inputs.length, { message: "give one target per input", path: ["targets"] })
+  .openapi("ScoreRequest", { example: { model: "bart-s2s", inputs: ["The movie was great!"], targets: ["Der Film war toll!"], tasks: [{ adapters: "bart-news" }] } });
+export type ScoreRequest = z.infer<typeof ScoreRequest>;
+
+const Scored = z.object({
+  token_ids: z.array(z.number().int()).openapi({ description: "the target's tokens as the model's tokenizer builds labels" }),
+  token_logprobs: z.array(z.number()).openapi({ description: "log-probability of each target token given the source and the tokens before it" }),
+  logprob: z.number().openapi({ description: "their sum" }),
+});
+
+export const ScoreResponse = z
+  .object({ model: z.string(), results: z.array(z.object({ name: z.string(), rows: z.array(z.number().int()), outputs: z.array(Scored) })) })
+  .openapi("ScoreResponse");
 
 // ---- GET /v1/models, /v1/adapters ----------------------------------------
 

@@ -136,7 +136,9 @@ export class Engine {
    * request on a machine without CUDA fails here, at start).
    */
   async warm(model: string, compositions: (Composition | null)[] = []): Promise<void> {
-    await this.catalog.model(model);
+    const loaded = await this.catalog.model(model);
+    // encoder-decoder graphs are built on their first request
+    if (loaded.family.seq2seq) return;
     for (const adapters of compositions) {
       await this.predict({
         model,

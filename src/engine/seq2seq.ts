@@ -34,6 +34,8 @@ export interface GenerateInput {
   inputs: string[];
   tasks: Seq2SeqTask[];
   options: GenerateOptions;
+  /** called with each new token of each row as it is chosen (greedy; beam search reports its final tokens at the end) */
+  onToken?: (e: { task: string; row: number; token_id: number }) => void;
 }
 
 export interface ScoreInput {
@@ -60,8 +62,8 @@ export interface Seq2SeqResult<T> {
   name: string;
   /** which inputs the outputs belong to, in order */
   rows: number[];
-  /** one per row: for generation, numReturnSequences entries per row (best first) */
-  outputs: T[][];
+  /** one per row (for generation: the row's numReturnSequences outputs, best first) */
+  outputs: T[];
 }
 
 const NEG = -1e9;
@@ -74,15 +76,18 @@ export class Translator {
     private pool: WorkerPool,
   ) {}
 
-  async generate(req: GenerateInput): Promise<{ model: string; results: Seq2SeqResult<Generated>[] }> {
+  async generate(req: GenerateInput): Promise<{ model: string; results: Seq2SeqResult<Generated[]>[] }> {
     const checked = this.check(req.tasks, req.inputs.length);
     const model = await this.seq2seqModel(req.model);
     const enc = this.encodeSources(model, req.inputs, req.options.srcLang);
     const opts = this.decodeOptions(model, req.options);
-    const results: Seq2SeqResult<Generated>[] = [];
+    const results: Seq2SeqResult<Generated[]>[] = [];
     for (const { branches, names } of await this.plan(model, checked, enc)) {
       for (const { job, branches: placed } of planJobs(model, branches, enc)) {
-        const out = await this.generateJob(model, job, opts);
+        // job row → (task, input row), for streamed tokens
+        const where = placed.flatMap(({ branch }) => branches[branch].rows.map((row) => ({ task: names[branch], row })));
+        const emit = req.onToken && ((jobRow: number, token: number) => req.onToken!({ ...where[jobRow], token_id: token }));
+        const out = await this.generateJob(model, job, opts, emit);
         for (const { branch, offset } of placed) {
           const b = branches[branch];
           results.push({
@@ -117,7 +122,7 @@ export class Translator {
         const scored = await this.scoreJob(model, job, targets);
         for (const { branch, offset } of placed) {
           const b = branches[branch];
-          results.push({ name: names[branch], rows: b.rows, outputs: b.rows.map((_, i) => [scored[offset + i]]) });
+          results.push({ name: names[branch], rows: b.rows, outputs: b.rows.map((_, i) => scored[offset + i]) });
         }
       }
     }
@@ -227,7 +232,7 @@ export class Translator {
     return { feeds, hidden: out.encoder_hidden.data, bias, T, N, decoder };
   }
 
-  private async generateJob(model: LoadedModel, job: Job, opts: DecodeOptions) {
+  private async generateJob(model: LoadedModel, job: Job, opts: DecodeOptions, emit?: (row: number, token: number) => void) {
     const { feeds, hidden, bias, T, decoder } = await this.encode(model, job);
     const c = model.config;
     const H = c.hidden;
@@ -236,8 +241,12 @@ export class Translator {
     const L = c.decoderLayers;
     const V = c.seq2seq!.decoderVocabSize;
     let past: { keys: Float32Array[]; values: Float32Array[]; rows: number; length: number } = { keys: [], values: [], rows: 0, length: 0 };
-    return decode(job.rows.length, V, opts, async (rows) => {
+    // greedy rows are their sources: each step reveals the previous step's token
+    const emitted = new Array<number>(job.rows.length).fill(0);
+    const stream = emit && opts.numBeams === 1 ? emit : undefined;
+    const decoded = await decode(job.rows.length, V, opts, async (rows) => {
       const R = rows.length;
+      if (stream) for (const r of rows) while (emitted[r.source] < r.tokens.length - 1) stream(r.source, r.tokens[1 + emitted[r.source]++]);
       const P = past.length;
       const f: Record<string, Feed> = perRow(feeds, rows.map((r) => r.source));
       const per = heads * P * dh;
@@ -265,6 +274,9 @@ export class Translator {
       };
       return out.logits.data;
     });
+    // the last tokens (and every token of a beam search) are known only now
+    if (emit) decoded.sequences.forEach((seqs, row) => seqs[0].slice(stream ? emitted[row] : 0).forEach((t) => emit(row, t)));
+    return decoded;
   }
 
   private async scoreJob(model: LoadedModel, job: Job, targets: number[][]): Promise<Scored[]> {

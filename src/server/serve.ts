@@ -8,6 +8,7 @@ import type { CacheStats } from "../core/cache-stats.ts";
 import { DEFAULT_BATCH, type BatchOptions } from "../engine/batcher.ts";
 import type { Composition } from "../engine/composition.ts";
 import { Engine } from "../engine/engine.ts";
+import { Translator } from "../engine/seq2seq.ts";
 import { WorkerPool } from "../engine/worker-pool.ts";
 import { buildHead, headInput, headKey } from "../heads/graph.ts";
 import { Catalog } from "../store/catalog.ts";
@@ -86,8 +87,10 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   });
   const engine = new Engine(catalog, pool, { ...DEFAULT_BATCH, concurrency: opts.threads ?? 1, ...opts.batch }, { onRun: (info) => metrics.observeRun(info) });
   const preload = new Preloader((name) => engine.warm(name, opts.warm ?? []), () => catalog.list("models"), opts.models, log);
+  const translator = new Translator(catalog, engine, pool);
   const app = createApp({
     engine,
+    translator,
     fusions: catalog,
     store,
     metrics,
