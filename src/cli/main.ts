@@ -23,7 +23,7 @@ const kind = (v: string): Kind => {
   return v as Kind;
 };
 
-const program = new Command("polyhead").description("Serve many AdapterHub/PEFT adapters from one base encoder");
+const program = new Command("polyhead").description("Serve many AdapterHub/PEFT adapters from one base model: classify, tag, answer, translate");
 
 const serveCommand = program.command("serve").description("serve the HTTP API over a store (every flag defaults to its env var)");
 for (const [key, s] of Object.entries(SERVE_SETTINGS)) {
@@ -76,6 +76,80 @@ program
       console.log(JSON.stringify(out, null, 2));
     } finally {
       await pool.close();
+    }
+  });
+
+/** An in-process translator over a store, for `generate` and `score`. */
+async function translatorOver(store: string) {
+  const [{ Catalog }, { openStore }, { Engine }, { WorkerPool }, { Translator }] = await Promise.all([
+    import("../store/catalog.ts"),
+    import("../store/open.ts"),
+    import("../engine/engine.ts"),
+    import("../engine/worker-pool.ts"),
+    import("../engine/seq2seq.ts"),
+  ]);
+  const pool = new WorkerPool({ threads: 1 });
+  const catalog = new Catalog(openStore(store));
+  return { translator: new Translator(catalog, new Engine(catalog, pool), pool), close: () => pool.close() };
+}
+
+async function compositionOf(text: string) {
+  const { CompositionSchema } = await import("../engine/composition.ts");
+  let adapters: unknown = text;
+  try {
+    adapters = JSON.parse(text);
+  } catch {
+    // a bare adapter name
+  }
+  return adapters === null ? null : CompositionSchema.parse(adapters);
+}
+
+program
+  .command("generate")
+  .description("translate (generate) with an encoder-decoder model in-process and print the JSON result")
+  .requiredOption("--model <name>", "model folder under models/")
+  .addOption(storeOption("adapters"))
+  .option("--adapters <composition>", "composition: a name or JSON", "null")
+  .option("--max-new-tokens <n>", "tokens to generate at most (default: the model's max_length - 1)", int)
+  .option("--num-beams <n>", "beam search with this many beams (default: the model's)", int)
+  .option("--num-return-sequences <n>", "outputs per input (at most --num-beams)", int)
+  .option("--src-lang <code>", "source language (mBART-50-style models)")
+  .option("--tgt-lang <code>", "target language (mBART-50-style models)")
+  .argument("<texts...>", "source texts")
+  .action(async (texts: string[], o) => {
+    const adapters = await compositionOf(o.adapters);
+    const { translator, close } = await translatorOver(o.store);
+    try {
+      const out = await translator.generate({
+        model: o.model,
+        inputs: texts,
+        tasks: [{ adapters }],
+        options: { maxNewTokens: o.maxNewTokens, numBeams: o.numBeams, numReturnSequences: o.numReturnSequences, srcLang: o.srcLang, tgtLang: o.tgtLang },
+      });
+      console.log(JSON.stringify(out, null, 2));
+    } finally {
+      await close();
+    }
+  });
+
+program
+  .command("score")
+  .description("log-probability of each target token given its source (teacher forcing), printed as JSON")
+  .requiredOption("--model <name>", "model folder under models/")
+  .addOption(storeOption("adapters"))
+  .option("--adapters <composition>", "composition: a name or JSON", "null")
+  .option("--src-lang <code>", "source language (mBART-50-style models)")
+  .option("--tgt-lang <code>", "target language (mBART-50-style models)")
+  .requiredOption("--target <text...>", "one target per source text")
+  .argument("<texts...>", "source texts")
+  .action(async (texts: string[], o) => {
+    const adapters = await compositionOf(o.adapters);
+    const { translator, close } = await translatorOver(o.store);
+    try {
+      const out = await translator.score({ model: o.model, inputs: texts, targets: o.target, tasks: [{ adapters }], options: { srcLang: o.srcLang, tgtLang: o.tgtLang } });
+      console.log(JSON.stringify(out, null, 2));
+    } finally {
+      await close();
     }
   });
 
