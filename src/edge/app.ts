@@ -5,7 +5,7 @@ import { keyAccepted, parseKeyHashes } from "./auth.ts";
 import { containerBackend, parseBackendUrls, route, urlBackend, type Backend, type Fetchable, type RouteOptions } from "./backends.ts";
 import { problem } from "./problems.ts";
 import { affinityKey, DownMarks } from "./routing.ts";
-import { checkFuse, checkPredict, parseBody, type Checked } from "./validate.ts";
+import { checkFuse, checkGenerate, checkPredict, checkScore, parseBody, type Checked } from "./validate.ts";
 
 // The public edge (Cloudflare Worker): API-key auth, validation with the
 // server's schemas, and routing with adapter affinity to inference backends.
@@ -92,6 +92,9 @@ export function createEdgeApp(deps: EdgeDeps = {}) {
   };
   app.post("/v1/predict", inference(checkPredict));
   app.post("/v1/fuse", inference(checkFuse));
+  // translation: the same affinity, so a domain adapter's requests find it warm
+  app.post("/v1/generate", inference(checkGenerate));
+  app.post("/v1/score", inference(checkScore));
 
   app.get("/v1/adapters", async (c) => {
     if (c.env.STORE) return c.json({ adapters: await listAdapters(c.env.STORE) });

@@ -1,4 +1,4 @@
-import { FuseRequest, LIMITS, PredictRequest } from "../api/schemas.ts";
+import { FuseRequest, GenerateRequest, LIMITS, PredictRequest, ScoreRequest } from "../api/schemas.ts";
 import { toBranches } from "../engine/composition.ts";
 import { CompositionError } from "../core/errors.ts";
 import { problemResponse, toProblem } from "../core/problem.ts";
@@ -22,23 +22,30 @@ export function parseBody(text: string): { ok: true; body: unknown } | { ok: fal
   }
 }
 
-export function checkPredict(body: unknown): Checked {
-  const r = PredictRequest.safeParse(body);
-  if (!r.success) return { ok: false, response: problemResponse(toProblem(r.error)) };
-  const rows = r.data.inputs.map((_, i) => i);
-  const names = new Set<string>();
-  for (const [i, task] of r.data.tasks.entries()) {
-    if (task.adapters === null) continue;
-    try {
-      toBranches(task.adapters, rows, `tasks[${i}].adapters`);
-    } catch (e) {
-      if (e instanceof CompositionError) return { ok: false, response: problemResponse(toProblem(e)) };
-      throw e;
+/** A body whose tasks carry compositions: checked whole, its adapter names kept for affinity. */
+function checkTasks(schema: typeof PredictRequest | typeof GenerateRequest | typeof ScoreRequest) {
+  return (body: unknown): Checked => {
+    const r = schema.safeParse(body);
+    if (!r.success) return { ok: false, response: problemResponse(toProblem(r.error)) };
+    const rows = r.data.inputs.map((_, i) => i);
+    const names = new Set<string>();
+    for (const [i, task] of r.data.tasks.entries()) {
+      if (task.adapters === null) continue;
+      try {
+        toBranches(task.adapters, rows, `tasks[${i}].adapters`);
+      } catch (e) {
+        if (e instanceof CompositionError) return { ok: false, response: problemResponse(toProblem(e)) };
+        throw e;
+      }
+      compositionNames(task.adapters, names);
     }
-    compositionNames(task.adapters, names);
-  }
-  return { ok: true, model: r.data.model, names: [...names] };
+    return { ok: true, model: r.data.model, names: [...names] };
+  };
 }
+
+export const checkPredict = checkTasks(PredictRequest);
+export const checkGenerate = checkTasks(GenerateRequest);
+export const checkScore = checkTasks(ScoreRequest);
 
 export function checkFuse(body: unknown): Checked {
   const r = FuseRequest.safeParse(body);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { cpSync, readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -9,7 +9,7 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { PROBLEM_BASE, PROBLEM_BASE as SERVER_PROBLEM_BASE } from "../../src/core/problem.ts";
 import { affinityKey, compositionNames, rank } from "../../src/edge/routing.ts";
-import { ROOT, ADAPTERHUB_FIXTURES } from "../support/paths.ts";
+import { ROOT, ADAPTERHUB_FIXTURES, LOCAL_FIXTURES } from "../support/paths.ts";
 import { answer, copyStore, startServer } from "../support/server.ts";
 import type { RunningServer } from "../../src/server/serve.ts";
 
@@ -88,6 +88,9 @@ describe("edge worker (Miniflare)", () => {
     for (let i = 0; i < 3; i++) {
       const s = copyStore(ADAPTERHUB_FIXTURES, () => true);
       stores.push(s);
+      // a translation model with two domain adapters beside the encoder
+      const seq2seq = path.join(LOCAL_FIXTURES, "seq2seq");
+      for (const f of ["models/bart-s2s", "adapters/bart-news", "adapters/bart-legal"]) cpSync(path.join(seq2seq, f), path.join(s.dir, f), { recursive: true });
       const server = await startServer(s.dir);
       servers.push(server);
       proxies.push(await startProxy(server.url));
@@ -187,6 +190,28 @@ describe("edge worker (Miniflare)", () => {
     // The counter does count: a valid request reaches exactly one backend.
     assert.equal((await predict(request("sentiment"))).status, 200);
     assert.equal(totalHits(), before + 1);
+  });
+
+  test("routes /v1/generate and /v1/score with adapter affinity, validating at the edge", async () => {
+    const post = (p: string, body: unknown) => call(p, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const before = totalHits();
+    const bad = await post("/v1/generate", { model: "bart-s2s", inputs: ["x"], tasks: [{ adapters: "bart-news" }], options: { num_beams: 1000 } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.field, "options.num_beams");
+    const mismatch = await post("/v1/score", { model: "bart-s2s", inputs: ["a", "b"], targets: ["a"], tasks: [{ adapters: null }] });
+    assert.equal(mismatch.status, 400);
+    assert.equal(totalHits(), before, "no backend was contacted");
+    const body = { model: "bart-s2s", inputs: ["The movie was great!"], tasks: [{ adapters: "bart-news" }], options: { max_new_tokens: 5 } };
+    const a = await post("/v1/generate", body);
+    const b = await post("/v1/generate", body);
+    assert.equal(a.status, 200, JSON.stringify(a.json));
+    assert.equal(a.json.results[0].outputs[0][0].token_ids.length > 0, true);
+    assert.equal(a.headers.get("x-polyhead-backend"), b.headers.get("x-polyhead-backend"));
+    assert.equal(a.headers.get("x-polyhead-backend"), rank(affinityKey("bart-s2s", ["bart-news"]), backendUrls)[0]);
+    const score = await post("/v1/score", { model: "bart-s2s", inputs: ["The movie was great!"], targets: ["Der Film war toll!"], tasks: [{ adapters: "bart-legal" }] });
+    assert.equal(score.status, 200, JSON.stringify(score.json));
+    assert.equal(score.headers.get("x-polyhead-backend"), rank(affinityKey("bart-s2s", ["bart-legal"]), backendUrls)[0]);
+    assert.ok(score.json.results[0].outputs[0].logprob < 0);
   });
 
   test("sends the shared secret to backends", () => {
