@@ -229,11 +229,13 @@ export class Translator {
     const variant = `${job.key}|${uniform ? "uniform" : "banked"}`;
     const out = await this.run(`${variant}|encoder`, () => buildSeq2SeqEncoder(model.family, model.config, model.weights, spec), feeds);
     const decoder = (f: Record<string, Feed>) => this.run(`${variant}|decoder`, () => buildSeq2SeqDecoder(model.family, model.config, model.weights, spec), f);
-    return { feeds, hidden: out.encoder_hidden.data, bias, T, N, decoder };
+    const L = model.config.decoderLayers;
+    const cross = Array.from({ length: L }, (_, d) => ({ key: out[decoderIO.crossKey(d)].data, value: out[decoderIO.crossValue(d)].data }));
+    return { feeds, cross, bias, T, N, decoder };
   }
 
   private async generateJob(model: LoadedModel, job: Job, opts: DecodeOptions, emit?: (row: number, token: number) => void) {
-    const { feeds, hidden, bias, T, decoder } = await this.encode(model, job);
+    const { feeds, cross, bias, T, decoder } = await this.encode(model, job);
     const c = model.config;
     const H = c.hidden;
     const heads = c.seq2seq!.decoderHeads;
@@ -264,7 +266,7 @@ export class Translator {
       f.decoder_input_ids = { type: "int64", dims: [R, 1], data: BigInt64Array.from(rows, (r) => BigInt(r.tokens[r.tokens.length - 1])) };
       f.decoder_position_ids = { type: "int64", dims: [R, 1], data: new BigInt64Array(R).fill(BigInt(model.family.padPosition(P, c))) };
       f.self_bias = { type: "float32", dims: [R, 1, 1, P + 1], data: new Float32Array(R * (P + 1)) };
-      Object.assign(f, encoderRows(hidden, bias, rows.map((r) => r.source), T, H));
+      Object.assign(f, encoderRows(cross, bias, rows.map((r) => r.source), T, heads, dh));
       const out = await decoder(f);
       past = {
         keys: Array.from({ length: L }, (_, l) => out[decoderIO.presentKey(l)].data),
@@ -280,7 +282,7 @@ export class Translator {
   }
 
   private async scoreJob(model: LoadedModel, job: Job, targets: number[][]): Promise<Scored[]> {
-    const { feeds, hidden, bias, T, N, decoder } = await this.encode(model, job);
+    const { feeds, cross, bias, T, N, decoder } = await this.encode(model, job);
     const c = model.config;
     const H = c.hidden;
     const heads = c.seq2seq!.decoderHeads;
@@ -300,7 +302,7 @@ export class Translator {
     const causal = new Float32Array(N * S * S);
     for (let i = 0; i < N; i++) for (let q = 0; q < S; q++) for (let k = q + 1; k < S; k++) causal[(i * S + q) * S + k] = NEG;
     f.self_bias = { type: "float32", dims: [N, 1, S, S], data: causal };
-    Object.assign(f, encoderRows(hidden, bias, Array.from({ length: N }, (_, i) => i), T, H));
+    Object.assign(f, encoderRows(cross, bias, Array.from({ length: N }, (_, i) => i), T, heads, dh));
     const logits = (await decoder(f)).logits.data;
     return targets.map((t, i) => {
       const token_logprobs = t.map((id, s) => logSoftmaxAt(logits.subarray((i * S + s) * V, (i * S + s + 1) * V), id));
@@ -325,14 +327,22 @@ function perRow(feeds: Record<string, Feed>, sources: number[]): Record<string, 
   return out;
 }
 
-function encoderRows(hidden: Float32Array, bias: Float32Array, sources: number[], T: number, H: number): Record<string, Feed> {
-  const h = new Float32Array(sources.length * T * H);
-  const b = new Float32Array(sources.length * T);
-  sources.forEach((s, i) => {
-    h.set(hidden.subarray(s * T * H, (s + 1) * T * H), i * T * H);
-    b.set(bias.subarray(s * T, (s + 1) * T), i * T);
+/** What the decoder reads of the encoder, per decoder row: its source row's cross keys and values and padding bias. */
+function encoderRows(cross: { key: Float32Array; value: Float32Array }[], bias: Float32Array, sources: number[], T: number, heads: number, dh: number): Record<string, Feed> {
+  const perRow = heads * T * dh;
+  const R = sources.length;
+  const pick = (data: Float32Array, width: number) => {
+    const out = new Float32Array(R * width);
+    sources.forEach((s, i) => out.set(data.subarray(s * width, (s + 1) * width), i * width));
+    return out;
+  };
+  const feeds: Record<string, Feed> = { encoder_bias: { type: "float32", dims: [R, 1, 1, T], data: pick(bias, T) } };
+  const dims = [R, heads, T, dh];
+  cross.forEach((c, d) => {
+    feeds[decoderIO.crossKey(d)] = { type: "float32", dims, data: pick(c.key, perRow) };
+    feeds[decoderIO.crossValue(d)] = { type: "float32", dims, data: pick(c.value, perRow) };
   });
-  return { encoder_hidden: { type: "float32", dims: [sources.length, T, H], data: h }, encoder_bias: { type: "float32", dims: [sources.length, 1, 1, T], data: b } };
+  return feeds;
 }
 
 function logSoftmaxAt(row: Float32Array, id: number): number {

@@ -20,6 +20,9 @@ import type { Tensor } from "../core/tensor.ts";
 
 /** Names of the decoder graph's inputs and outputs, shared with the engine that feeds it. */
 export const decoderIO = {
+  /** cross-attention keys and values of decoder layer l, computed once by the encoder graph */
+  crossKey: (l: number) => `cross_key.${l}`,
+  crossValue: (l: number) => `cross_value.${l}`,
   pastKey: (l: number) => `past_key.${l}`,
   pastValue: (l: number) => `past_value.${l}`,
   presentKey: (l: number) => `present_key.${l}`,
@@ -123,15 +126,25 @@ export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights
     x = b.block(l, x, (q, k, v) => b.attend(b.split(q, heads), b.split(k, heads), b.split(v, heads), bias, heads), null, config.intermediate);
   }
   if (shape.encoder.finalNorm) x = b.ln(shape.encoder.finalNorm)(x);
+  // Each decoder layer's cross-attention keys and values depend only on the
+  // encoder's output (and on LoRA on them): computed here once, not per step.
+  const outputs = ["encoder_hidden"];
+  const E = encoderDepth(config);
+  const dheads = config.seq2seq!.decoderHeads;
+  for (let d = 0; d < config.decoderLayers; d++) {
+    g.output(b.split(b.lin(E + d, "crossK", x), dheads), decoderIO.crossKey(d));
+    g.output(b.split(b.lin(E + d, "crossV", x), dheads), decoderIO.crossValue(d));
+    outputs.push(decoderIO.crossKey(d), decoderIO.crossValue(d));
+  }
   g.output(x, "encoder_hidden");
-  return { bytes: g.encode(), inputs: new Set(g.inputNames), outputs: ["encoder_hidden", ...b.comp.outputs] };
+  return { bytes: g.encode(), inputs: new Set(g.inputNames), outputs: [...outputs, ...b.comp.outputs] };
 }
 
 /**
  * The decoder over new tokens [N, S] after `past` ones: self-attention over
  * the past keys and values and the new ones (the causal part in
- * `self_bias` [N, 1, S, past + S]), cross-attention over encoder_hidden,
- * the LM head. Outputs logits [N, S, V] and the keys and values of past +
+ * `self_bias` [N, 1, S, past + S]), cross-attention over the keys and values
+ * the encoder graph computed, the LM head. Outputs logits [N, S, V] and the keys and values of past +
  * new tokens for the next step.
  */
 export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec): EncoderGraph {
@@ -144,7 +157,6 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
   const ids = g.input("decoder_input_ids", "int64", ["batch", "new"]);
   const positions = g.input("decoder_position_ids", "int64", ["batch", "new"]);
   const selfBias = g.input("self_bias", "float32", ["batch", 1, "new", "total"]);
-  const enc = g.input("encoder_hidden", "float32", ["batch", "src", config.hidden]);
   const crossBias = g.input("encoder_bias", "float32", ["batch", 1, 1, "src"]);
   let x = b.embed(shape.decoder, ids, positions);
   const E = encoderDepth(config);
@@ -159,7 +171,8 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
       outputs.push(decoderIO.presentKey(d), decoderIO.presentValue(d));
       return b.attend(b.split(q, heads), keys, values, selfBias, heads);
     };
-    const cross = (q: Value) => b.attend(b.split(q, heads), b.split(b.lin(l, "crossK", enc), heads), b.split(b.lin(l, "crossV", enc), heads), crossBias, heads);
+    const cross = (q: Value) =>
+      b.attend(b.split(q, heads), g.input(decoderIO.crossKey(d), "float32", ["batch", heads, "src", dh]), g.input(decoderIO.crossValue(d), "float32", ["batch", heads, "src", dh]), crossBias, heads);
     x = b.block(l, x, self, cross, s2s.decoderIntermediate);
   }
   if (shape.decoder.finalNorm) x = b.ln(shape.decoder.finalNorm)(x);
