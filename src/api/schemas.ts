@@ -145,6 +145,7 @@ export const GenerateOptions = z
     src_lang: LangCode.optional().openapi({ description: "mBART-50-style models: the source language (replaces the tokenizer template's)" }),
     tgt_lang: LangCode.optional().openapi({ description: "mBART-50-style models: the target language (the forced first token)" }),
     stream: z.boolean().default(false).openapi({ description: "answer text/event-stream: one event per new token per row (greedy), then the result" }),
+    return_fusion_attention: z.boolean().default(false).openapi({ description: "fused compositions: each row's best output gets the fusion's attention over its adapters, per layer (encoder layers over the source tokens, decoder layers over the generated tokens)" }),
   })
   .refine((o) => (o.num_return_sequences ?? 1) <= (o.num_beams ?? o.num_return_sequences ?? 1), { message: "num_return_sequences must not exceed num_beams", path: ["num_return_sequences"] });
 
@@ -153,7 +154,7 @@ export const GenerateRequest = z
     model: ModelName,
     inputs: Texts,
     tasks: z.array(Seq2SeqTask).min(1).max(LIMITS.maxTasks),
-    options: GenerateOptions.default({ stream: false }),
+    options: GenerateOptions.default({ stream: false, return_fusion_attention: false }),
   })
   .openapi("GenerateRequest", { example: { model: "bart-s2s", inputs: ["The movie was great!"], tasks: [{ adapters: "bart-news" }], options: { max_new_tokens: 20, num_beams: 4 } } });
 export type GenerateRequest = z.infer<typeof GenerateRequest>;
@@ -162,6 +163,7 @@ const Generated = z.object({
   text: z.string().openapi({ description: "decoded without special tokens" }),
   token_ids: z.array(z.number().int()).openapi({ description: "the ids after the decoder start token, a forced first token included, up to and including the end token" }),
   sequence_score: z.number().optional().openapi({ description: "beam search: the beam's length-normalised score, as transformers reports it" }),
+  fusion_attention: FusionAttention.optional(),
 });
 
 export const GenerateResponse = z
@@ -177,7 +179,7 @@ export const ScoreRequest = z
     inputs: Texts,
     targets: Texts.openapi({ description: "one target per input: the text whose tokens are scored" }),
     tasks: z.array(Seq2SeqTask).min(1).max(LIMITS.maxTasks),
-    options: z.strictObject({ src_lang: LangCode.optional(), tgt_lang: LangCode.optional() }).default({}),
+    options: z.strictObject({ src_lang: LangCode.optional(), tgt_lang: LangCode.optional(), return_fusion_attention: z.boolean().default(false) }).default({ return_fusion_attention: false }),
   })
   .refine((b) => b.targets.length === b.inputs.length, { message: "give one target per input", path: ["targets"] })
   .openapi("ScoreRequest", { example: { model: "bart-s2s", inputs: ["The movie was great!"], targets: ["Der Film war toll!"], tasks: [{ adapters: "bart-news" }] } });
@@ -187,6 +189,7 @@ const Scored = z.object({
   token_ids: z.array(z.number().int()).openapi({ description: "the target's tokens as the model's tokenizer builds labels" }),
   token_logprobs: z.array(z.number()).openapi({ description: "log-probability of each target token given the source and the tokens before it" }),
   logprob: z.number().openapi({ description: "their sum" }),
+  fusion_attention: FusionAttention.optional(),
 });
 
 export const ScoreResponse = z

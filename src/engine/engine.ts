@@ -333,7 +333,7 @@ function firstName(c: Composition): string {
 }
 
 /** {layer: {location: [real tokens][adapters]}} for one row, from the graph's fusion outputs. */
-function fusionAttention(slots: SlotSpec[], run: Record<string, { dims: number[]; data: Float32Array }>, n: number, T: number, real: number, fused: Record<number, number>) {
+export function fusionAttention(slots: SlotSpec[], run: Record<string, { dims: number[]; data: Float32Array }>, n: number, T: number, real: number, fused: Record<number, number>) {
   const out: Record<string, Record<string, number[][]>> = {};
   slots.forEach((s, i) => {
     if (s.kind !== "fusion") return;

@@ -2,7 +2,7 @@ import type { Catalog, LoadedModel } from "../store/catalog.ts";
 import { CompositionError, InvalidAdapterError } from "../core/errors.ts";
 import { toBranches, type Chain, type Composition } from "./composition.ts";
 import { buildFeeds, planJobs, type Job, type PlannedBranch } from "./plan.ts";
-import { chainName, type Engine } from "./engine.ts";
+import { chainName, fusionAttention, type Engine } from "./engine.ts";
 import { decode, type DecodeOptions } from "./decode.ts";
 import { buildSeq2SeqDecoder, buildSeq2SeqEncoder, decoderIO } from "../graph/seq2seq.ts";
 import type { Encoded } from "../formats/tokenizer.ts";
@@ -27,6 +27,8 @@ export interface GenerateOptions {
   numReturnSequences?: number;
   srcLang?: string;
   tgtLang?: string;
+  /** attach the fusion's attention over its adapters to each row's best output: source tokens (encoder layers) and generated tokens (decoder layers) */
+  returnFusionAttention?: boolean;
 }
 
 export interface GenerateInput {
@@ -43,19 +45,24 @@ export interface ScoreInput {
   inputs: string[];
   targets: string[];
   tasks: Seq2SeqTask[];
-  options: { srcLang?: string; tgtLang?: string };
+  options: { srcLang?: string; tgtLang?: string; returnFusionAttention?: boolean };
 }
+
+/** {layer: {location: [tokens][adapters]}}: encoder layers over the source tokens, decoder layers (numbered after the encoder's) over the target tokens */
+export type FusionAttention = Record<string, Record<string, number[][]>>;
 
 export interface Generated {
   text: string;
   token_ids: number[];
   sequence_score?: number;
+  fusion_attention?: FusionAttention;
 }
 
 export interface Scored {
   token_ids: number[];
   token_logprobs: number[];
   logprob: number;
+  fusion_attention?: FusionAttention;
 }
 
 export interface Seq2SeqResult<T> {
@@ -88,6 +95,10 @@ export class Translator {
         const where = placed.flatMap(({ branch }) => branches[branch].rows.map((row) => ({ task: names[branch], row })));
         const emit = req.onToken && ((jobRow: number, token: number) => req.onToken!({ ...where[jobRow], token_id: token }));
         const out = await this.generateJob(model, job, opts, emit);
+        // The attention a fusion gave while generating is what a teacher-forced pass over the chosen tokens gives.
+        const attention = req.options.returnFusionAttention && job.spec.slots.some((sl) => sl.kind === "fusion")
+          ? (await this.scoreJob(model, job, out.sequences.map((seqs) => seqs[0]), true)).map((x) => x.fusion_attention)
+          : null;
         for (const { branch, offset } of placed) {
           const b = branches[branch];
           results.push({
@@ -98,6 +109,7 @@ export class Translator {
                 text: model.tokenizer.decode(ids),
                 token_ids: ids,
                 ...(out.scores ? { sequence_score: out.scores[offset + i][k] } : {}),
+                ...(k === 0 && attention?.[offset + i] ? { fusion_attention: attention[offset + i] } : {}),
               })),
             ),
           });
@@ -119,7 +131,7 @@ export class Translator {
       for (const { job, branches: placed } of planJobs(model, branches, enc)) {
         const rowsOf = placed.flatMap(({ branch }) => branches[branch].rows);
         const targets = rowsOf.map((r) => labels.inputIds[r].slice(0, labels.length[r]));
-        const scored = await this.scoreJob(model, job, targets);
+        const scored = await this.scoreJob(model, job, targets, req.options.returnFusionAttention === true);
         for (const { branch, offset } of placed) {
           const b = branches[branch];
           results.push({ name: names[branch], rows: b.rows, outputs: b.rows.map((_, i) => scored[offset + i]) });
@@ -231,7 +243,7 @@ export class Translator {
     const decoder = (f: Record<string, Feed>) => this.run(`${variant}|decoder`, () => buildSeq2SeqDecoder(model.family, model.config, model.weights, spec), f);
     const L = model.config.decoderLayers;
     const cross = Array.from({ length: L }, (_, d) => ({ key: out[decoderIO.crossKey(d)].data, value: out[decoderIO.crossValue(d)].data }));
-    return { feeds, cross, bias, T, N, decoder };
+    return { feeds, cross, bias, T, N, decoder, encoderRun: out };
   }
 
   private async generateJob(model: LoadedModel, job: Job, opts: DecodeOptions, emit?: (row: number, token: number) => void) {
@@ -281,8 +293,8 @@ export class Translator {
     return decoded;
   }
 
-  private async scoreJob(model: LoadedModel, job: Job, targets: number[][]): Promise<Scored[]> {
-    const { feeds, cross, bias, T, N, decoder } = await this.encode(model, job);
+  private async scoreJob(model: LoadedModel, job: Job, targets: number[][], withAttention = false): Promise<Scored[]> {
+    const { feeds, cross, bias, T, N, decoder, encoderRun } = await this.encode(model, job);
     const c = model.config;
     const H = c.hidden;
     const heads = c.seq2seq!.decoderHeads;
@@ -303,10 +315,20 @@ export class Translator {
     for (let i = 0; i < N; i++) for (let q = 0; q < S; q++) for (let k = q + 1; k < S; k++) causal[(i * S + q) * S + k] = NEG;
     f.self_bias = { type: "float32", dims: [N, 1, S, S], data: causal };
     Object.assign(f, encoderRows(cross, bias, Array.from({ length: N }, (_, i) => i), T, heads, dh));
-    const logits = (await decoder(f)).logits.data;
+    const run = await decoder(f);
+    const logits = run.logits.data;
     return targets.map((t, i) => {
       const token_logprobs = t.map((id, s) => logSoftmaxAt(logits.subarray((i * S + s) * V, (i * S + s + 1) * V), id));
-      return { token_ids: t, token_logprobs, logprob: token_logprobs.reduce((a, b) => a + b, 0) };
+      const scored: Scored = { token_ids: t, token_logprobs, logprob: token_logprobs.reduce((a, b) => a + b, 0) };
+      if (withAttention) {
+        const r = job.rows[i];
+        const attention = {
+          ...fusionAttention(job.spec.slots, encoderRun, i, T, r.ids.length, r.fused),
+          ...fusionAttention(job.spec.slots, run, i, S, t.length, r.fused),
+        };
+        if (Object.keys(attention).length) scored.fusion_attention = attention;
+      }
+      return scored;
     });
   }
 }

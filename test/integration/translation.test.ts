@@ -76,6 +76,30 @@ describe("translation over HTTP", () => {
     assert.deepEqual(perRow, plain.json.results[0].outputs.map((o: any) => o[0].token_ids), "the streamed tokens are the generated ones, in order");
   });
 
+  test("fusion attention: source tokens in encoder layers, generated tokens in decoder layers, the same in generate and score", async () => {
+    const fuse = { fuse: ["bart-news", "bart-legal", "bart-medical"] };
+    const g = await generate({ inputs: texts.slice(0, 2), tasks: [{ adapters: fuse }], options: { max_new_tokens: 6, num_beams: 2, return_fusion_attention: true } });
+    assert.equal(g.status, 200, g.text);
+    const best = g.json.results[0].outputs.map((o: any) => o[0]);
+    const layers = (a: any) => Object.keys(a).map(Number).sort((x, y) => x - y);
+    for (const [i, o] of best.entries()) {
+      const a = o.fusion_attention;
+      assert.deepEqual(layers(a), [0, 1, 2, 3], "2 encoder + 2 decoder layers");
+      const src = a["0"].output_adapter;
+      const tgt = a["3"].output_adapter;
+      assert.equal(tgt.length, o.token_ids.length, "one row of weights per generated token");
+      for (const row of [...src, ...tgt]) {
+        assert.equal(row.length, 3, "one weight per fused adapter");
+        assert.ok(Math.abs(row.reduce((x: number, y: number) => x + y, 0) - 1) < 1e-5);
+      }
+      // scoring the generated tokens shows the same attention
+      const s = await post(`${server.url}/v1/score`, { model: "bart-s2s", inputs: [texts[i]], targets: ["x"], tasks: [{ adapters: fuse }], options: { return_fusion_attention: true } });
+      assert.deepEqual(s.json.results[0].outputs[0].fusion_attention["0"], a["0"], "the encoder side does not depend on the target");
+    }
+    const plain = await generate({ inputs: texts.slice(0, 1), tasks: [{ adapters: "bart-news" }], options: { max_new_tokens: 3, return_fusion_attention: true } });
+    assert.equal(plain.json.results[0].outputs[0][0].fusion_attention, undefined, "no fusion, no attention");
+  });
+
   test("bad requests: clear problems, and the server keeps serving", async () => {
     const cases: [Record<string, unknown>, number, RegExp][] = [
       [{ model: "mbart-s2s", options: { src_lang: "en_XX", tgt_lang: "xx_YY" } }, 422, /tgt_lang "xx_YY".*en_XX, de_DE/],

@@ -43,7 +43,7 @@ export function translationRoutes(app: OpenAPIHono<ApiEnv>, { translator }: Tran
       model: body.model,
       inputs: body.inputs,
       tasks: body.tasks.map((t) => ({ name: t.name, adapters: t.adapters })),
-      options: { maxNewTokens: o.max_new_tokens, numBeams: o.num_beams, lengthPenalty: o.length_penalty, numReturnSequences: o.num_return_sequences, srcLang: o.src_lang, tgtLang: o.tgt_lang },
+      options: { maxNewTokens: o.max_new_tokens, numBeams: o.num_beams, lengthPenalty: o.length_penalty, numReturnSequences: o.num_return_sequences, srcLang: o.src_lang, tgtLang: o.tgt_lang, returnFusionAttention: o.return_fusion_attention },
     };
     if (!o.stream) return c.json(await translator.generate(input), 200);
     // Streamed: problems found before the first token still answer as problem+json.
@@ -75,7 +75,7 @@ export function translationRoutes(app: OpenAPIHono<ApiEnv>, { translator }: Tran
       inputs: body.inputs,
       targets: body.targets,
       tasks: body.tasks.map((t) => ({ name: t.name, adapters: t.adapters })),
-      options: { srcLang: body.options.src_lang, tgtLang: body.options.tgt_lang },
+      options: { srcLang: body.options.src_lang, tgtLang: body.options.tgt_lang, returnFusionAttention: body.options.return_fusion_attention },
     });
     return c.json(out, 200);
   });
