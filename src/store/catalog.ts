@@ -222,10 +222,13 @@ export class Catalog {
 
   model(name: string): Promise<LoadedModel> {
     return this.get("model", `model:${name}`, `models/${checkName(name)}`, name, async (f) => {
-      f.prefetch([["config.json"], WEIGHTS.model, ["tokenizer.json"], ["tokenizer_config.json"]]);
+      f.prefetch([["config.json"], WEIGHTS.model, ["tokenizer.json"], ["tokenizer_config.json"], ["generation_config.json"]]);
       const configJson = await f.json("config.json");
       if (!configJson) throw new NotFoundError("model", name);
-      const config = wrap("model", name, () => parseModelConfig(configJson));
+      // transformers reads generation settings from generation_config.json first, config.json second
+      const generation = f.has("generation_config.json") ? await f.json("generation_config.json") : null;
+      const merged = generation && typeof generation === "object" ? { ...(configJson as object), ...withoutNulls(generation as Record<string, unknown>) } : configJson;
+      const config = wrap("model", name, () => parseModelConfig(merged));
       const family = familyFor(config.modelType);
       const dict = await f.weights(WEIGHTS.model);
       if (!dict) throw new InvalidAdapterError("model", name, `no ${WEIGHTS.model.join(" or ")}`);
@@ -369,6 +372,8 @@ function checkName(name: string): string {
   if (!QUALIFIED_RE.test(name)) throw new NotFoundError("adapter", name, `"${name}" is not a valid name`);
   return name;
 }
+
+const withoutNulls = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
 
 function wrap<T>(kind: string, name: string, f: () => T): T {
   try {

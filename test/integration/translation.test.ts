@@ -4,7 +4,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cpSync, readFileSync } from "node:fs";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { copyStore, get, post, startServer } from "../support/server.ts";
 import { ADAPTERHUB_FIXTURES, LOCAL_FIXTURES, ROOT } from "../support/paths.ts";
@@ -23,6 +23,9 @@ describe("translation over HTTP", () => {
     ({ dir, cleanup } = copyStore(STORE, () => true));
     // an encoder beside the translation models
     cpSync(path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny"), path.join(dir, "models/bert-tiny"), { recursive: true });
+    // the same BART with generation settings of its own: beam search by default
+    cpSync(path.join(dir, "models/bart-s2s"), path.join(dir, "models/bart-gen"), { recursive: true });
+    writeFileSync(path.join(dir, "models/bart-gen/generation_config.json"), JSON.stringify({ num_beams: 3, length_penalty: 2.0, max_length: 7 }));
     server = await startServer(dir);
   });
   after(async () => {
@@ -98,6 +101,14 @@ describe("translation over HTTP", () => {
     }
     const plain = await generate({ inputs: texts.slice(0, 1), tasks: [{ adapters: "bart-news" }], options: { max_new_tokens: 3, return_fusion_attention: true } });
     assert.equal(plain.json.results[0].outputs[0][0].fusion_attention, undefined, "no fusion, no attention");
+  });
+
+  test("generation_config.json sets the defaults a request leaves out", async () => {
+    const byConfig = await generate({ model: "bart-gen", options: {} });
+    const explicit = await generate({ options: { num_beams: 3, length_penalty: 2.0, max_new_tokens: 6 } });
+    assert.equal(byConfig.status, 200, byConfig.text);
+    assert.deepEqual(byConfig.json.results[0].outputs, explicit.json.results[0].outputs);
+    assert.ok(byConfig.json.results[0].outputs[0][0].sequence_score !== undefined, "beam search, from the config");
   });
 
   test("bad requests: clear problems, and the server keeps serving", async () => {
