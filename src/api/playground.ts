@@ -2,6 +2,10 @@
 // CDN: servers often run offline). It reads /v1/models and /v1/adapters, builds
 // a composition, calls /v1/predict and draws each task's answer, and for fused
 // compositions a heatmap of the fusion attention (layer × location × adapter).
+// Its translation view (#translate) does the same for encoder-decoder models
+// with /v1/generate: a translation per input line and branch, beam scores, and
+// for fused compositions a heatmap per decoder layer of the attention each
+// generated token gave the fused adapters.
 // The script avoids template literals and backslashes: it lives in one.
 
 export const PLAYGROUND_HTML = `<!doctype html>
@@ -12,17 +16,20 @@ export const PLAYGROUND_HTML = `<!doctype html>
 <title>polyhead playground</title>
 <style>
   body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #222; background: #fafafa; }
-  header { background: #223; color: #fff; padding: .6rem 1.2rem; } header h1 { margin: 0; font-size: 18px; }
+  [hidden] { display: none !important; }
+  header { background: #223; color: #fff; padding: .6rem 1.2rem; display: flex; align-items: baseline; gap: 2rem; } header h1 { margin: 0; font-size: 18px; }
   header a { color: #9cf; margin-left: 1rem; font-size: 13px; }
+  #tabs a { color: #ccd; margin: 0 1rem 0 0; font-size: 14px; text-decoration: none; padding-bottom: 2px; }
+  #tabs a.on { color: #fff; border-bottom: 2px solid #9cf; }
   main { display: grid; grid-template-columns: 22rem 1fr; gap: 1rem; padding: 1rem 1.2rem; }
   section { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .7rem .9rem; margin-bottom: 1rem; }
   h2 { font-size: 15px; margin: 0 0 .5rem; }
   label.f { display: block; font-weight: 600; margin: .5rem 0 .2rem; }
   textarea, input[type=text], select { width: 100%; box-sizing: border-box; font: inherit; padding: .3rem; }
   #adapter-list label { display: block; } #adapter-list small { color: #777; }
-  button#run { margin-top: .8rem; padding: .4rem 1.4rem; font: inherit; font-weight: 600; background: #06c; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
-  #status { color: #666; margin-left: .6rem; } #status.error { color: #b00; }
-  pre#composition { background: #f4f4f4; padding: .4rem; font-size: 12px; white-space: pre-wrap; }
+  button#run, button#t-run { margin-top: .8rem; padding: .4rem 1.4rem; font: inherit; font-weight: 600; background: #06c; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
+  #status, #t-status { color: #666; margin-left: .6rem; } #status.error, #t-status.error { color: #b00; }
+  pre#composition, pre#t-request { background: #f4f4f4; padding: .4rem; font-size: 12px; white-space: pre-wrap; }
   .result h3 { font-size: 14px; margin: 0 0 .4rem; } .result h3 small { color: #777; font-weight: 400; }
   .row { margin-bottom: .6rem; }
   .bar-row { display: grid; grid-template-columns: 8rem 1fr 4rem; gap: .4rem; align-items: center; margin: 2px 0; }
@@ -38,13 +45,27 @@ export const PLAYGROUND_HTML = `<!doctype html>
   table.heatmap, table.token-heatmap { border-collapse: collapse; margin: .4rem 0; }
   .heatmap th, .heatmap td, .token-heatmap th, .token-heatmap td { border: 1px solid #ddd; padding: .2rem .5rem; text-align: center; font-size: 12px; }
   .heatmap td, .token-heatmap td { min-width: 5rem; font-variant-numeric: tabular-nums; }
+  pre#t-request { overflow-wrap: anywhere; }
+  #t-adapter-list label { display: block; } #t-adapter-list small { color: #777; }
+  .inline { display: grid; grid-template-columns: 1fr 1fr; gap: .6rem; } .inline label.f { margin-top: .3rem; }
+  input[type=number] { width: 100%; box-sizing: border-box; font: inherit; padding: .25rem; }
+  .translation h3 { font-size: 14px; margin: 0 0 .4rem; } .translation h3 small { color: #777; font-weight: 400; }
+  .t-row { margin-bottom: .7rem; } .t-src { color: #777; font-size: 12px; }
+  .t-text { font-size: 16px; font-weight: 600; } .t-score { color: #555; font-size: 12px; margin-left: .5rem; font-variant-numeric: tabular-nums; }
+  .t-maps { display: flex; flex-wrap: wrap; gap: 1rem; }
+  .t-map h4 { font-size: 12px; margin: .3rem 0 0; font-weight: 600; } .t-map h4 small { color: #777; font-weight: 400; }
+  table.t-heatmap { border-collapse: collapse; margin: .3rem 0; }
+  .t-heatmap th, .t-heatmap td { border: 1px solid #ddd; padding: .15rem .45rem; text-align: center; font-size: 12px; }
+  .t-heatmap td { min-width: 4.5rem; font-variant-numeric: tabular-nums; }
+  .t-heatmap th.t-token { text-align: left; font-family: ui-monospace, monospace; font-weight: 400; white-space: pre; }
   #adapters-panel table { border-collapse: collapse; width: 100%; font-size: 12px; }
   #adapters-panel td, #adapters-panel th { border-bottom: 1px solid #eee; padding: .15rem .4rem; text-align: left; vertical-align: top; }
 </style>
 </head>
 <body>
-<header><h1>polyhead playground <a href="/docs">API docs</a></h1></header>
-<main>
+<header><h1>polyhead playground <a href="/docs">API docs</a></h1>
+<nav id="tabs"><a href="#classify" data-view="classify" class="on">Classify</a><a href="#translate" data-view="translate">Translate</a></nav></header>
+<main id="view-classify">
 <div>
 <section id="input-panel">
   <h2>Input</h2>
@@ -81,13 +102,58 @@ export const PLAYGROUND_HTML = `<!doctype html>
 <section id="adapters-panel"><h2>Adapters</h2><div id="adapters-table"></div></section>
 </div>
 </main>
+<main id="view-translate" hidden>
+<div>
+<section id="t-input-panel">
+  <h2>Translate</h2>
+  <label class="f" for="t-model">Model <small>(encoder-decoder)</small></label>
+  <select id="t-model"></select>
+  <label class="f" for="t-text">Text <small>(one input per line)</small></label>
+  <textarea id="t-text" rows="4">The movie was great!
+Paris is a beautiful city in France.</textarea>
+  <div id="t-lang-field" class="inline" hidden>
+    <div><label class="f" for="t-src-lang">Source language</label><select id="t-src-lang"></select></div>
+    <div><label class="f" for="t-tgt-lang">Target language</label><select id="t-tgt-lang"></select></div>
+  </div>
+  <label class="f" for="t-mode">Composition</label>
+  <select id="t-mode">
+    <option value="single">single</option>
+    <option value="stack">stack</option>
+    <option value="parallel">parallel</option>
+    <option value="fuse">fuse</option>
+  </select>
+  <label class="f">Adapters <small>(in the order checked; none: the base model)</small></label>
+  <div id="t-adapter-list"></div>
+  <div id="t-fusion-field"><label class="f" for="t-fusion">Fusion name (optional, fuse only)</label>
+  <input type="text" id="t-fusion" placeholder="found by its adapters when empty"></div>
+  <div class="inline">
+    <div><label class="f" for="t-beams">Beams</label><input type="number" id="t-beams" min="1" max="8" value="1"></div>
+    <div><label class="f" for="t-max-new">Max new tokens</label><input type="number" id="t-max-new" min="1" max="256" value="20"></div>
+  </div>
+  <pre id="t-request"></pre>
+  <button id="t-run" type="button">Translate</button><span id="t-status"></span>
+</section>
+</div>
+<div>
+<section id="t-results-panel"><h2>Translations</h2><div id="t-results"><p class="empty">Press Translate.</p></div></section>
+<section id="t-fusion-panel" hidden><h2>Fusion attention over the generated tokens</h2>
+  <p>Each decoder layer's softmax weights over the fused adapters, for every generated token (rows) of the best output. <span id="t-depth"></span></p>
+  <label class="f" for="t-fusion-row">Input</label>
+  <select id="t-fusion-row"></select>
+  <div id="t-heatmaps" class="t-maps"></div>
+</section>
+</div>
+</main>
 <script>
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
-  var order = [];
+  var cls = { order: [] };
+  var tx = { order: [] };
   var adapters = [];
+  var models = {};
   var lastFusion = null;
+  var NL = String.fromCharCode(10);
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -101,19 +167,19 @@ export const PLAYGROUND_HTML = `<!doctype html>
   }
   function pct(x) { return (x * 100).toFixed(1) + "%"; }
 
-  function composition() {
-    var mode = $("mode").value;
+  function compose(mode, order, fusion) {
     var names = order.slice();
     if (!names.length) return undefined;
     if (mode === "single") return names[0];
     if (mode === "fuse") {
       var c = { fuse: names };
-      var f = $("fusion").value.trim();
+      var f = fusion.trim();
       if (f) c.fusion = f;
       return c;
     }
     var o = {}; o[mode] = names; return o;
   }
+  function composition() { return compose($("mode").value, cls.order, $("fusion").value); }
   function isFused(c) {
     if (!c || typeof c !== "object") return false;
     if (c.fuse) return true;
@@ -132,24 +198,36 @@ export const PLAYGROUND_HTML = `<!doctype html>
     $("composition").textContent = c === undefined ? "(check adapters)" : JSON.stringify(c);
   }
 
-  function renderAdapters() {
-    var list = $("adapter-list"); list.textContent = "";
-    var table = el("table"); var head = el("tr");
-    ["name", "type", "head", "labels", "fusions"].forEach(function (h) { head.appendChild(el("th", null, h)); });
-    table.appendChild(head);
+  // the adapters a model can take (those saved for its model type), one checkbox each; state.order: checked, in order
+  function checkboxes(listId, model, state, onChange, note) {
+    var list = $(listId); list.textContent = ""; state.order = [];
     adapters.forEach(function (a) {
+      if (model && model.model_type && a.model_type && a.model_type !== model.model_type) return;
       var lab = el("label");
       var cb = el("input", { type: "checkbox", value: a.name, "data-adapter": a.name });
       if (a.supported === false) cb.disabled = true;
       cb.addEventListener("change", function () {
-        order = order.filter(function (n) { return n !== a.name; });
-        if (cb.checked) order.push(a.name);
-        showComposition();
+        state.order = state.order.filter(function (n) { return n !== a.name; });
+        if (cb.checked) state.order.push(a.name);
+        onChange();
       });
       lab.appendChild(cb);
       lab.appendChild(document.createTextNode(" " + a.name + " "));
-      lab.appendChild(el("small", null, a.head ? a.head.type : "no head"));
+      lab.appendChild(el("small", null, note(a)));
       list.appendChild(lab);
+    });
+    if (!list.firstChild) list.appendChild(el("small", null, "no adapters for this model"));
+    onChange();
+  }
+  function classifyChecks() {
+    checkboxes("adapter-list", models[$("model").value], cls, showComposition, function (a) { return a.head ? a.head.type : "no head"; });
+  }
+
+  function renderAdapters() {
+    var table = el("table"); var head = el("tr");
+    ["name", "type", "head", "labels", "fusions"].forEach(function (h) { head.appendChild(el("th", null, h)); });
+    table.appendChild(head);
+    adapters.forEach(function (a) {
       var tr = el("tr", { class: "adapter-info", "data-adapter": a.name, "data-type": a.type, "data-head-type": a.head ? a.head.type : "" });
       tr.appendChild(el("td", null, a.name));
       tr.appendChild(el("td", null, a.type));
@@ -293,18 +371,172 @@ export const PLAYGROUND_HTML = `<!doctype html>
       .then(function () { $("run").disabled = false; document.body.setAttribute("data-ready", "1"); });
   }
 
+  // ---- translation (encoder-decoder models, /v1/generate) ----
+
+  var lastT = null;
+  function tStatus(msg, err) { var s = $("t-status"); s.textContent = msg; s.className = err ? "error" : ""; }
+  function tModel() { return models[$("t-model").value] || null; }
+  function tInputs() {
+    return $("t-text").value.split(NL).map(function (x) { return x.trim(); }).filter(function (x) { return x.length > 0; });
+  }
+  function tRequest() {
+    var c = compose($("t-mode").value, tx.order, $("t-fusion").value);
+    var m = tModel();
+    var o = { num_beams: Number($("t-beams").value) || 1, max_new_tokens: Number($("t-max-new").value) || 20 };
+    if (m && m.languages && m.languages.length) { o.src_lang = $("t-src-lang").value; o.tgt_lang = $("t-tgt-lang").value; }
+    if (isFused(c)) o.return_fusion_attention = true;
+    return { model: $("t-model").value, inputs: tInputs(), tasks: [{ adapters: c === undefined ? null : c }], options: o };
+  }
+  function showRequest() {
+    $("t-fusion-field").hidden = $("t-mode").value !== "fuse";
+    $("t-request").textContent = JSON.stringify(tRequest());
+  }
+  function tModelChanged() {
+    var m = tModel();
+    var langs = m && m.languages ? m.languages : [];
+    $("t-lang-field").hidden = !langs.length;
+    ["t-src-lang", "t-tgt-lang"].forEach(function (id) {
+      var sel = $(id); sel.textContent = "";
+      langs.forEach(function (l) { sel.appendChild(el("option", { value: l }, l)); });
+    });
+    if (langs.length) {
+      var src = langs.indexOf("en_XX") >= 0 ? "en_XX" : langs[0];
+      $("t-src-lang").value = src;
+      $("t-tgt-lang").value = langs.filter(function (l) { return l !== src; })[0] || src;
+    }
+    checkboxes("t-adapter-list", m, tx, showRequest, function (a) { return a.type + ((a.fusions || []).length ? " · in " + a.fusions.join(", ") : ""); });
+  }
+
+  function renderTranslation(r, i, req) {
+    var sec = el("div", { class: "translation", "data-name": r.name, "data-index": i });
+    var h = el("h3", null, r.name + " ");
+    h.appendChild(el("small", null, r.rows.length + (r.rows.length === 1 ? " input" : " inputs")));
+    sec.appendChild(h);
+    r.rows.forEach(function (row, k) {
+      var best = r.outputs[k][0];
+      var d = el("div", { class: "t-row", "data-row": row });
+      d.appendChild(el("div", { class: "t-src" }, req.inputs[row]));
+      var line = el("div");
+      line.appendChild(el("span", { class: "t-text", "data-row": row, "data-tokens": best.token_ids.length }, best.text));
+      if (req.options.num_beams > 1 && typeof best.sequence_score === "number")
+        line.appendChild(el("span", { class: "t-score", "data-score": best.sequence_score, title: "the beam's length-normalised log-probability" }, "beam score " + best.sequence_score.toFixed(4)));
+      d.appendChild(line);
+      sec.appendChild(d);
+    });
+    return sec;
+  }
+
+  // a token's vocabulary string, its word-start marker (BPE's Ġ, SentencePiece's ▁) shown as ␣
+  function tokenText(t) { return t.replace(/^[Ġ▁]/, "␣"); }
+  function renderTFusion() {
+    var f = lastT;
+    var k = Number($("t-fusion-row").value || 0);
+    var best = f.result.outputs[k][0];
+    var fa = best.fusion_attention || {};
+    var box = $("t-heatmaps"); box.textContent = "";
+    Object.keys(fa).sort(function (x, y) { return Number(x) - Number(y); }).forEach(function (layer) {
+      if (typeof f.depth === "number" && Number(layer) < f.depth) return; // encoder layers: over the source tokens
+      Object.keys(fa[layer]).sort().forEach(function (loc) {
+        var m = fa[layer][loc];
+        var wrap = el("div", { class: "t-map" });
+        var cap = el("h4", null, "layer " + layer + " · " + loc + " ");
+        if (typeof f.depth === "number") cap.appendChild(el("small", null, "(decoder layer " + (Number(layer) - f.depth) + ")"));
+        wrap.appendChild(cap);
+        var t = el("table", { class: "t-heatmap", "data-layer": layer, "data-location": loc, "data-row": f.result.rows[k] });
+        var hr = el("tr"); hr.appendChild(el("th", null, "#")); hr.appendChild(el("th", null, "token"));
+        f.names.forEach(function (n) { hr.appendChild(el("th", { "data-adapter": n }, n)); });
+        t.appendChild(hr);
+        m.forEach(function (weights, step) {
+          var id = best.token_ids[step];
+          var tok = best.tokens && best.tokens[step] !== undefined ? best.tokens[step] : "#" + id;
+          var trow = el("tr", { "data-step": step });
+          trow.appendChild(el("th", null, step));
+          trow.appendChild(el("th", { class: "t-token", "data-token": tok, "data-token-id": id, title: "id " + id }, tokenText(tok)));
+          f.names.forEach(function (n, j) {
+            var v = weights[j];
+            var td = el("td", { "data-layer": layer, "data-location": loc, "data-step": step, "data-adapter": n }, v.toFixed(3));
+            td.setAttribute("data-value", String(v));
+            td.title = n + " for " + tok + " @ layer " + layer + " " + loc + ": " + v;
+            td.style.background = shade(v);
+            td.style.color = v > 0.55 ? "#fff" : "#000";
+            trow.appendChild(td);
+          });
+          t.appendChild(trow);
+        });
+        wrap.appendChild(t);
+        box.appendChild(wrap);
+      });
+    });
+  }
+
+  function translate() {
+    var req = tRequest();
+    if (!req.model) { tStatus("no encoder-decoder model in the store", true); return; }
+    if (!req.inputs.length) { tStatus("type a text to translate", true); return; }
+    var names = fuseList(req.tasks[0].adapters);
+    var m = tModel();
+    tStatus("translating…");
+    $("t-run").disabled = true;
+    document.body.removeAttribute("data-translated");
+    fetch("/v1/generate", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(req) })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+      .then(function (res) {
+        var out = $("t-results"); out.textContent = "";
+        $("t-fusion-panel").hidden = true; lastT = null;
+        if (!res.ok) { tStatus((res.j.title || "error") + ": " + (res.j.detail || ""), true); out.appendChild(el("pre", { class: "problem" }, JSON.stringify(res.j, null, 2))); return; }
+        res.j.results.forEach(function (r, i) {
+          out.appendChild(renderTranslation(r, i, req));
+          if (!lastT && names && r.outputs.some(function (o) { return o[0] && o[0].fusion_attention; }))
+            lastT = { result: r, names: names, depth: m && typeof m.encoder_layers === "number" ? m.encoder_layers : null };
+        });
+        if (lastT) {
+          $("t-depth").textContent = lastT.depth ? "Layers 0 to " + (lastT.depth - 1) + " are the encoder's (its weights over the source tokens are in the API's fusion_attention too); the decoder's are numbered after them." : "";
+          var sel = $("t-fusion-row"); sel.textContent = "";
+          lastT.result.rows.forEach(function (row, k) { sel.appendChild(el("option", { value: k }, (row + 1) + ": " + req.inputs[row].slice(0, 60))); });
+          $("t-fusion-panel").hidden = false;
+          renderTFusion();
+        }
+        tStatus("done");
+      })
+      .catch(function (e) { tStatus(String(e), true); })
+      .then(function () { $("t-run").disabled = false; document.body.setAttribute("data-translated", "1"); });
+  }
+
+  function showView() {
+    var v = location.hash === "#translate" ? "translate" : "classify";
+    $("view-classify").hidden = v !== "classify";
+    $("view-translate").hidden = v !== "translate";
+    var tabs = document.querySelectorAll("#tabs a");
+    for (var i = 0; i < tabs.length; i++) tabs[i].className = tabs[i].getAttribute("data-view") === v ? "on" : "";
+  }
+
   $("mode").addEventListener("change", showComposition);
   $("fusion").addEventListener("input", showComposition);
   $("token-select").addEventListener("change", renderToken);
   $("run").addEventListener("click", run);
+  $("model").addEventListener("change", classifyChecks);
+  $("t-model").addEventListener("change", tModelChanged);
+  ["t-mode", "t-src-lang", "t-tgt-lang", "t-beams", "t-max-new"].forEach(function (id) { $(id).addEventListener("change", showRequest); });
+  ["t-text", "t-fusion", "t-beams", "t-max-new"].forEach(function (id) { $(id).addEventListener("input", showRequest); });
+  $("t-fusion-row").addEventListener("change", renderTFusion);
+  $("t-run").addEventListener("click", translate);
+  window.addEventListener("hashchange", showView);
+  showView();
   showComposition();
   Promise.all([getJSON("/v1/models"), getJSON("/v1/adapters")]).then(function (v) {
-    var sel = $("model");
-    v[0].models.forEach(function (m) { sel.appendChild(el("option", { value: m.name }, m.name + (m.supported === false ? " (unsupported)" : ""))); });
+    var sel = $("model"), tsel = $("t-model");
+    v[0].models.forEach(function (m) {
+      models[m.name] = m;
+      var opt = el("option", { value: m.name }, m.name + (m.supported === false ? " (unsupported)" : ""));
+      // encoder-decoder models translate; the others classify
+      (m.encoder_decoder ? tsel : sel).appendChild(opt);
+    });
     adapters = v[1].adapters;
     renderAdapters();
+    classifyChecks();
+    tModelChanged();
     document.body.setAttribute("data-loaded", "1");
-  }).catch(function (e) { status("could not load the store: " + e, true); });
+  }).catch(function (e) { status("could not load the store: " + e, true); tStatus("could not load the store: " + e, true); });
 })();
 </script>
 </body>

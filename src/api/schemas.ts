@@ -162,6 +162,7 @@ export type GenerateRequest = z.infer<typeof GenerateRequest>;
 const Generated = z.object({
   text: z.string().openapi({ description: "decoded without special tokens" }),
   token_ids: z.array(z.number().int()).openapi({ description: "the ids after the decoder start token, a forced first token included, up to and including the end token" }),
+  tokens: z.array(z.string()).optional().openapi({ description: "the vocabulary's string of each of token_ids (e.g. Ġfilm, ▁Film, </s>)" }),
   sequence_score: z.number().optional().openapi({ description: "beam search: the beam's length-normalised score, as transformers reports it" }),
   fusion_attention: FusionAttention.optional(),
 });
@@ -206,6 +207,10 @@ export const ModelInfo = z
     layers: z.number().int().nullable(),
     attention_heads: z.number().int().nullable(),
     max_position_embeddings: z.number().int().nullable(),
+    encoder_decoder: z.boolean().optional().openapi({ description: "true for encoder-decoder (translation) models, served by /v1/generate and /v1/score; absent for encoders" }),
+    encoder_layers: z.number().int().nullable().optional().openapi({ description: "encoder-decoder models: the encoder's depth (decoder layers are numbered after it)" }),
+    decoder_layers: z.number().int().nullable().optional(),
+    languages: z.array(z.string()).optional().openapi({ description: "encoder-decoder models: the language codes src_lang / tgt_lang take (mBART-50 style); empty when the model takes none" }),
     supported: z.boolean(),
     error: z.string().optional(),
   })

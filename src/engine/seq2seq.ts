@@ -54,6 +54,8 @@ export type FusionAttention = Record<string, Record<string, number[][]>>;
 export interface Generated {
   text: string;
   token_ids: number[];
+  /** the vocabulary's string of each of token_ids */
+  tokens?: string[];
   sequence_score?: number;
   fusion_attention?: FusionAttention;
 }
@@ -108,6 +110,7 @@ export class Translator {
               out.sequences[offset + i].map((ids, k) => ({
                 text: model.tokenizer.decode(ids),
                 token_ids: ids,
+                tokens: ids.map((id) => model.tokenizer.tokenOf(id)),
                 ...(out.scores ? { sequence_score: out.scores[offset + i][k] } : {}),
                 ...(k === 0 && attention?.[offset + i] ? { fusion_attention: attention[offset + i] } : {}),
               })),

@@ -34,7 +34,8 @@ export function truncatePair(n1: number, n2: number, budget: number): [number, n
   return swap ? [b, a] : [a, b];
 }
 
-const LANGUAGE_CODE = /^[a-z]{2,3}_[A-Z]{2}$/;
+/** mBART-50-style language codes (en_XX, de_DE, ...). */
+export const LANGUAGE_CODE = /^[a-z]{2,3}_[A-Z]{2}$/;
 
 export class TextTokenizer {
   private readonly addedTokens: Set<string>;
@@ -88,6 +89,11 @@ export class TextTokenizer {
 
   tokenId(token: string): number | undefined {
     return this.tok.token_to_id(token) ?? undefined;
+  }
+
+  /** The vocabulary's string of an id (e.g. "Ġfilm", "▁Film", "</s>"); "" when the id is unknown. */
+  tokenOf(id: number): string {
+    return this.tok.id_to_token(id) ?? "";
   }
 
   /** Text of ids, without special tokens. */

@@ -7,6 +7,7 @@ import { parseAdapterConfig, type AdapterFile } from "../methods/index.ts";
 import { parseFusionConfig } from "../methods/fusion.ts";
 import { isModelHead, parseHeadConfig, type HeadConfig } from "../heads/index.ts";
 import { parseModelConfig, type ModelConfig } from "../families/index.ts";
+import { LANGUAGE_CODE } from "../formats/tokenizer.ts";
 
 // Read-only inspection of a store: what models, adapters and fusions it holds,
 // read from their JSON configs and object infos only. No weight file is read
@@ -177,6 +178,13 @@ export interface ModelSummary {
   layers: number | null;
   attention_heads: number | null;
   max_position_embeddings: number | null;
+  /** encoder-decoder (translation) models only: true */
+  encoder_decoder?: boolean;
+  /** encoder-decoder models: each stack's depth (decoder layers are numbered after the encoder's) */
+  encoder_layers?: number | null;
+  decoder_layers?: number | null;
+  /** encoder-decoder models: the language codes src_lang / tgt_lang take (mBART-50 style), else [] */
+  languages?: string[];
   /** false when polyhead cannot build this model (see `error`) */
   supported: boolean;
   error?: string;
@@ -207,6 +215,8 @@ export async function listModels(store: Store): Promise<ModelSummary[]> {
 async function modelSummary(store: Store, name: string): Promise<ModelSummary | null> {
   const m = await readModel(store, name);
   if (!m) return null; // not a model folder
+  const seq2seq = m.parsed ? m.parsed.seq2seq !== undefined : m.raw.is_encoder_decoder === true;
+  const tokenizer = seq2seq ? await store.get(`${KIND_DIR.model}/${checkKey(name)}/tokenizer.json`) : null;
   const summary: ModelSummary = {
     name,
     model_type: str(m.raw.model_type),
@@ -214,10 +224,38 @@ async function modelSummary(store: Store, name: string): Promise<ModelSummary | 
     layers: num(m.raw.num_hidden_layers),
     attention_heads: num(m.raw.num_attention_heads),
     max_position_embeddings: num(m.raw.max_position_embeddings),
+    ...(seq2seq && {
+      encoder_decoder: true,
+      encoder_layers: m.parsed ? m.parsed.layers - m.parsed.decoderLayers : num(m.raw.encoder_layers),
+      decoder_layers: m.parsed ? m.parsed.decoderLayers : num(m.raw.decoder_layers),
+      languages: tokenizer ? languageCodes(decodeJson(tokenizer.bytes, "tokenizer.json", [])) : [],
+    }),
     supported: m.problems.length === 0,
   };
   if (m.problems.length) summary.error = m.problems.join("; ").replace(/^config\.json: /, "");
   return summary;
+}
+
+/**
+ * The language codes a model's tokenizer.json takes (as the translator reads
+ * them, formats/tokenizer.ts): its added tokens that look like en_XX, when its
+ * template puts one before every text (mBART-50); else none. Read without
+ * building the tokenizer.
+ */
+function languageCodes(json: unknown): string[] {
+  const j = record(json);
+  let pp = record(j.post_processor);
+  if (pp.type === "Sequence") pp = record((Array.isArray(pp.processors) ? pp.processors : []).find((p) => record(p).type !== "ByteLevel"));
+  const single = pp.type === "TemplateProcessing" && Array.isArray(pp.single) ? pp.single : [];
+  const templated = single.some((item) => {
+    const id = str(record(record(item).SpecialToken).id);
+    const saved = id === null ? undefined : record(record(pp.special_tokens)[id]).tokens;
+    const token = Array.isArray(saved) && typeof saved[0] === "string" ? saved[0] : id;
+    return token !== null && LANGUAGE_CODE.test(token);
+  });
+  if (!templated) return [];
+  const added = Array.isArray(j.added_tokens) ? j.added_tokens : [];
+  return added.map((t) => str(record(t).content)).filter((t): t is string => t !== null && LANGUAGE_CODE.test(t));
 }
 
 // ---- adapters ------------------------------------------------------------------
