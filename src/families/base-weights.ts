@@ -52,12 +52,14 @@ export function baseWeights(dict: StateDict, family: Family, config: ModelConfig
   };
   const norm = (n: string) => (expect(`${n}.weight`, [H]), expect(`${n}.bias`, [H]));
   const lin = (n: string, out: number, inp: number) => (expect(`${n}.weight`, [out, inp]), expect(`${n}.bias`, [out]));
-  const layers = (l0: number, l1: number, inter: number) => {
+  const layers = (l0: number, l1: number, inter: number, alsoInter?: number) => {
     for (let l = l0; l < l1; l++) {
       const names = family.layer(l, config);
       for (const t of ["q", "k", "v", "attnOut", "crossQ", "crossK", "crossV", "crossOut"] as const) if (names.linear[t]) lin(names.linear[t]!, H, H);
-      lin(names.linear.inter, inter, H);
-      lin(names.linear.out, H, inter);
+      // adapter-transformers 3.2.1 builds BART's and mBART's decoder FFN with encoder_ffn_dim: accept what the file holds
+      const width = alsoInter !== undefined && w.get(`${names.linear.inter}.weight`).shape[0] === alsoInter ? alsoInter : inter;
+      lin(names.linear.inter, width, H);
+      lin(names.linear.out, H, width);
       norm(names.attnNorm);
       if (names.crossNorm) norm(names.crossNorm);
       norm(names.outNorm);
@@ -77,7 +79,7 @@ export function baseWeights(dict: StateDict, family: Family, config: ModelConfig
       if (stack.finalNorm) norm(stack.finalNorm);
     }
     layers(0, E, config.intermediate);
-    layers(E, config.layers, c.decoderIntermediate);
+    layers(E, config.layers, c.decoderIntermediate, config.intermediate);
     const head = w.first(s2s.lmHead.map((n) => `${n}.weight`));
     if (head.shape[0] !== c.decoderVocabSize || head.shape[1] !== H) throw new Error(`the LM head has shape [${head.shape}], the config asks for [${c.decoderVocabSize},${H}]`);
     return w;
