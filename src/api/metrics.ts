@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { GraphStats } from "../engine/worker-pool.ts";
 import type { CacheStats } from "../core/cache-stats.ts";
 import type { RunInfo } from "../engine/engine.ts";
 
@@ -10,6 +11,8 @@ export interface MetricsOptions {
   cacheStats?: () => CacheStats;
   /** process metrics (CPU, memory, event loop lag, GC) */
   defaultMetrics?: boolean;
+  /** the inference workers' compiled graphs, read at each scrape */
+  graphStats?: () => GraphStats;
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -74,6 +77,14 @@ export class Metrics {
       gauge("polyhead_cache_misses", "Store file cache misses since start", (s) => s.misses);
       gauge("polyhead_cache_bytes", "Bytes held by the store file cache", (s) => s.bytes);
       gauge("polyhead_cache_entries", "Files held by the store file cache", (s) => s.entries);
+    }
+    const graphs = opts.graphStats;
+    if (graphs) {
+      const gauge = (name: string, help: string, pick: (s: GraphStats) => number) =>
+        new Gauge({ name, help, registers, collect() { this.set(pick(graphs())); } });
+      gauge("polyhead_graphs_loaded", "Compiled graphs held by the inference workers", (s) => s.graphs);
+      gauge("polyhead_graph_bytes", "ONNX bytes of the compiled graphs held", (s) => s.bytes);
+      gauge("polyhead_graph_evictions", "Compiled graphs released since start to stay within --max-graphs / --max-graph-bytes", (s) => s.evictions);
     }
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }

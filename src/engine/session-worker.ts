@@ -57,6 +57,13 @@ parentPort!.on("message", async (msg: WorkerMessage) => {
     await Promise.allSettled([...sessions.values()].map(async (s) => (await s).release()));
     process.exit(0); // ends this worker thread only
   }
+  if ("release" in msg) {
+    // the pool keeps a bounded number of graphs: this one was least recently used
+    const s = sessions.get(msg.release);
+    sessions.delete(msg.release);
+    if (s) await s.then((x) => x.release()).catch(() => {});
+    return;
+  }
   if (Atomics.load(stop, 0)) return; // the pool is closing and already rejected this run
   const res = await handle(msg);
   if (!res.ok) return parentPort!.postMessage(res);

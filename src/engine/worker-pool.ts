@@ -21,13 +21,35 @@ export interface RunResult { outputs: Record<string, { dims: number[]; data: Flo
 
 export interface WorkerSettings { intraOpThreads: number; device: "cpu" | "cuda"; /** Int32[1], set to 1 when the pool closes */ stop: SharedArrayBuffer }
 export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array; feeds: Record<string, Feed>; outputs?: string[] }
-export type WorkerMessage = WorkerRequest | { close: true };
+export type WorkerMessage = WorkerRequest | { close: true } | { release: string };
 export type WorkerResponse =
   | { id: number; ok: true; loaded: true; outputs: RunResult["outputs"] }
   | { id: number; ok: false; loaded: boolean; error: string };
 
 interface Pending { resolve: (r: RunResult) => void; reject: (e: Error) => void; graphKey: string }
-interface Slot { worker: Worker; graphs: Set<string>; pending: Map<number, Pending>; crashes: number; dead?: boolean }
+/** A compiled graph a worker holds: its size, and the runs on it not yet answered (a graph with runs is never released). */
+interface Held { bytes: number; running: number }
+/** graphs in least-recently-used order (a Map keeps insertion order; use re-inserts) */
+interface Slot { worker: Worker; graphs: Map<string, Held>; pending: Map<number, Pending>; crashes: number; dead?: boolean }
+
+export interface GraphStats {
+  /** compiled graphs held, over all workers */
+  graphs: number;
+  /** their ONNX sizes */
+  bytes: number;
+  /** graphs released to stay within the limits */
+  evictions: number;
+}
+
+export interface PoolOptions {
+  threads?: number;
+  intraOpThreads?: number;
+  device?: "cpu" | "cuda";
+  /** compiled graphs a worker keeps; the least recently used go first (default 32) */
+  maxGraphs?: number;
+  /** bytes of compiled graphs (their ONNX sizes) a worker keeps (default 8 GiB) */
+  maxGraphBytes?: number;
+}
 
 const WORKER_URL = new URL("./session-worker.ts", import.meta.url);
 // Node 20 loads a worker's entry file without the module hooks (even with tsx in execArgv), so a plain-JS
@@ -41,8 +63,13 @@ export class WorkerPool {
   private nextId = 0;
   private closed = false;
   private fatal: Error | undefined;
+  private readonly maxGraphs: number;
+  private readonly maxGraphBytes: number;
+  private evictions = 0;
 
-  constructor(opts: { threads?: number; intraOpThreads?: number; device?: "cpu" | "cuda" } = {}) {
+  constructor(opts: PoolOptions = {}) {
+    this.maxGraphs = Math.max(1, opts.maxGraphs ?? 32);
+    this.maxGraphBytes = opts.maxGraphBytes ?? 8 * 1024 ** 3;
     const threads = Math.max(1, opts.threads ?? 1);
     this.settings = {
       // workers share the cores; each session's own thread pool should not oversubscribe them
@@ -51,10 +78,17 @@ export class WorkerPool {
       stop: new SharedArrayBuffer(4),
     };
     for (let i = 0; i < threads; i++) {
-      const slot = { graphs: new Set<string>(), pending: new Map<number, Pending>(), crashes: 0 } as Slot;
+      const slot = { graphs: new Map<string, Held>(), pending: new Map<number, Pending>(), crashes: 0 } as Slot;
       this.spawn(slot);
       this.slots.push(slot);
     }
+  }
+
+  stats(): GraphStats {
+    let graphs = 0;
+    let bytes = 0;
+    for (const s of this.slots) for (const g of s.graphs.values()) (graphs++, (bytes += g.bytes));
+    return { graphs, bytes, evictions: this.evictions };
   }
 
   /** Whether a worker already compiled this graph, so run() may be called without model bytes. */
@@ -90,8 +124,30 @@ export class WorkerPool {
       }
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(msg.id, { resolve, reject, graphKey: req.graphKey });
-      if (msg.model) slot.graphs.add(req.graphKey); // optimistic, so concurrent callers skip building bytes
+      // optimistic, so concurrent callers skip building bytes; most recently used goes last
+      const held = slot.graphs.get(req.graphKey) ?? { bytes: msg.model?.byteLength ?? 0, running: 0 };
+      slot.graphs.delete(req.graphKey);
+      slot.graphs.set(req.graphKey, { ...held, running: held.running + 1 });
+      if (msg.model) this.evict(slot, req.graphKey);
     });
+  }
+
+  /**
+   * Keeps a worker within its graph limits: releases least recently used
+   * graphs that no run is waiting on. Callers check has() and call run() in
+   * one synchronous step, so a graph cannot go between the two.
+   */
+  private evict(slot: Slot, keep: string): void {
+    let bytes = 0;
+    for (const g of slot.graphs.values()) bytes += g.bytes;
+    for (const [key, g] of slot.graphs) {
+      if (slot.graphs.size <= this.maxGraphs && bytes <= this.maxGraphBytes) break;
+      if (key === keep || g.running > 0) continue;
+      slot.graphs.delete(key);
+      bytes -= g.bytes;
+      this.evictions++;
+      slot.worker.postMessage({ release: key } satisfies WorkerMessage);
+    }
   }
 
   /**
@@ -132,6 +188,8 @@ export class WorkerPool {
       slot.crashes = 0;
       slot.pending.delete(res.id);
       if (slot.pending.size === 0) worker.unref();
+      const held = slot.graphs.get(p.graphKey);
+      if (held) held.running = Math.max(0, held.running - 1);
       if (!res.loaded) slot.graphs.delete(p.graphKey);
       if (res.ok) p.resolve({ outputs: res.outputs });
       else p.reject(new Error(res.error));
@@ -150,6 +208,7 @@ export class WorkerPool {
 
   private failAll(slot: Slot, err: Error): void {
     for (const p of slot.pending.values()) p.reject(err);
+    for (const g of slot.graphs.values()) g.running = 0;
     slot.pending.clear();
     slot.worker.unref();
   }

@@ -27,6 +27,9 @@ export interface ServeOptions {
   store: string | Store;
   port: number;
   host?: string;
+  /** compiled graphs each worker keeps, by count and ONNX bytes (least recently used go first) */
+  maxGraphs?: number;
+  maxGraphBytes?: number;
   /** inference worker threads */
   threads?: number;
   device?: "cpu" | "cuda";
@@ -64,7 +67,7 @@ export interface RunningServer {
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const logOptions = { level: opts.quiet ? "warn" : "info" };
   const log = opts.logDestination ? pino(logOptions, opts.logDestination) : pino(logOptions);
-  const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu" });
+  const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu", maxGraphs: opts.maxGraphs, maxGraphBytes: opts.maxGraphBytes });
   // A GPU that cannot be used should stop the start, not every request after it.
   if (opts.device === "cuda") await probeDevice(pool).catch(async (e) => {
     await pool.close();
@@ -78,6 +81,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       return { hits: c.hits + c.diskHits, misses: c.misses, bytes: c.bytes, entries: c.entries };
     }),
     defaultMetrics: true,
+    graphStats: () => pool.stats(),
   });
   const catalog = new Catalog(store, {
     ttlMs: (opts.ttlSeconds ?? 30) * 1000,

@@ -158,3 +158,42 @@ test("several workers share the load", async () => {
   }
   await assert.rejects(two.run({ graphKey: "affine", feeds: affineFeeds([1, 0, 0]) }), /closed/);
 });
+
+test("compiled graphs are bounded: the least recently used one without runs is released, and counted", async () => {
+  const pool = new WorkerPool({ threads: 1, maxGraphs: 2 });
+  try {
+    const x = () => ({ X: { type: "float32" as const, dims: [1, 3], data: Float32Array.from([1, 0, 0]) } });
+    const y = async (key: string, model?: Uint8Array) => Array.from((await pool.run({ graphKey: key, model, feeds: x() })).outputs.Y.data);
+    const want = [1.5, 1, 5, 4];
+    assert.deepEqual(await y("a", affine()), want);
+    assert.deepEqual(await y("b", affine()), want);
+    assert.deepEqual(await y("a"), want, "a is used again: b is now the least recent");
+    assert.deepEqual(await y("c", affine()), want);
+    assert.deepEqual(pool.stats().graphs, 2);
+    assert.equal(pool.stats().evictions, 1);
+    assert.equal(pool.has("b"), false, "b went");
+    assert.equal(pool.has("a") && pool.has("c"), true);
+    await assert.rejects(y("b"), /not loaded/, "the worker released b's session");
+    assert.deepEqual(await y("b", affine()), want, "b compiles again when its bytes come back");
+    assert.ok(pool.stats().bytes > 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("a graph with a run in flight is never the one released", async () => {
+  const pool = new WorkerPool({ threads: 1, maxGraphs: 1 });
+  try {
+    const slow = pool.run({ graphKey: "slow", model: chain(), feeds: { X: { type: "float32", dims: [64, D], data: new Float32Array(64 * D).fill(1) } } });
+    // loading a second graph while "slow" runs: over the limit, but "slow" is busy, so it stays
+    const fast = pool.run({ graphKey: "fast", model: affine(), feeds: { X: { type: "float32", dims: [1, 3], data: Float32Array.from([1, 0, 0]) } } });
+    assert.equal(pool.has("slow"), true);
+    await Promise.all([slow, fast]);
+    // the next load releases the least recent idle graph
+    await pool.run({ graphKey: "third", model: affine(), feeds: { X: { type: "float32", dims: [1, 3], data: Float32Array.from([1, 0, 0]) } } });
+    assert.ok(pool.stats().graphs <= 2);
+    assert.ok(pool.stats().evictions >= 1);
+  } finally {
+    await pool.close();
+  }
+});
