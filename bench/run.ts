@@ -10,6 +10,9 @@
 //   3. fusion of 4 vs one adapter
 //   4. rows/s over HTTP (16 concurrent clients, 1-row requests, mixed adapters) vs the engine alone
 //   5. cold adapter load from the local store, and from S3 on loopback when the test harness is there
+//   6. generation (bench/generate.ts, also alone as `npm run bench:generate`): a Marian/opus-mt-sized BART with
+//      8 Bapna & Firat adapters, greedy and beam 4, tokens/s against AdapterHub's generate() when
+//      POLYHEAD_REFERENCE_PYTHON names a python with adapter-transformers 3.2.1, 8 adapters per batch, ms/token
 // Each comparison alternates its two sides after two warm-ups (graph compilation
 // excluded) and reports medians. Results: a table on stdout, JSON in
 // bench/results/<timestamp>.json.
@@ -18,7 +21,8 @@
 // session.run of the same ONNX bytes, onnxruntime's per-op profile).
 //
 // Env: BENCH_QUICK=1 (small model, fewer repetitions: a smoke test),
-// BENCH_KEEP=1 (keep the temp store and print its path).
+// BENCH_KEEP=1 (keep the temp store and print its path), BENCH_GENERATE=0 (leave out the generation section),
+// POLYHEAD_REFERENCE_PYTHON (the PyTorch side of the generation section; skipped without it).
 
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -35,6 +39,7 @@ import type { Store } from "../src/store/store.ts";
 import type { Composition } from "../src/engine/composition.ts";
 import { serve } from "../src/server/serve.ts";
 import type { RandomStoreOptions } from "../test/support/random-store.ts";
+import { generationBench } from "./generate.ts";
 
 // The AWS SDK warns on every start that its 2027 releases need Node 22: not news to a benchmark.
 process.removeAllListeners("warning");
@@ -45,6 +50,7 @@ process.on("warning", (w) => {
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const QUICK = process.env.BENCH_QUICK === "1";
 const KEEP = process.env.BENCH_KEEP === "1";
+const GENERATE = process.env.BENCH_GENERATE !== "0";
 
 const STORE: RandomStoreOptions = QUICK
   ? { hidden: 256, layers: 4, heads: 4, intermediate: 1024, maxPositions: 512, adapters: 8, reductionFactor: 16, fuse: 4, seed: 7 }
@@ -63,7 +69,7 @@ const ADAPTERS = Array.from({ length: STORE.adapters }, (_, i) => `a${i}`);
 // ---------------------------------------------------------------- progress
 
 const TTY = !!process.stderr.isTTY;
-const TOTAL_STEPS = 8;
+const TOTAL_STEPS = GENERATE ? 9 : 8;
 let stepNo = 0;
 const stepStarted = performance.now();
 
@@ -462,6 +468,23 @@ async function main() {
     else rmSync(dir, { recursive: true, force: true });
   }
 
+  if (GENERATE) {
+    step(`6/6 generation: a ${QUICK ? "tiny (BENCH_QUICK)" : "Marian/opus-mt-sized"} BART with 8 Bapna & Firat adapters, polyhead${process.env.POLYHEAD_REFERENCE_PYTHON ? " vs AdapterHub" : ""}`);
+    const g0 = performance.now();
+    try {
+      const gen = await generationBench({ quick: QUICK, keep: KEEP, python: process.env.POLYHEAD_REFERENCE_PYTHON || null });
+      rows.push({ metric: "generation (bench/generate.ts)", value: "", target: "", ok: null }, ...gen.rows);
+      result.generation = gen.result;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`generation section failed: ${e instanceof Error ? (e.stack ?? message) : message}\n`);
+      rows.push({ metric: "generation (bench/generate.ts)", value: `failed: ${message.split("\n")[0].slice(0, 100)}`, target: "", ok: false });
+      result.generation = { error: message };
+      process.exitCode = 1;
+    }
+    result.total_s = (result.total_s as number) + (performance.now() - g0) / 1000;
+  }
+
   printTable(rows);
   const outDir = path.join(HERE, "results");
   mkdirSync(outDir, { recursive: true });
@@ -531,7 +554,7 @@ async function coldS3(
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (e) => {
     process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);

@@ -215,7 +215,7 @@ async function beamSearch(sources: number, vocab: number, o: DecodeOptions, maxL
       if (!lp) {
         const x = logits.slice(row * vocab, (row + 1) * vocab);
         for (const t of suppress) x[t] = -Infinity; // adjust_logits_during_generation
-        lp = logSoftmax(x);
+        lp = logSoftmax(x); // in place: x is this row's own copy
         process(tokens, lp); // processors act on log-probs here
         logprobs.set(row, lp);
       }
@@ -225,7 +225,7 @@ async function beamSearch(sources: number, vocab: number, o: DecodeOptions, maxL
       if (st.done) continue;
       const lps = st.beams.map((b) => rowLogprobs(b.row, b.tokens));
       // next_token_scores = processed log-probs + beam_scores (float32), then topk(2 * num_beams) over beams × vocab
-      const top = topK(2 * nb, nb * vocab, (i) => f32(lps[(i / vocab) | 0][i % vocab] + st.beams[(i / vocab) | 0].score));
+      const top = topKBeams(2 * nb, lps, st.beams.map((b) => b.score));
       // BeamSearchScorer.process
       const next: Beam[] = [];
       for (let rank = 0; rank < top.length && next.length < nb; rank++) {
@@ -270,28 +270,37 @@ async function beamSearch(sources: number, vocab: number, o: DecodeOptions, maxL
   return { sequences, scores };
 }
 
-/** log_softmax in float32: x - (max + log(sum(exp(x - max)))), the log-sum-exp taken in float64 and rounded once. */
+/** log_softmax in float32, in place: x - (max + log(sum(exp(x - max)))), the log-sum-exp taken in float64 and rounded once. */
 function logSoftmax(x: Float32Array): Float32Array {
   let max = -Infinity;
   for (let i = 0; i < x.length; i++) if (x[i] > max) max = x[i];
   let sum = 0;
   for (let i = 0; i < x.length; i++) sum += Math.exp(x[i] - max);
   const lse = f32(max + Math.log(sum));
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = x[i] - lse; // Float32Array stores round to float32
-  return out;
+  for (let i = 0; i < x.length; i++) x[i] -= lse; // Float32Array stores round to float32
+  return x;
 }
 
-/** torch.topk(largest, sorted) over value(0..n-1); exact ties go to the lower index (see the header on torch's ties). */
-function topK(k: number, n: number, value: (i: number) => number): { index: number; value: number }[] {
+/**
+ * torch.topk(largest, sorted) of next_token_scores = logprobs[beam][token] + beamScores[beam] (float32) over the flat
+ * index beam * vocab + token; exact ties go to the lower index (see the header on torch's ties).
+ */
+function topKBeams(k: number, logprobs: Float32Array[], beamScores: number[]): { index: number; value: number }[] {
   const top: { index: number; value: number }[] = [];
-  for (let i = 0; i < n; i++) {
-    const v = value(i);
-    if (top.length === k && !(v > top[k - 1].value)) continue;
-    let p = top.length === k ? k - 1 : top.length;
-    while (p > 0 && top[p - 1].value < v) p--;
-    if (top.length === k) top.pop();
-    top.splice(p, 0, { index: i, value: v });
+  let worst = -Infinity; // the k-th value once there are k: a candidate must beat it
+  for (let b = 0; b < logprobs.length; b++) {
+    const lp = logprobs[b];
+    const score = beamScores[b];
+    const vocab = lp.length;
+    for (let t = 0; t < vocab; t++) {
+      const v = f32(lp[t] + score);
+      if (top.length === k && !(v > worst)) continue;
+      let p = top.length === k ? k - 1 : top.length;
+      while (p > 0 && top[p - 1].value < v) p--;
+      if (top.length === k) top.pop();
+      top.splice(p, 0, { index: b * vocab + t, value: v });
+      if (top.length === k) worst = top[k - 1].value;
+    }
   }
   return top;
 }

@@ -220,7 +220,7 @@ export class Translator {
   private compiled = new Map<string, Set<string>>();
 
   /** Runs a graph on the worker, building it the first time its key is seen; feeds it only what it takes. */
-  private async run(key: string, build: () => { bytes: Uint8Array; inputs: Set<string> }, feeds: Record<string, Feed>) {
+  private async run(key: string, build: () => { bytes: Uint8Array; inputs: Set<string> }, feeds: Record<string, Feed>, transfer = false) {
     let bytes: Uint8Array | undefined;
     if (!this.compiled.has(key) || !this.pool.has(key)) {
       const built = build();
@@ -230,7 +230,8 @@ export class Translator {
     const wanted = this.compiled.get(key)!;
     const used = Object.fromEntries(Object.entries(feeds).filter(([k]) => wanted.has(k)));
     // the loop feeds the same bank weights and encoder output to every step: copy them, never hand them over
-    return (await this.pool.run({ graphKey: key, model: bytes, feeds: used, transfer: false })).outputs;
+    // (with transfer, the generation loop hands over only its per-step buffers: see keptFeeds)
+    return (await this.pool.run({ graphKey: key, model: bytes, feeds: used, transfer })).outputs;
   }
 
   /** The encoder over the job's rows, and the feeds every decoder run shares. */
@@ -243,20 +244,25 @@ export class Translator {
     const spec = { ...job.spec, uniform };
     const variant = `${job.key}|${uniform ? "uniform" : "banked"}`;
     const out = await this.run(`${variant}|encoder`, () => buildSeq2SeqEncoder(model.family, model.config, model.weights, spec), feeds);
-    const decoder = (f: Record<string, Feed>) => this.run(`${variant}|decoder`, () => buildSeq2SeqDecoder(model.family, model.config, model.weights, spec), f);
+    const decoder = (f: Record<string, Feed>, transfer = false) => this.run(`${variant}|decoder`, () => buildSeq2SeqDecoder(model.family, model.config, model.weights, spec), f, transfer);
     const L = model.config.decoderLayers;
     const cross = Array.from({ length: L }, (_, d) => ({ key: out[decoderIO.crossKey(d)].data, value: out[decoderIO.crossValue(d)].data }));
     return { feeds, cross, bias, T, N, decoder, encoderRun: out };
   }
 
   private async generateJob(model: LoadedModel, job: Job, opts: DecodeOptions, emit?: (row: number, token: number) => void) {
-    const { feeds, cross, bias, T, decoder } = await this.encode(model, job);
+    const { feeds: jobFeeds, cross, bias, T, decoder } = await this.encode(model, job);
     const c = model.config;
     const H = c.hidden;
     const heads = c.seq2seq!.decoderHeads;
     const dh = H / heads;
     const L = c.decoderLayers;
     const V = c.seq2seq!.decoderVocabSize;
+    // Every step feeds the same bank entries and encoder keys/values, and a KV cache that grows with the output.
+    // The steps hand their own buffers (the cache, ids, biases) over to the worker instead of having them
+    // copied; what every step feeds again is kept, in buffers the pool cannot detach (keptFeeds), and copied.
+    const feeds = keptFeeds(jobFeeds);
+    let encoderFeeds: { sources: string; feeds: Record<string, Feed> } | null = null;
     let past: { keys: Float32Array[]; values: Float32Array[]; rows: number; length: number } = { keys: [], values: [], rows: 0, length: 0 };
     // greedy rows are their sources: each step reveals the previous step's token
     const emitted = new Array<number>(job.rows.length).fill(0);
@@ -265,9 +271,16 @@ export class Translator {
       const R = rows.length;
       if (stream) for (const r of rows) while (emitted[r.source] < r.tokens.length - 1) stream(r.source, r.tokens[1 + emitted[r.source]++]);
       const P = past.length;
-      const f: Record<string, Feed> = perRow(feeds, rows.map((r) => r.source));
+      const sources = rows.map((r) => r.source);
+      const f: Record<string, Feed> = perRow(feeds, sources);
       const per = heads * P * dh;
       for (let l = 0; l < L; l++) {
+        // a step whose rows all continue their own row (greedy, no row finished) takes the last output as it is
+        if (P > 0 && R === past.rows && rows.every((r, i) => r.parent === i)) {
+          f[decoderIO.pastKey(l)] = { type: "float32", dims: [R, heads, P, dh], data: past.keys[l] };
+          f[decoderIO.pastValue(l)] = { type: "float32", dims: [R, heads, P, dh], data: past.values[l] };
+          continue;
+        }
         // the KV cache follows the beams: each row continues its parent's keys and values
         const k = new Float32Array(R * per);
         const v = new Float32Array(R * per);
@@ -281,8 +294,11 @@ export class Translator {
       f.decoder_input_ids = { type: "int64", dims: [R, 1], data: BigInt64Array.from(rows, (r) => BigInt(r.tokens[r.tokens.length - 1])) };
       f.decoder_position_ids = { type: "int64", dims: [R, 1], data: new BigInt64Array(R).fill(BigInt(model.family.padPosition(P, c))) };
       f.self_bias = { type: "float32", dims: [R, 1, 1, P + 1], data: new Float32Array(R * (P + 1)) };
-      Object.assign(f, encoderRows(cross, bias, rows.map((r) => r.source), T, heads, dh));
-      const out = await decoder(f);
+      // the rows' sources change only when a source finishes: gather the encoder's keys and values once per set
+      const key = sources.join();
+      if (encoderFeeds?.sources !== key) encoderFeeds = { sources: key, feeds: encoderRows(cross, bias, sources, T, heads, dh, keptFloat32) };
+      Object.assign(f, encoderFeeds.feeds);
+      const out = await decoder(f, true);
       past = {
         keys: Array.from({ length: L }, (_, l) => out[decoderIO.presentKey(l)].data),
         values: Array.from({ length: L }, (_, l) => out[decoderIO.presentValue(l)].data),
@@ -353,11 +369,14 @@ function perRow(feeds: Record<string, Feed>, sources: number[]): Record<string, 
 }
 
 /** What the decoder reads of the encoder, per decoder row: its source row's cross keys and values and padding bias. */
-function encoderRows(cross: { key: Float32Array; value: Float32Array }[], bias: Float32Array, sources: number[], T: number, heads: number, dh: number): Record<string, Feed> {
+function encoderRows(
+  cross: { key: Float32Array; value: Float32Array }[], bias: Float32Array, sources: number[], T: number, heads: number, dh: number,
+  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
+): Record<string, Feed> {
   const perRow = heads * T * dh;
   const R = sources.length;
   const pick = (data: Float32Array, width: number) => {
-    const out = new Float32Array(R * width);
+    const out = alloc(R * width);
     sources.forEach((s, i) => out.set(data.subarray(s * width, (s + 1) * width), i * width));
     return out;
   };
@@ -368,6 +387,26 @@ function encoderRows(cross: { key: Float32Array; value: Float32Array }[], bias: 
     feeds[decoderIO.crossValue(d)] = { type: "float32", dims, data: pick(c.value, perRow) };
   });
   return feeds;
+}
+
+/**
+ * A Float32Array that a run with transfer copies and never detaches: a view on a buffer one element longer (the
+ * worker pool hands over only whole buffers). For what every decoding step feeds again.
+ */
+function keptFloat32(n: number): Float32Array {
+  return new Float32Array(new ArrayBuffer(4 * (n + 1)), 0, n);
+}
+
+/** The feeds, copied once into buffers that runs with transfer never detach (see keptFloat32). */
+function keptFeeds(feeds: Record<string, Feed>): Record<string, Feed> {
+  const out: Record<string, Feed> = {};
+  for (const [name, f] of Object.entries(feeds)) {
+    const Ctor = f.data.constructor as { new (b: ArrayBuffer, offset: number, length: number): typeof f.data; BYTES_PER_ELEMENT: number };
+    const data = new Ctor(new ArrayBuffer(Ctor.BYTES_PER_ELEMENT * (f.data.length + 1)), 0, f.data.length);
+    (data as Float32Array).set(f.data as Float32Array);
+    out[name] = { ...f, data };
+  }
+  return out;
 }
 
 function logSoftmaxAt(row: Float32Array, id: number): number {
