@@ -52,6 +52,8 @@ export interface DecodeOptions {
   decoderStartTokenId: number;
   /** token ids whose logits are set to -inf before log-softmax in beam search (HF's adjust_logits_during_generation, e.g. Marian's pad) */
   beamSuppressTokenIds?: number[];
+  /** the Step returns log-probabilities (log_softmax of the logits) rather than logits */
+  stepLogProbs?: boolean;
 }
 
 /** One decoder step: the rows that still need a next token. `parent` is the index (in the previous call's `rows`) of the row this one continues (null on the first call): the model reorders its KV cache by it. Returns logits [rows.length × vocab] for the next token of each row. */
@@ -214,8 +216,20 @@ async function beamSearch(sources: number, vocab: number, o: DecodeOptions, maxL
       let lp = logprobs.get(row);
       if (!lp) {
         const x = logits.slice(row * vocab, (row + 1) * vocab);
-        for (const t of suppress) x[t] = -Infinity; // adjust_logits_during_generation
-        lp = logSoftmax(x); // in place: x is this row's own copy
+        if (o.stepLogProbs) {
+          // already normalised over every token: take the suppressed ones' mass out, as softmax without them would
+          if (suppress.length) {
+            let gone = 0;
+            for (const t of suppress) gone += Math.exp(x[t]);
+            const c = Math.log1p(-Math.min(gone, 1 - 1e-12));
+            for (let i = 0; i < x.length; i++) x[i] = f32(x[i] - c);
+            for (const t of suppress) x[t] = -Infinity;
+          }
+          lp = x;
+        } else {
+          for (const t of suppress) x[t] = -Infinity; // adjust_logits_during_generation
+          lp = logSoftmax(x); // in place: x is this row's own copy
+        }
         process(tokens, lp); // processors act on log-probs here
         logprobs.set(row, lp);
       }

@@ -220,21 +220,21 @@ export class Translator {
   private compiled = new Map<string, Set<string>>();
 
   /** Runs a graph on the worker, building it the first time its key is seen; feeds it only what it takes. */
-  private async run(key: string, build: () => { bytes: Uint8Array; inputs: Set<string> }, feeds: Record<string, Feed>, transfer = false) {
+  /** Runs a graph on the worker, building it the first time its key is seen; feeds it only what it takes. */
+  private async run(key: string, build: () => { bytes: Uint8Array; inputs: Set<string> }, feeds: Record<string, Feed>, opts: { transfer?: boolean; state?: { id: string; keep?: Record<string, string> }; outputs?: string[] } = {}) {
     let bytes: Uint8Array | undefined;
-    if (!this.compiled.has(key) || !this.pool.has(key)) {
+    if (!this.compiled.has(key) || !this.pool.has(key, opts.state?.id)) {
       const built = build();
       bytes = built.bytes;
       this.compiled.set(key, built.inputs);
     }
     const wanted = this.compiled.get(key)!;
     const used = Object.fromEntries(Object.entries(feeds).filter(([k]) => wanted.has(k)));
-    // the loop feeds the same bank weights and encoder output to every step: copy them, never hand them over
-    // (with transfer, the generation loop hands over only its per-step buffers: see keptFeeds)
-    return (await this.pool.run({ graphKey: key, model: bytes, feeds: used, transfer })).outputs;
+    // without transfer the buffers are copied: the encoder's feeds are read again for the decoder
+    return (await this.pool.run({ graphKey: key, model: bytes, feeds: used, transfer: opts.transfer ?? false, state: opts.state, outputs: opts.outputs })).outputs;
   }
 
-  /** The encoder over the job's rows, and the feeds every decoder run shares. */
+  /** The encoder over the job's rows, and what every decoder run reads of it. */
   private async encode(model: LoadedModel, job: Job) {
     const { feeds, seqLen: T, uniform } = buildFeeds(job);
     const N = job.rows.length;
@@ -244,100 +244,100 @@ export class Translator {
     const spec = { ...job.spec, uniform };
     const variant = `${job.key}|${uniform ? "uniform" : "banked"}`;
     const out = await this.run(`${variant}|encoder`, () => buildSeq2SeqEncoder(model.family, model.config, model.weights, spec), feeds);
-    const decoder = (f: Record<string, Feed>, transfer = false) => this.run(`${variant}|decoder`, () => buildSeq2SeqDecoder(model.family, model.config, model.weights, spec), f, transfer);
-    const L = model.config.decoderLayers;
-    const cross = Array.from({ length: L }, (_, d) => ({ key: out[decoderIO.crossKey(d)].data, value: out[decoderIO.crossValue(d)].data }));
-    return { feeds, cross, bias, T, N, decoder, encoderRun: out };
+    const decoder = (f: Record<string, Feed>, opts?: Parameters<Translator["run"]>[3]) =>
+      this.run(`${variant}|decoder`, () => buildSeq2SeqDecoder(model.family, model.config, model.weights, spec), f, opts);
+    const c = model.config;
+    const heads = c.seq2seq!.decoderHeads;
+    const dh = c.hidden / heads;
+    // what the decoder reads of the encoder, once per source: its cross keys and values and the padding bias
+    const encoderSide: Record<string, Feed> = { encoder_bias: { type: "float32", dims: [N, 1, 1, T], data: bias } };
+    for (let d = 0; d < c.decoderLayers; d++) {
+      encoderSide[decoderIO.crossKey(d)] = { type: "float32", dims: [N, heads, T, dh], data: out[decoderIO.crossKey(d)].data };
+      encoderSide[decoderIO.crossValue(d)] = { type: "float32", dims: [N, heads, T, dh], data: out[decoderIO.crossValue(d)].data };
+    }
+    // an empty cache to start from, one row per source
+    const emptyPast: Record<string, Feed> = {};
+    for (let d = 0; d < c.decoderLayers; d++) {
+      emptyPast[decoderIO.pastKey(d)] = { type: "float32", dims: [N, heads, 0, dh], data: new Float32Array(0) };
+      emptyPast[decoderIO.pastValue(d)] = { type: "float32", dims: [N, heads, 0, dh], data: new Float32Array(0) };
+    }
+    return { feeds, encoderSide, emptyPast, T, N, decoder, encoderRun: out };
   }
 
+  private states = 0;
+
+  /**
+   * The decoding loop. The worker keeps what every step reads (bank weights,
+   * the encoder's keys and values) and the KV cache between steps (a state:
+   * the decoder's present keys and values become the next step's past there);
+   * each step sends only the new tokens, which row continues which
+   * (parent_index) and reads which source (source_index).
+   */
   private async generateJob(model: LoadedModel, job: Job, opts: DecodeOptions, emit?: (row: number, token: number) => void) {
-    const { feeds: jobFeeds, cross, bias, T, decoder } = await this.encode(model, job);
+    const { feeds: jobFeeds, encoderSide, emptyPast, decoder } = await this.encode(model, job);
     const c = model.config;
-    const H = c.hidden;
-    const heads = c.seq2seq!.decoderHeads;
-    const dh = H / heads;
     const L = c.decoderLayers;
     const V = c.seq2seq!.decoderVocabSize;
-    // Every step feeds the same bank entries and encoder keys/values, and a KV cache that grows with the output.
-    // The steps hand their own buffers (the cache, ids, biases) over to the worker instead of having them
-    // copied; what every step feeds again is kept, in buffers the pool cannot detach (keptFeeds), and copied.
-    const feeds = keptFeeds(jobFeeds);
-    let encoderFeeds: { sources: string; feeds: Record<string, Feed> } | null = null;
-    let past: { keys: Float32Array[]; values: Float32Array[]; rows: number; length: number } = { keys: [], values: [], rows: 0, length: 0 };
+    const state = { id: `decode-${this.states++}`, keep: {} as Record<string, string> };
+    for (let l = 0; l < L; l++) {
+      state.keep[decoderIO.presentKey(l)] = decoderIO.pastKey(l);
+      state.keep[decoderIO.presentValue(l)] = decoderIO.pastValue(l);
+    }
+    const outputs = ["logprobs", ...Object.keys(state.keep)];
+    let P = 0;
     // greedy rows are their sources: each step reveals the previous step's token
     const emitted = new Array<number>(job.rows.length).fill(0);
     const stream = emit && opts.numBeams === 1 ? emit : undefined;
-    const decoded = await decode(job.rows.length, V, opts, async (rows) => {
-      const R = rows.length;
-      if (stream) for (const r of rows) while (emitted[r.source] < r.tokens.length - 1) stream(r.source, r.tokens[1 + emitted[r.source]++]);
-      const P = past.length;
-      const sources = rows.map((r) => r.source);
-      const f: Record<string, Feed> = perRow(feeds, sources);
-      const per = heads * P * dh;
-      for (let l = 0; l < L; l++) {
-        // a step whose rows all continue their own row (greedy, no row finished) takes the last output as it is
-        if (P > 0 && R === past.rows && rows.every((r, i) => r.parent === i)) {
-          f[decoderIO.pastKey(l)] = { type: "float32", dims: [R, heads, P, dh], data: past.keys[l] };
-          f[decoderIO.pastValue(l)] = { type: "float32", dims: [R, heads, P, dh], data: past.values[l] };
-          continue;
-        }
-        // the KV cache follows the beams: each row continues its parent's keys and values
-        const k = new Float32Array(R * per);
-        const v = new Float32Array(R * per);
-        if (P > 0) rows.forEach((r, i) => {
-          k.set(past.keys[l].subarray(r.parent! * per, (r.parent! + 1) * per), i * per);
-          v.set(past.values[l].subarray(r.parent! * per, (r.parent! + 1) * per), i * per);
-        });
-        f[decoderIO.pastKey(l)] = { type: "float32", dims: [R, heads, P, dh], data: k };
-        f[decoderIO.pastValue(l)] = { type: "float32", dims: [R, heads, P, dh], data: v };
-      }
-      f.decoder_input_ids = { type: "int64", dims: [R, 1], data: BigInt64Array.from(rows, (r) => BigInt(r.tokens[r.tokens.length - 1])) };
-      f.decoder_position_ids = { type: "int64", dims: [R, 1], data: new BigInt64Array(R).fill(BigInt(model.family.padPosition(P, c))) };
-      f.self_bias = { type: "float32", dims: [R, 1, 1, P + 1], data: new Float32Array(R * (P + 1)) };
-      // the rows' sources change only when a source finishes: gather the encoder's keys and values once per set
-      const key = sources.join();
-      if (encoderFeeds?.sources !== key) encoderFeeds = { sources: key, feeds: encoderRows(cross, bias, sources, T, heads, dh, keptFloat32) };
-      Object.assign(f, encoderFeeds.feeds);
-      const out = await decoder(f, true);
-      past = {
-        keys: Array.from({ length: L }, (_, l) => out[decoderIO.presentKey(l)].data),
-        values: Array.from({ length: L }, (_, l) => out[decoderIO.presentValue(l)].data),
-        rows: R,
-        length: P + 1,
-      };
-      return out.logits.data;
-    });
-    // the last tokens (and every token of a beam search) are known only now
-    if (emit) decoded.sequences.forEach((seqs, row) => seqs[0].slice(stream ? emitted[row] : 0).forEach((t) => emit(row, t)));
-    return decoded;
+    try {
+      const decoded = await decode(job.rows.length, V, { ...opts, stepLogProbs: true }, async (rows) => {
+        const R = rows.length;
+        if (stream) for (const r of rows) while (emitted[r.source] < r.tokens.length - 1) stream(r.source, r.tokens[1 + emitted[r.source]++]);
+        const sources = rows.map((r) => r.source);
+        const f: Record<string, Feed> = {
+          ...(P === 0 ? { ...onlyShared(jobFeeds), ...encoderSide, ...emptyPast } : {}),
+          ...perRow(jobFeeds, sources),
+          decoder_input_ids: { type: "int64", dims: [R, 1], data: BigInt64Array.from(rows, (r) => BigInt(r.tokens[r.tokens.length - 1])) },
+          decoder_position_ids: { type: "int64", dims: [R, 1], data: new BigInt64Array(R).fill(BigInt(model.family.padPosition(P, c))) },
+          self_bias: { type: "float32", dims: [R, 1, 1, P + 1], data: new Float32Array(R * (P + 1)) },
+          parent_index: { type: "int64", dims: [R], data: BigInt64Array.from(rows, (r, i) => BigInt(r.parent ?? i)) },
+          source_index: { type: "int64", dims: [R], data: BigInt64Array.from(sources, BigInt) },
+        };
+        const out = await decoder(f, { transfer: true, state, outputs });
+        P++;
+        return out.logprobs.data;
+      });
+      // the last tokens (and every token of a beam search) are known only now
+      if (emit) decoded.sequences.forEach((seqs, row) => seqs[0].slice(stream ? emitted[row] : 0).forEach((t) => emit(row, t)));
+      return decoded;
+    } finally {
+      this.pool.releaseState(state.id);
+    }
   }
 
   private async scoreJob(model: LoadedModel, job: Job, targets: number[][], withAttention = false): Promise<Scored[]> {
-    const { feeds, cross, bias, T, N, decoder, encoderRun } = await this.encode(model, job);
+    const { feeds, encoderSide, emptyPast, T, N, decoder, encoderRun } = await this.encode(model, job);
     const c = model.config;
-    const H = c.hidden;
-    const heads = c.seq2seq!.decoderHeads;
-    const dh = H / heads;
     const V = c.seq2seq!.decoderVocabSize;
     const S = Math.max(1, ...targets.map((t) => t.length));
     // teacher forcing: the decoder reads the targets shifted right behind the start token
     const ids = new BigInt64Array(N * S).fill(BigInt(c.padTokenId));
     targets.forEach((t, i) => [c.seq2seq!.decoderStartTokenId, ...t.slice(0, -1)].forEach((id, s) => (ids[i * S + s] = BigInt(id))));
-    const f: Record<string, Feed> = { ...feeds };
-    for (let l = 0; l < c.decoderLayers; l++) {
-      f[decoderIO.pastKey(l)] = { type: "float32", dims: [N, heads, 0, dh], data: new Float32Array(0) };
-      f[decoderIO.pastValue(l)] = { type: "float32", dims: [N, heads, 0, dh], data: new Float32Array(0) };
-    }
-    f.decoder_input_ids = { type: "int64", dims: [N, S], data: ids };
-    f.decoder_position_ids = { type: "int64", dims: [N, S], data: BigInt64Array.from({ length: N * S }, (_, i) => BigInt(model.family.padPosition(i % S, c))) };
     const causal = new Float32Array(N * S * S);
     for (let i = 0; i < N; i++) for (let q = 0; q < S; q++) for (let k = q + 1; k < S; k++) causal[(i * S + q) * S + k] = NEG;
-    f.self_bias = { type: "float32", dims: [N, 1, S, S], data: causal };
-    Object.assign(f, encoderRows(cross, bias, Array.from({ length: N }, (_, i) => i), T, heads, dh));
-    const run = await decoder(f);
-    const logits = run.logits.data;
+    const rows = BigInt64Array.from({ length: N }, (_, i) => BigInt(i));
+    const run = await decoder({
+      ...feeds,
+      ...encoderSide,
+      ...emptyPast,
+      decoder_input_ids: { type: "int64", dims: [N, S], data: ids },
+      decoder_position_ids: { type: "int64", dims: [N, S], data: BigInt64Array.from({ length: N * S }, (_, i) => BigInt(model.family.padPosition(i % S, c))) },
+      self_bias: { type: "float32", dims: [N, 1, S, S], data: causal },
+      parent_index: { type: "int64", dims: [N], data: rows },
+      source_index: { type: "int64", dims: [N], data: rows },
+    });
+    const logprobs = run.logprobs.data;
     return targets.map((t, i) => {
-      const token_logprobs = t.map((id, s) => logSoftmaxAt(logits.subarray((i * S + s) * V, (i * S + s + 1) * V), id));
+      const token_logprobs = t.map((id, s) => logprobs[(i * S + s) * V + id]);
       const scored: Scored = { token_ids: t, token_logprobs, logprob: token_logprobs.reduce((a, b) => a + b, 0) };
       if (withAttention) {
         const r = job.rows[i];
@@ -352,14 +352,13 @@ export class Translator {
   }
 }
 
+const PER_ROW = /^(s\d+\.(idx|mask)|avg\d+\.w)$/;
+
 /** Per-row feeds (bank indexes, fusion masks, average weights) gathered for decoder rows by their source row. */
 function perRow(feeds: Record<string, Feed>, sources: number[]): Record<string, Feed> {
   const out: Record<string, Feed> = {};
   for (const [name, f] of Object.entries(feeds)) {
-    if (!/^(s\d+\.(idx|mask)|avg\d+\.w)$/.test(name)) {
-      out[name] = f;
-      continue;
-    }
+    if (!PER_ROW.test(name)) continue;
     const width = f.dims.slice(1).reduce((a, b) => a * b, 1);
     const data = new (f.data.constructor as { new (n: number): typeof f.data })(sources.length * width);
     sources.forEach((s, i) => (data as Float32Array).set((f.data as Float32Array).subarray(s * width, (s + 1) * width) as Float32Array, i * width));
@@ -368,51 +367,7 @@ function perRow(feeds: Record<string, Feed>, sources: number[]): Record<string, 
   return out;
 }
 
-/** What the decoder reads of the encoder, per decoder row: its source row's cross keys and values and padding bias. */
-function encoderRows(
-  cross: { key: Float32Array; value: Float32Array }[], bias: Float32Array, sources: number[], T: number, heads: number, dh: number,
-  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
-): Record<string, Feed> {
-  const perRow = heads * T * dh;
-  const R = sources.length;
-  const pick = (data: Float32Array, width: number) => {
-    const out = alloc(R * width);
-    sources.forEach((s, i) => out.set(data.subarray(s * width, (s + 1) * width), i * width));
-    return out;
-  };
-  const feeds: Record<string, Feed> = { encoder_bias: { type: "float32", dims: [R, 1, 1, T], data: pick(bias, T) } };
-  const dims = [R, heads, T, dh];
-  cross.forEach((c, d) => {
-    feeds[decoderIO.crossKey(d)] = { type: "float32", dims, data: pick(c.key, perRow) };
-    feeds[decoderIO.crossValue(d)] = { type: "float32", dims, data: pick(c.value, perRow) };
-  });
-  return feeds;
-}
-
-/**
- * A Float32Array that a run with transfer copies and never detaches: a view on a buffer one element longer (the
- * worker pool hands over only whole buffers). For what every decoding step feeds again.
- */
-function keptFloat32(n: number): Float32Array {
-  return new Float32Array(new ArrayBuffer(4 * (n + 1)), 0, n);
-}
-
-/** The feeds, copied once into buffers that runs with transfer never detach (see keptFloat32). */
-function keptFeeds(feeds: Record<string, Feed>): Record<string, Feed> {
-  const out: Record<string, Feed> = {};
-  for (const [name, f] of Object.entries(feeds)) {
-    const Ctor = f.data.constructor as { new (b: ArrayBuffer, offset: number, length: number): typeof f.data; BYTES_PER_ELEMENT: number };
-    const data = new Ctor(new ArrayBuffer(Ctor.BYTES_PER_ELEMENT * (f.data.length + 1)), 0, f.data.length);
-    (data as Float32Array).set(f.data as Float32Array);
-    out[name] = { ...f, data };
-  }
-  return out;
-}
-
-function logSoftmaxAt(row: Float32Array, id: number): number {
-  let max = -Infinity;
-  for (const x of row) if (x > max) max = x;
-  let sum = 0;
-  for (const x of row) sum += Math.exp(x - max);
-  return row[id] - max - Math.log(sum);
+/** Everything else: what every row shares (the banks' weights). */
+function onlyShared(feeds: Record<string, Feed>): Record<string, Feed> {
+  return Object.fromEntries(Object.entries(feeds).filter(([name]) => !PER_ROW.test(name)));
 }

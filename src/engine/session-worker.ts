@@ -7,6 +7,8 @@ import type { WorkerMessage, WorkerRequest, WorkerResponse, WorkerSettings } fro
 const settings = workerData as WorkerSettings;
 const stop = new Int32Array(settings.stop);
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
+/** tensors kept between runs of a decoding loop (see RunRequest.state) */
+const states = new Map<string, Record<string, ort.Tensor>>();
 
 const sessionOptions: ort.InferenceSession.SessionOptions = {
   graphOptimizationLevel: "all",
@@ -38,11 +40,21 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   }
   try {
     const s = await session;
-    const feeds: Record<string, ort.Tensor> = {};
+    const kept = req.state ? (states.get(req.state.id) ?? {}) : {};
+    const feeds: Record<string, ort.Tensor> = { ...kept };
     for (const [name, f] of Object.entries(req.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
     const results = req.outputs ? await s.run(feeds, req.outputs) : await s.run(feeds);
     const outputs: WorkerResponse & { ok: true } = { id: req.id, ok: true, loaded: true, outputs: {} };
+    const keep = req.state?.keep ?? {};
+    if (req.state) {
+      // the state keeps what it was fed (weights sent once) and the outputs it asked to keep (a KV cache)
+      const next: Record<string, ort.Tensor> = { ...kept };
+      for (const [name, f] of Object.entries(req.feeds)) if (!(name in next) || name in kept) next[name] = feeds[name];
+      for (const [out, feed] of Object.entries(keep)) if (results[out]) next[feed] = results[out];
+      states.set(req.state.id, next);
+    }
     for (const [name, t] of Object.entries(results)) {
+      if (name in keep) continue;
       const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number | bigint>, Number);
       outputs.outputs[name] = { dims: [...t.dims], data };
     }
@@ -56,6 +68,10 @@ parentPort!.on("message", async (msg: WorkerMessage) => {
   if ("close" in msg) {
     await Promise.allSettled([...sessions.values()].map(async (s) => (await s).release()));
     process.exit(0); // ends this worker thread only
+  }
+  if ("releaseState" in msg) {
+    states.delete(msg.releaseState);
+    return;
   }
   if ("release" in msg) {
     // the pool keeps a bounded number of graphs: this one was least recently used

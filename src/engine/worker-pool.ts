@@ -16,12 +16,20 @@ export interface RunRequest {
    * Views into a larger buffer are always copied, never detached.
    */
   transfer?: boolean;
+  /**
+   * A run that continues a state kept on the worker (a decoding loop): the
+   * state's tensors are fed along with `feeds` (which win), and after the run
+   * the outputs named in `keep` become the state's feeds (output → feed name)
+   * instead of coming back. Runs of one state go to the worker holding it;
+   * releaseState() frees it.
+   */
+  state?: { id: string; keep?: Record<string, string> };
 }
 export interface RunResult { outputs: Record<string, { dims: number[]; data: Float32Array }> }
 
 export interface WorkerSettings { intraOpThreads: number; device: "cpu" | "cuda"; /** Int32[1], set to 1 when the pool closes */ stop: SharedArrayBuffer }
-export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array; feeds: Record<string, Feed>; outputs?: string[] }
-export type WorkerMessage = WorkerRequest | { close: true } | { release: string };
+export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array; feeds: Record<string, Feed>; outputs?: string[]; state?: { id: string; keep?: Record<string, string> } }
+export type WorkerMessage = WorkerRequest | { close: true } | { release: string } | { releaseState: string };
 export type WorkerResponse =
   | { id: number; ok: true; loaded: true; outputs: RunResult["outputs"] }
   | { id: number; ok: false; loaded: boolean; error: string };
@@ -66,6 +74,8 @@ export class WorkerPool {
   private readonly maxGraphs: number;
   private readonly maxGraphBytes: number;
   private evictions = 0;
+  /** which worker holds each kept state */
+  private states = new Map<string, Slot>();
 
   constructor(opts: PoolOptions = {}) {
     this.maxGraphs = Math.max(1, opts.maxGraphs ?? 32);
@@ -91,16 +101,25 @@ export class WorkerPool {
     return { graphs, bytes, evictions: this.evictions };
   }
 
-  /** Whether a worker already compiled this graph, so run() may be called without model bytes. */
-  has(graphKey: string): boolean {
-    return this.slots.some((s) => s.graphs.has(graphKey));
+  /** Whether a worker already compiled this graph, so run() may be called without model bytes (for a state: the worker holding it). */
+  has(graphKey: string, stateId?: string): boolean {
+    const held = stateId === undefined ? undefined : this.states.get(stateId);
+    return held ? held.graphs.has(graphKey) : this.slots.some((s) => s.graphs.has(graphKey));
+  }
+
+  /** Frees a state kept on a worker (see RunRequest.state). */
+  releaseState(id: string): void {
+    const slot = this.states.get(id);
+    this.states.delete(id);
+    if (slot && !slot.dead && !this.closed) slot.worker.postMessage({ releaseState: id } satisfies WorkerMessage);
   }
 
   run(req: RunRequest): Promise<RunResult> {
     if (this.closed || this.fatal) return Promise.reject(this.fatal ?? new Error("worker pool is closed"));
     const invalid = validate(req);
     if (invalid) return Promise.reject(new Error(`run on graph "${req.graphKey}": ${invalid}`));
-    const slot = this.pick(req);
+    const slot = (req.state && this.states.get(req.state.id)) || this.pick(req);
+    if (req.state) this.states.set(req.state.id, slot);
     const model = slot.graphs.has(req.graphKey) ? undefined : req.model;
     const transfer = new Set<ArrayBuffer>();
     const take = <T extends FeedData>(a: T): T => {
@@ -113,9 +132,10 @@ export class WorkerPool {
     };
     const feeds: Record<string, Feed> = {};
     for (const [name, f] of Object.entries(req.feeds)) feeds[name] = { type: f.type, dims: f.dims, data: take(f.data) };
-    const msg: WorkerRequest = { id: this.nextId++, graphKey: req.graphKey, feeds, model: model && take(model), outputs: req.outputs };
+    const msg: WorkerRequest = { id: this.nextId++, graphKey: req.graphKey, feeds, model: model && take(model), outputs: req.outputs, state: req.state };
     if (!msg.model) delete msg.model;
     if (!msg.outputs) delete msg.outputs;
+    if (!msg.state) delete msg.state;
     return new Promise<RunResult>((resolve, reject) => {
       try {
         slot.worker.postMessage(msg satisfies WorkerMessage, [...transfer]);

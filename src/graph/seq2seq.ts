@@ -144,8 +144,11 @@ export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights
  * The decoder over new tokens [N, S] after `past` ones: self-attention over
  * the past keys and values and the new ones (the causal part in
  * `self_bias` [N, 1, S, past + S]), cross-attention over the keys and values
- * the encoder graph computed, the LM head. Outputs logits [N, S, V] and the keys and values of past +
- * new tokens for the next step.
+ * the encoder graph computed, the LM head. Row i continues row
+ * `parent_index[i]` of the past (beams reorder the cache) and reads source
+ * `source_index[i]` of the encoder's outputs, so a decoding loop can keep
+ * both on the worker. Outputs log-probabilities [N, S, V] and the keys and
+ * values of past + new tokens for the next step.
  */
 export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec): EncoderGraph {
   const b = new Builder(family, config, weights, spec);
@@ -157,22 +160,27 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
   const ids = g.input("decoder_input_ids", "int64", ["batch", "new"]);
   const positions = g.input("decoder_position_ids", "int64", ["batch", "new"]);
   const selfBias = g.input("self_bias", "float32", ["batch", 1, "new", "total"]);
-  const crossBias = g.input("encoder_bias", "float32", ["batch", 1, 1, "src"]);
+  const parent = g.input("parent_index", "int64", ["batch"]);
+  const source = g.input("source_index", "int64", ["batch"]);
+  const crossBias = gather(g.input("encoder_bias", "float32", ["sources", 1, 1, "src"]), source);
   let x = b.embed(shape.decoder, ids, positions);
   const E = encoderDepth(config);
-  const outputs = ["logits"];
+  const outputs = ["logprobs"];
   for (let d = 0; d < config.decoderLayers; d++) {
     const l = E + d;
     const self = (q: Value, k: Value, v: Value) => {
-      const keys = concat([g.input(decoderIO.pastKey(d), "float32", ["batch", heads, "past", dh]), b.split(k, heads)], 2);
-      const values = concat([g.input(decoderIO.pastValue(d), "float32", ["batch", heads, "past", dh]), b.split(v, heads)], 2);
+      const past = (name: string) => gather(g.input(name, "float32", ["prev", heads, "past", dh]), parent);
+      const keys = concat([past(decoderIO.pastKey(d)), b.split(k, heads)], 2);
+      const values = concat([past(decoderIO.pastValue(d)), b.split(v, heads)], 2);
       g.output(keys, decoderIO.presentKey(d));
       g.output(values, decoderIO.presentValue(d));
       outputs.push(decoderIO.presentKey(d), decoderIO.presentValue(d));
       return b.attend(b.split(q, heads), keys, values, selfBias, heads);
     };
-    const cross = (q: Value) =>
-      b.attend(b.split(q, heads), g.input(decoderIO.crossKey(d), "float32", ["batch", heads, "src", dh]), g.input(decoderIO.crossValue(d), "float32", ["batch", heads, "src", dh]), crossBias, heads);
+    const cross = (q: Value) => {
+      const kv = (name: string) => gather(g.input(name, "float32", ["sources", heads, "src", dh]), source);
+      return b.attend(b.split(q, heads), kv(decoderIO.crossKey(d)), kv(decoderIO.crossValue(d)), crossBias, heads);
+    };
     x = b.block(l, x, self, cross, s2s.decoderIntermediate);
   }
   if (shape.decoder.finalNorm) x = b.ln(shape.decoder.finalNorm)(x);
@@ -182,6 +190,7 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
     const bias = weights.get(shape.finalLogitsBias);
     logits = add(logits, b.tensor("final_logits_bias", { shape: [bias.data.length], data: bias.data }));
   }
-  g.output(logits, "logits");
+  // log-softmax here, vectorised, rather than over 32k logits per row in JavaScript
+  g.output(g.op("LogSoftmax", [logits], { axis: -1 }), "logprobs");
   return { bytes: g.encode(), inputs: new Set(g.inputNames), outputs: [...outputs, ...b.comp.outputs] };
 }

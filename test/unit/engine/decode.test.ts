@@ -176,3 +176,29 @@ describe("decode: a finished row stops costing work", () => {
     await assert.rejects(decode(1, V, { ...base, minLength: 9 }, step), /minLength/);
   });
 });
+
+test("a Step that returns log-probabilities (stepLogProbs) decodes as one that returns logits, suppressed tokens included", async () => {
+  const V = 40;
+  const logitsOf = (tokens: number[], source: number) =>
+    Float32Array.from({ length: V }, (_, v) => Math.sin(1.7 * v + 3.1 * tokens[tokens.length - 1] + 0.7 * tokens.length + source) * 4 + (v === 2 ? -1 : 0));
+  const logSoftmax = (x: Float32Array) => {
+    const m = Math.max(...x);
+    const z = Math.log(x.reduce((a, b) => a + Math.exp(b - m), 0)) + m;
+    return x.map((v) => v - z);
+  };
+  const step = (asLogProbs: boolean) => async (rows: { source: number; tokens: number[] }[]) => {
+    const out = new Float32Array(rows.length * V);
+    rows.forEach((r, i) => out.set(asLogProbs ? logSoftmax(logitsOf(r.tokens, r.source)) : logitsOf(r.tokens, r.source), i * V));
+    return out;
+  };
+  for (const numBeams of [1, 3]) {
+    const opts = {
+      maxNewTokens: 8, numBeams, lengthPenalty: 1, earlyStopping: false, numReturnSequences: numBeams, minLength: 0, noRepeatNgramSize: 0,
+      badWordsIds: [], forcedBosTokenId: null, forcedEosTokenId: 2, eosTokenId: 2, padTokenId: 1, decoderStartTokenId: 1, beamSuppressTokenIds: [1],
+    };
+    const a = await decode(3, V, opts, step(false));
+    const b = await decode(3, V, { ...opts, stepLogProbs: true }, step(true));
+    assert.deepEqual(b.sequences, a.sequences, `beams ${numBeams}`);
+    if (numBeams > 1) a.scores!.forEach((row, s) => row.forEach((x, k) => assert.ok(Math.abs(x - b.scores![s][k]) < 1e-5)));
+  }
+});
