@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeSafetensors } from "../src/formats/safetensors.ts";
 import type { StateDict } from "../src/core/tensor.ts";
+import { rng } from "../test/support/random-store.ts";
 
 // A store of random weights for the generation benchmark (bench/generate.ts): a
 // translation model with BART's architecture (model_type "bart": AdapterHub has
@@ -43,16 +44,6 @@ export const EOS = 2;
 const TOKENIZER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../test/fixtures/seq2seq/models/bart-s2s/tokenizer.json");
 const TOKENIZER_VOCAB = 715;
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Writes the store; returns the adapter names. */
 export function writeSeq2SeqStore(dir: string, o: Seq2SeqStoreOptions): string[] {

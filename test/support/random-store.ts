@@ -24,7 +24,7 @@ export interface RandomStoreOptions {
   seed?: number;
 }
 
-function rng(seed: number) {
+export function rng(seed: number) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
