@@ -221,11 +221,11 @@ export class Translator {
 
   /** Runs a graph on the worker, building it the first time its key is seen; feeds it only what it takes. */
   /** Runs a graph on the worker, building it the first time its key is seen; feeds it only what it takes. */
-  private async run(key: string, build: () => { bytes: Uint8Array; inputs: Set<string> }, feeds: Record<string, Feed>, opts: { transfer?: boolean; state?: { id: string; keep?: Record<string, string> }; outputs?: string[] } = {}) {
-    let bytes: Uint8Array | undefined;
+  private async run(key: string, build: () => { bytes: Uint8Array; inputs: Set<string>; path?: string }, feeds: Record<string, Feed>, opts: { transfer?: boolean; state?: { id: string; keep?: Record<string, string> }; outputs?: string[] } = {}) {
+    let bytes: Uint8Array | string | undefined;
     if (!this.compiled.has(key) || !this.pool.has(key, opts.state?.id)) {
       const built = build();
-      bytes = built.bytes;
+      bytes = built.path ?? built.bytes;
       this.compiled.set(key, built.inputs);
     }
     const wanted = this.compiled.get(key)!;
@@ -243,9 +243,14 @@ export class Translator {
     feeds.attention_bias = { type: "float32", dims: [N, 1, 1, T], data: bias };
     const spec = { ...job.spec, uniform };
     const variant = `${job.key}|${uniform ? "uniform" : "banked"}`;
-    const out = await this.run(`${variant}|encoder`, () => buildSeq2SeqEncoder(model.family, model.config, model.weights, spec), feeds);
+    // graphs keep the model's base weights in its shared weight file (one copy however many graphs)
+    const weights = this.engine.weightFile(model);
+    const onDisk = (key: string, built: { bytes: Uint8Array; inputs: Set<string> }) => ({ ...built, path: weights?.graph(key, built.bytes) });
+    const encoderKey = `${variant}|encoder`;
+    const decoderKey = `${variant}|decoder`;
+    const out = await this.run(encoderKey, () => onDisk(encoderKey, buildSeq2SeqEncoder(model.family, model.config, model.weights, spec, weights ?? undefined)), feeds);
     const decoder = (f: Record<string, Feed>, opts?: Parameters<Translator["run"]>[3]) =>
-      this.run(`${variant}|decoder`, () => buildSeq2SeqDecoder(model.family, model.config, model.weights, spec), f, opts);
+      this.run(decoderKey, () => onDisk(decoderKey, buildSeq2SeqDecoder(model.family, model.config, model.weights, spec, weights ?? undefined)), f, opts);
     const c = model.config;
     const heads = c.seq2seq!.decoderHeads;
     const dh = c.hidden / heads;

@@ -16,8 +16,11 @@ const sessionOptions: ort.InferenceSession.SessionOptions = {
   executionProviders: [settings.device],
 };
 
-async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
+async function createSession(model: Uint8Array | string): Promise<ort.InferenceSession> {
   try {
+    // From a file, the graph's external weights are mapped, shared by every session of the model; prepacking
+    // would give each session its own packed copy of them.
+    if (typeof model === "string") return await ort.InferenceSession.create(model, { ...sessionOptions, extra: { session: { disable_prepacking: "1" } } });
     return await ort.InferenceSession.create(model, sessionOptions);
   } catch (e) {
     if (settings.device !== "cuda") throw e;

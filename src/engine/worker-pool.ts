@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import os from "node:os";
 import { Worker } from "node:worker_threads";
 
@@ -6,8 +7,8 @@ export interface Feed { type: "float32" | "int64" | "int32" | "bool"; dims: numb
 
 export interface RunRequest {
   graphKey: string;
-  /** ONNX bytes; needed only when the worker may not have this graph yet (see WorkerPool.has). */
-  model?: Uint8Array;
+  /** ONNX bytes, or the path of a graph file (whose external weights lie beside it); needed only when the worker may not have this graph yet (see WorkerPool.has). */
+  model?: Uint8Array | string;
   feeds: Record<string, Feed>;
   outputs?: string[];
   /**
@@ -28,7 +29,7 @@ export interface RunRequest {
 export interface RunResult { outputs: Record<string, { dims: number[]; data: Float32Array }> }
 
 export interface WorkerSettings { intraOpThreads: number; device: "cpu" | "cuda"; /** Int32[1], set to 1 when the pool closes */ stop: SharedArrayBuffer }
-export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array; feeds: Record<string, Feed>; outputs?: string[]; state?: { id: string; keep?: Record<string, string> } }
+export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array | string; feeds: Record<string, Feed>; outputs?: string[]; state?: { id: string; keep?: Record<string, string> } }
 export type WorkerMessage = WorkerRequest | { close: true } | { release: string } | { releaseState: string };
 export type WorkerResponse =
   | { id: number; ok: true; loaded: true; outputs: RunResult["outputs"] }
@@ -132,7 +133,7 @@ export class WorkerPool {
     };
     const feeds: Record<string, Feed> = {};
     for (const [name, f] of Object.entries(req.feeds)) feeds[name] = { type: f.type, dims: f.dims, data: take(f.data) };
-    const msg: WorkerRequest = { id: this.nextId++, graphKey: req.graphKey, feeds, model: model && take(model), outputs: req.outputs, state: req.state };
+    const msg: WorkerRequest = { id: this.nextId++, graphKey: req.graphKey, feeds, model: model && (typeof model === "string" ? model : take(model)), outputs: req.outputs, state: req.state };
     if (!msg.model) delete msg.model;
     if (!msg.outputs) delete msg.outputs;
     if (!msg.state) delete msg.state;
@@ -145,7 +146,7 @@ export class WorkerPool {
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(msg.id, { resolve, reject, graphKey: req.graphKey });
       // optimistic, so concurrent callers skip building bytes; most recently used goes last
-      const held = slot.graphs.get(req.graphKey) ?? { bytes: msg.model?.byteLength ?? 0, running: 0 };
+      const held = slot.graphs.get(req.graphKey) ?? { bytes: typeof msg.model === "string" ? statSync(msg.model).size : (msg.model?.byteLength ?? 0), running: 0 };
       slot.graphs.delete(req.graphKey);
       slot.graphs.set(req.graphKey, { ...held, running: held.running + 1 });
       if (msg.model) this.evict(slot, req.graphKey);
@@ -237,7 +238,7 @@ export class WorkerPool {
 const DETACHED_HINT = "(buffers passed to an earlier run() are detached unless it had transfer: false)";
 
 function validate(req: RunRequest): string | undefined {
-  if (req.model && req.model.byteLength === 0) return `model bytes are empty ${DETACHED_HINT}`;
+  if (req.model instanceof Uint8Array && req.model.byteLength === 0) return `model bytes are empty ${DETACHED_HINT}`;
   for (const [name, f] of Object.entries(req.feeds)) {
     const n = f.dims.reduce((a, b) => a * b, 1);
     if (f.data.length !== n) return `feed "${name}" has ${f.data.length} elements but dims [${f.dims}] need ${n} ${f.data.length === 0 ? DETACHED_HINT : ""}`.trimEnd();

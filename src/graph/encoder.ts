@@ -1,4 +1,4 @@
-import { GraphBuilder, type Value } from "./onnx-builder.ts";
+import { GraphBuilder, type ExternalWeights, type Value } from "./onnx-builder.ts";
 import { activation, add, gather, layerNorm, linear, matmul, mul, reshape, scale, softmax, sub, transpose, unsqueeze } from "./ops.ts";
 import { CompositionGraph } from "./composition.ts";
 import type { GraphSpec } from "./spec.ts";
@@ -21,8 +21,8 @@ export interface EncoderGraph {
   outputs: string[];
 }
 
-export function buildEncoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec): EncoderGraph {
-  const g = new GraphBuilder();
+export function buildEncoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec, external?: ExternalWeights): EncoderGraph {
+  const g = new GraphBuilder(external);
   const H = config.hidden;
 
   const inits = new Map<string, Value>();
@@ -30,8 +30,8 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
   const WT = (name: string) => {
     let v = inits.get(`${name}.T`);
     if (!v) {
-      const t = transpose2d(weights.get(name));
-      v = g.init(`${name}.T`, t.shape, t.data);
+      const [r, c] = weights.get(name).shape;
+      v = g.initDerived(`${name}.T`, [c, r], () => transpose2d(weights.get(name)).data);
       inits.set(`${name}.T`, v);
     }
     return v;

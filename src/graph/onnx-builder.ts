@@ -10,6 +10,20 @@ const ELEM: Record<ElemType, number> = {
   bool: onnx.TensorProto.DataType.BOOL,
 };
 
+/**
+ * Where large initializers go instead of the graph itself: a file shared by
+ * every graph of one model, so sessions map one copy of the base weights.
+ * `ref` stores the data once per key and says where it lies.
+ */
+export interface ExternalWeights {
+  ref(key: string, data: Float32Array): { location: string; offset: number; length: number };
+  /** whether `key` is stored already (so its data need not even be computed) */
+  has(key: string): boolean;
+}
+
+/** Initializers smaller than this stay inside the graph. */
+const EXTERNAL_MIN_BYTES = 64 * 1024;
+
 /** A symbolic tensor in the graph under construction. */
 export class Value {
   constructor(readonly g: GraphBuilder, readonly name: string) {}
@@ -31,6 +45,8 @@ export class GraphBuilder {
   private constCache = new Map<string, Value>();
   readonly inputNames = new Set<string>();
 
+  constructor(private readonly external?: ExternalWeights) {}
+
   private fresh(hint: string): string {
     return `${hint}_${this.counter++}`;
   }
@@ -47,9 +63,25 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(named.name, type, null));
   }
 
-  /** A float32 initializer (base weights are baked into the graph). */
-  init(name: string, dims: number[], data: Float32Array): Value {
-    this.inits.push(onnx.TensorProto.create({ name, dims, dataType: ELEM.float32, rawData: bytesOf(data) }));
+  /** An initializer whose data is derived (a transpose): computed only when the weight file does not hold it yet. */
+  initDerived(name: string, dims: number[], data: () => Float32Array): Value {
+    if (this.external?.has(name) && dims.reduce((a, b) => a * b, 4) >= EXTERNAL_MIN_BYTES) return this.init(name, dims, new Float32Array(0), dims.reduce((a, b) => a * b, 4));
+    return this.init(name, dims, data());
+  }
+
+  /** A float32 initializer: inside the graph, or (large ones, with ExternalWeights) in the model's shared weight file. */
+  init(name: string, dims: number[], data: Float32Array, byteLength = data.byteLength): Value {
+    if (this.external && byteLength >= EXTERNAL_MIN_BYTES) {
+      const at = this.external.ref(name, data);
+      const externalData = [
+        { key: "location", value: at.location },
+        { key: "offset", value: String(at.offset) },
+        { key: "length", value: String(at.length) },
+      ];
+      this.inits.push(onnx.TensorProto.create({ name, dims, dataType: ELEM.float32, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData }));
+    } else {
+      this.inits.push(onnx.TensorProto.create({ name, dims, dataType: ELEM.float32, rawData: bytesOf(data) }));
+    }
     return new Value(this, name);
   }
 

@@ -1,4 +1,4 @@
-import { GraphBuilder, type Value } from "./onnx-builder.ts";
+import { GraphBuilder, type ExternalWeights, type Value } from "./onnx-builder.ts";
 import { activation, add, concat, gather, layerNorm, linear, matmul, reshape, scale, softmax, transpose } from "./ops.ts";
 import { CompositionGraph } from "./composition.ts";
 import type { GraphSpec } from "./spec.ts";
@@ -30,7 +30,7 @@ export const decoderIO = {
 };
 
 class Builder {
-  readonly g = new GraphBuilder();
+  readonly g: GraphBuilder;
   private inits = new Map<string, Value>();
   readonly comp: CompositionGraph;
   constructor(
@@ -38,7 +38,9 @@ class Builder {
     readonly config: ModelConfig,
     private weights: BaseWeights,
     spec: GraphSpec,
+    external?: ExternalWeights,
   ) {
+    this.g = new GraphBuilder(external);
     this.comp = new CompositionGraph(this.g, spec, config.hidden);
   }
 
@@ -47,13 +49,22 @@ class Builder {
   }
   W = (name: string) => this.tensor(name, this.weights.get(name));
   /** a [out, in] weight as [in, out] */
-  WT = (name: string) => this.inits.get(`${name}.T`) ?? this.tensor(`${name}.T`, transpose2d(this.weights.get(name)));
+  WT = (name: string) => {
+    let v = this.inits.get(`${name}.T`);
+    if (!v) {
+      const [r, c] = this.weights.get(name).shape;
+      v = this.g.initDerived(`${name}.T`, [c, r], () => transpose2d(this.weights.get(name)).data);
+      this.inits.set(`${name}.T`, v);
+    }
+    return v;
+  };
   ln = (prefix: string) => (x: Value) => layerNorm(x, this.W(`${prefix}.weight`), this.W(`${prefix}.bias`), this.config.eps);
 
   /** token and position embeddings of one stack, scaled and normalised as the family does */
   embed(stack: StackNames, ids: Value, positions: Value): Value {
-    const tokens = this.weights.first(stack.tokens.map((n) => `${n}.weight`));
-    let x = gather(this.tensor("embed_tokens", tokens), ids);
+    // named after the weight it is (the stacks' embeddings may be one tied tensor, or two)
+    const name = stack.tokens.map((n) => `${n}.weight`).find((n) => this.weights.has(n)) ?? `${stack.tokens[0]}.weight`;
+    let x = gather(this.W(name), ids);
     if (this.config.seq2seq!.scaleEmbedding) x = scale(x, Math.sqrt(this.config.hidden));
     const shape = this.family.seq2seq!;
     const table = shape.positions.kind === "learned" ? this.W(`${stack.positions}.weight`) : this.tensor("sinusoidal_positions", sinusoidal(this.config.maxPositions + 2, this.config.hidden));
@@ -113,8 +124,8 @@ export function sinusoidal(positions: number, dim: number): Tensor {
 const encoderDepth = (c: ModelConfig) => c.layers - c.decoderLayers;
 
 /** The encoder: input_ids, position_ids, attention_mask → encoder_hidden [N, T, H]. */
-export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec): EncoderGraph {
-  const b = new Builder(family, config, weights, spec);
+export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec, external?: ExternalWeights): EncoderGraph {
+  const b = new Builder(family, config, weights, spec, external);
   const { g } = b;
   const shape = family.seq2seq!;
   const ids = g.input("input_ids", "int64", ["batch", "seq"]);
@@ -150,8 +161,8 @@ export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights
  * both on the worker. Outputs log-probabilities [N, S, V] and the keys and
  * values of past + new tokens for the next step.
  */
-export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec): EncoderGraph {
-  const b = new Builder(family, config, weights, spec);
+export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec, external?: ExternalWeights): EncoderGraph {
+  const b = new Builder(family, config, weights, spec, external);
   const { g } = b;
   const shape = family.seq2seq!;
   const s2s = config.seq2seq!;
@@ -185,7 +196,8 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
   }
   if (shape.decoder.finalNorm) x = b.ln(shape.decoder.finalNorm)(x);
   const head = weights.first(shape.lmHead.map((n) => `${n}.weight`));
-  let logits = matmul(x, b.tensor("lm_head.T", transpose2d(head)));
+  const [vocab, width] = head.shape;
+  let logits = matmul(x, b.g.initDerived("lm_head.T", [width, vocab], () => transpose2d(head).data));
   if (shape.finalLogitsBias && weights.has(shape.finalLogitsBias)) {
     const bias = weights.get(shape.finalLogitsBias);
     logits = add(logits, b.tensor("final_logits_bias", { shape: [bias.data.length], data: bias.data }));

@@ -27,6 +27,8 @@ export interface ServeOptions {
   store: string | Store;
   port: number;
   host?: string;
+  /** graphs map one shared copy of a model's base weights (default) instead of carrying their own */
+  shareWeights?: boolean;
   /** compiled graphs each worker keeps, by count and ONNX bytes (least recently used go first) */
   maxGraphs?: number;
   maxGraphBytes?: number;
@@ -89,7 +91,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     cache,
     onLoad: (kind, _name, ms) => metrics.observeLoad(kind, ms),
   });
-  const engine = new Engine(catalog, pool, { ...DEFAULT_BATCH, concurrency: opts.threads ?? 1, ...opts.batch }, { onRun: (info) => metrics.observeRun(info) });
+  const engine = new Engine(catalog, pool, { ...DEFAULT_BATCH, concurrency: opts.threads ?? 1, ...opts.batch }, { onRun: (info) => metrics.observeRun(info) }, opts.shareWeights ?? true);
   const preload = new Preloader((name) => engine.warm(name, opts.warm ?? []), () => catalog.list("models"), opts.models, log);
   const translator = new Translator(catalog, engine, pool);
   const app = createApp({

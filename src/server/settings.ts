@@ -22,6 +22,11 @@ export const SERVE_SETTINGS = {
   host: { flag: "--host <host>", env: "HOST", help: "interface to listen on (default: 127.0.0.1; 0.0.0.0 in the container)" },
   threads: { flag: "--threads <n>", env: "POLYHEAD_THREADS", help: "inference worker threads (default: 1)" },
   device: { flag: "--device <device>", env: "POLYHEAD_DEVICE", help: "cpu or cuda (default: cpu)" },
+  shareWeights: {
+    flag: "--share-weights <bool>",
+    env: "POLYHEAD_SHARE_WEIGHTS",
+    help: "true: every compiled graph maps one copy of a model's base weights; false: each graph keeps its own prepacked copy, ~7% faster, memory grows per composition shape (default: true)",
+  },
   maxGraphs: { flag: "--max-graphs <n>", env: "POLYHEAD_MAX_GRAPHS", help: "compiled graphs (composition shapes) each worker keeps; the least recently used are released (default: 32)" },
   maxGraphBytes: { flag: "--max-graph-bytes <n>", env: "POLYHEAD_MAX_GRAPH_BYTES", help: "bytes of compiled graphs each worker keeps (default: 8 GiB)" },
   models: { flag: "--models <names>", env: "POLYHEAD_MODELS", help: "comma-separated base models to load at start (default: every folder under models/)" },
@@ -64,6 +69,13 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
     if (n !== undefined && !Number.isInteger(n)) throw new Error(`${name(k)}: expected a whole number, got "${raw(k)}"`);
     return n;
   };
+  const bool = (k: Exclude<ServeSetting, "warm">): boolean | undefined => {
+    const v = raw(k);
+    if (v === undefined) return undefined;
+    if (v === "true" || v === "1") return true;
+    if (v === "false" || v === "0") return false;
+    throw new Error(`${name(k)}: expected true or false, got "${v}"`);
+  };
   const device = raw("device") ?? "cpu";
   if (device !== "cpu" && device !== "cuda") throw new Error(`${name("device")}: expected cpu or cuda, got "${device}"`);
   const batch: Partial<BatchOptions> = { maxRows: int("maxBatchRows", 1), maxTokens: int("maxBatchTokens", 1), maxWaitMs: num("maxWaitMs") };
@@ -73,6 +85,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
     host: raw("host"),
     threads: int("threads", 1) ?? 1,
     device,
+    shareWeights: bool("shareWeights"),
     maxGraphs: int("maxGraphs", 1),
     maxGraphBytes: int("maxGraphBytes", 1),
     models: raw("models")?.split(",").map((m) => m.trim()).filter(Boolean),
