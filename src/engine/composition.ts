@@ -17,7 +17,15 @@ export type Composition =
   | { average: Composition[]; weights?: number[] };
 
 export const MAX_DEPTH = 6;
-export const MAX_WIDTH = 16;
+export { MAX_WIDTH } from "../core/limits.ts";
+import { MAX_WIDTH } from "../core/limits.ts";
+/**
+ * Parallel blocks under a stack multiply: {"stack": [P, P, P, P]} with P a
+ * parallel of 16 is 65,536 branches in a few hundred bytes. The expansion is
+ * bounded while it is computed, by branches and by the rows they run.
+ */
+export const MAX_BRANCHES = 64;
+export const MAX_BRANCH_ROWS = 1024;
 
 export const QualifiedName = z.string().regex(QUALIFIED_RE, QUALIFIED_RULE);
 
@@ -59,9 +67,16 @@ export function toBranches(c: Composition, rows: number[], path = "adapters"): B
   return branches(c, rows, path);
 }
 
+function bounded<T extends { rows: number[] }>(out: T[], path: string): T[] {
+  if (out.length > MAX_BRANCHES) throw new CompositionError(`the composition expands to more than ${MAX_BRANCHES} branches (parallel blocks multiply under a stack)`, path);
+  const total = out.reduce((n, b) => n + b.rows.length, 0);
+  if (total > MAX_BRANCH_ROWS) throw new CompositionError(`the composition runs ${total} rows over its branches, at most ${MAX_BRANCH_ROWS}`, path);
+  return out;
+}
+
 function branches(c: Composition, rows: number[], path: string): Branch[] {
   if (typeof c === "string") return [{ chain: { t: "adapter", name: c }, rows }];
-  if ("parallel" in c) return c.parallel.flatMap((child, i) => branches(child, rows, `${path}.parallel[${i}]`));
+  if ("parallel" in c) return bounded(c.parallel.flatMap((child, i) => branches(child, rows, `${path}.parallel[${i}]`)), path);
   if ("batch_split" in c) {
     const { batch_split: children, sizes } = c;
     if (sizes.length !== children.length) {
@@ -80,8 +95,9 @@ function branches(c: Composition, rows: number[], path: string): Branch[] {
   if ("stack" in c) {
     let acc: { chains: Chain[]; rows: number[] }[] = [{ chains: [], rows }];
     c.stack.forEach((child, i) => {
-      acc = acc.flatMap((a) =>
-        branches(child, a.rows, `${path}.stack[${i}]`).map((b) => ({ chains: [...a.chains, b.chain], rows: b.rows })),
+      acc = bounded(
+        acc.flatMap((a) => branches(child, a.rows, `${path}.stack[${i}]`).map((b) => ({ chains: [...a.chains, b.chain], rows: b.rows }))),
+        `${path}.stack[${i}]`,
       );
     });
     return acc.map((a) => ({ chain: { t: "stack", children: a.chains }, rows: a.rows }));

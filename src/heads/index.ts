@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_LABELS } from "../core/limits.ts";
 import { SavedConfig, trainedOn } from "../formats/saved-config.ts";
 import { ACTIVATIONS } from "../graph/ops.ts";
 import { linearOf } from "../formats/linear.ts";
@@ -28,10 +29,13 @@ export const resultType = (c: HeadConfig | null) => (c ? headType(c).resultType(
 
 const Config = z.looseObject({
   head_type: z.string(),
-  num_labels: z.number().int().positive().optional(),
+  num_labels: z.number().int().positive().max(MAX_LABELS, `a head has at most ${MAX_LABELS} labels`).optional(),
   layers: z.number().int().positive().default(1),
   activation_function: z.string().nullish(),
-  label2id: z.record(z.string(), z.number().int().nonnegative()).nullish(),
+  label2id: z
+    .record(z.string(), z.number().int().nonnegative())
+    .refine((m) => Object.keys(m).length <= MAX_LABELS, `label2id has more than ${MAX_LABELS} labels`)
+    .nullish(),
   use_pooler: z.boolean().default(false),
   bias: z.boolean().default(true),
 });

@@ -16,6 +16,7 @@ import { parseFusionConfig, readFusionWeights, type FusionConfig, type FusionWei
 import { isModelHead, parseHeadConfig, readHeadWeights, type HeadConfig, type HeadWeights } from "../heads/index.ts";
 import { transpose2d } from "../formats/linear.ts";
 import { TextTokenizer } from "../formats/tokenizer.ts";
+import { MAX_WIDTH } from "../core/limits.ts";
 
 // Resolves names to loaded, validated objects and keeps them. Every load is
 // cached as a promise, so concurrent first requests for one adapter read it
@@ -292,6 +293,8 @@ export class Catalog {
       if (!dict) throw new InvalidAdapterError("fusion", name, `no ${WEIGHTS.fusion.join(" or ")}`);
       const weights = wrap("fusion", name, () => readFusionWeights(familyKeys(dict, model.family), config, model.family, model.config));
       const adapters = fusionAdapters(await f.json(FUSION_LIST), config.name)!;
+      // a fusion's width is a composition's width: a list of 1,000 adapters would stall every request
+      if (adapters.length > MAX_WIDTH) throw new InvalidAdapterError("fusion", name, `fuses ${adapters.length} adapters; a fusion fuses at most ${MAX_WIDTH}`);
       const head = await this.head(f, model, "fusion", name);
       return { name, savedName: config.name, config, weights, adapters, head };
     });

@@ -1,4 +1,5 @@
 import { NAME_RE } from "../core/names.ts";
+import { MAX_WIDTH } from "../core/limits.ts";
 
 // The one reader of a store folder's layout: which kinds of folder a store
 // holds, their file names in preference order, the manifest rule, fusion
@@ -75,6 +76,7 @@ export function detectKind(files: string[]): Kind | null {
  * The adapters a fusion fuses, in order: fusion.json's list, else AdapterHub's
  * saved name "a,b,c" (adapter_fusion_config.json's `name`); null when neither says.
  */
+/** The adapters a fusion fuses, in order. A fusion of more than MAX_WIDTH adapters is refused where it is loaded. */
 export function fusionAdapters(fusionList: unknown, savedName: unknown): string[] | null {
   const listed = fusionList && typeof fusionList === "object" ? (fusionList as { adapters?: unknown }).adapters : undefined;
   if (Array.isArray(listed)) return listed.map(String);
@@ -85,7 +87,8 @@ export function fusionAdapters(fusionList: unknown, savedName: unknown): string[
 export function fusionListProblem(json: unknown): string | null {
   const listed = json && typeof json === "object" ? (json as { adapters?: unknown }).adapters : undefined;
   const ok = Array.isArray(listed) && listed.length > 0 && listed.every((a) => typeof a === "string" && NAME_RE.test(a));
-  return ok ? null : `${FUSION_LIST} must be {"adapters": [adapter names]}`;
+  if (!ok) return `${FUSION_LIST} must be {"adapters": [adapter names]}`;
+  return listed.length > MAX_WIDTH ? `${FUSION_LIST} lists ${listed.length} adapters; a fusion fuses at most ${MAX_WIDTH}` : null;
 }
 
 /**

@@ -5,7 +5,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { copyStore, post, startServer } from "../support/server.ts";
+import { copyStore, get, post, startServer } from "../support/server.ts";
 import { LOCAL_FIXTURES, ADAPTERHUB_FIXTURES } from "../support/paths.ts";
 import type { RunningServer } from "../../src/server/serve.ts";
 
@@ -32,6 +32,11 @@ describe("adapter data put in the right class", () => {
     // a GLOW invertible adapter, which AdapterHub saves but cannot run
     cpSync(path.join(LOCAL_FIXTURES, "madx-tiny/adapters/lang_glow"), path.join(dir, "adapters/lang_glow"), { recursive: true });
     editJson(path.join(dir, "adapters/lang_glow/adapter_config.json"), (j) => ((j.model_type = "bert"), (j.hidden_size = 32)));
+    // hostile but small files: a fusion listing 1,000 adapters, a head with ten million labels
+    cpSync(path.join(dir, "fusions/sentiment-fusion"), path.join(dir, "fusions/wide"), { recursive: true });
+    writeFileSync(path.join(dir, "fusions/wide/fusion.json"), JSON.stringify({ adapters: Array.from({ length: 1000 }, () => "sentiment") }));
+    cpSync(path.join(dir, "adapters/sentiment"), path.join(dir, "adapters/many_labels"), { recursive: true });
+    editJson(path.join(dir, "adapters/many_labels/head_config.json"), (j) => ((j.config.num_labels = 10_000_000), delete j.config.label2id));
     server = await startServer(dir);
   });
   after(async () => {
@@ -76,6 +81,25 @@ describe("adapter data put in the right class", () => {
     assert.equal(r.status, 422, r.text);
     assert.equal(r.json.type.endsWith("invalid-composition"), true);
     assert.match(r.json.detail, /parallel/i);
+  });
+
+  test("bounded expansions: a composition that multiplies, a fusion of 1,000, a head of ten million labels: quick 422s", async () => {
+    const P = { parallel: Array.from({ length: 16 }, () => "sentiment") };
+    const started = performance.now();
+    const stack = await predict({ stack: [P, P, P, P] });
+    assert.equal(stack.status, 422, stack.text);
+    assert.match(stack.json.detail, /more than 64 branches/);
+    const wide = await predict({ fuse: ["sentiment", "topic"], fusion: "wide" });
+    assert.equal(wide.status, 422, wide.text);
+    assert.match(wide.json.detail, /fuses 1000 adapters; a fusion fuses at most 16/);
+    const labels = await predict("many_labels");
+    assert.equal(labels.status, 422, labels.text);
+    assert.match(labels.json.detail, /at most 32768 labels/);
+    assert.ok(performance.now() - started < 5000, "answered at once");
+    const listing = await get(`${server.url}/v1/adapters`);
+    assert.equal(listing.status, 200);
+    assert.ok(listing.text.length < 1_000_000, `the listing stays small (${listing.text.length} bytes)`);
+    assert.equal(listing.json.adapters.find((a: any) => a.name === "many_labels").supported, false);
   });
 
   test("the server still answers good requests afterwards", async () => {
