@@ -25,3 +25,17 @@ export function errorMessage(e: unknown, root: string): string {
   const issues = issuesOf(e);
   return issues ? formatIssues(issues, root) : e instanceof Error ? e.message : String(e);
 }
+
+/**
+ * Why JSON.parse refused a text, without quoting the text: V8's messages can
+ * carry a snippet of it, and a file in a store may be something else entirely
+ * (a config linked to /etc/passwd).
+ */
+export function jsonSyntax(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  const where = /line (\d+) column (\d+)/.exec(m) ?? null;
+  const at = /position (\d+)/.exec(m);
+  if (where) return `syntax error at line ${where[1]}, column ${where[2]}`;
+  if (at) return `syntax error at position ${at[1]}`;
+  return /end of JSON input/.test(m) ? "it ends too early" : "syntax error";
+}

@@ -1,6 +1,6 @@
 import type { Store } from "./store.ts";
 import { InvalidAdapterError, NotFoundError, StoreUnavailableError } from "../core/errors.ts";
-import { errorMessage } from "../core/issues.ts";
+import { errorMessage, jsonSyntax } from "../core/issues.ts";
 import { EXPECTED_FILES as EXPECTED, FUSION_LIST, WEIGHT_FILES as WEIGHTS, adapterKind, fusionAdapters } from "./layout.ts";
 import { FileCache } from "./file-cache.ts";
 import { readConsistently, versionOf, type FolderSnapshot } from "./folder.ts";
@@ -105,7 +105,9 @@ class FolderFiles {
     try {
       return JSON.parse(new TextDecoder().decode(bytes));
     } catch (e) {
-      throw new Error(`${this.snap.folder}/${name} is not valid JSON: ${(e as Error).message}`);
+      // the folder's kind and name: "adapters/x" → adapter "x" (a 422 for what the file holds, never a 500)
+      const [dir, ...rest] = this.snap.folder.split("/");
+      throw new InvalidAdapterError(dir.replace(/s$/, ""), rest.join("/"), `${name} is not valid JSON: ${jsonSyntax(e)}`);
     }
   }
   async weights(names: string[]): Promise<StateDict | null> {

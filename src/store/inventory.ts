@@ -2,7 +2,7 @@ import type { Store } from "./store.ts";
 import { checkKey } from "../core/names.ts";
 import { adapterKind, CONFIG_FILE, FUSION_LIST, fusionAdapters, KIND_DIR, KINDS, MANIFEST, parseManifest, type Kind, type Manifest } from "./layout.ts";
 import { NotFoundError } from "../core/errors.ts";
-import { errorMessage } from "../core/issues.ts";
+import { errorMessage, jsonSyntax } from "../core/issues.ts";
 import { parseAdapterConfig, type AdapterFile } from "../methods/index.ts";
 import { parseFusionConfig } from "../methods/fusion.ts";
 import { isModelHead, parseHeadConfig, type HeadConfig } from "../heads/index.ts";
@@ -117,7 +117,7 @@ function decodeJson(bytes: Uint8Array, file: string, problems: string[]): unknow
   try {
     return JSON.parse(decoder.decode(bytes));
   } catch (e) {
-    problems.push(`${file} is not valid JSON: ${(e as Error).message}`);
+    problems.push(`${file} is not valid JSON: ${jsonSyntax(e)}`);
     return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, realpath, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ObjectInfo, Store, StoredObject } from "./store.ts";
 import { checkKey } from "../core/names.ts";
@@ -17,9 +17,24 @@ export class LocalStore implements Store {
     return path.join(this.root, checkKey(key));
   }
 
+  private realRoot: Promise<string> | null = null;
+
+  /**
+   * The path, when it really lies inside the store. A link that leads out of
+   * the folder (an adapter folder linked to /home, a config linked to
+   * /etc/passwd) is treated as absent: the store is the folder, not what it
+   * points at.
+   */
+  private async within(p: string): Promise<string | null> {
+    this.realRoot ??= realpath(this.root).catch(() => this.root);
+    const [root, real] = await Promise.all([this.realRoot, realpath(p)]);
+    return real === root || real.startsWith(root + path.sep) ? real : null;
+  }
+
   async get(key: string): Promise<StoredObject | null> {
     const file = this.file(key);
     try {
+      if (!(await this.within(file))) return null;
       const [buf, st] = await Promise.all([readFile(file), stat(file)]);
       return { bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), etag: etagOf(st) };
     } catch (e) {
@@ -30,6 +45,7 @@ export class LocalStore implements Store {
 
   async head(key: string): Promise<ObjectInfo | null> {
     try {
+      if (!(await this.within(this.file(key)))) return null;
       const st = await stat(this.file(key));
       return st.isFile() ? { key, size: st.size, etag: etagOf(st) } : null;
     } catch (e) {
@@ -43,6 +59,7 @@ export class LocalStore implements Store {
     const walk = async (rel: string) => {
       let entries;
       try {
+        if (!(await this.within(path.join(this.root, rel)))) return;
         entries = await readdir(path.join(this.root, rel), { withFileTypes: true });
       } catch (e) {
         if (missing(e)) return;
@@ -62,6 +79,7 @@ export class LocalStore implements Store {
   async listFolders(prefix: string): Promise<string[]> {
     const dir = prefix.replace(/\/$/, "");
     try {
+      if (!(await this.within(dir ? this.file(dir) : this.root))) return [];
       const entries = await readdir(dir ? this.file(dir) : this.root, { withFileTypes: true });
       return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
     } catch (e) {
