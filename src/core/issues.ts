@@ -31,11 +31,15 @@ export function errorMessage(e: unknown, root: string): string {
  * carry a snippet of it, and a file in a store may be something else entirely
  * (a config linked to /etc/passwd).
  */
-export function jsonSyntax(e: unknown): string {
+export function jsonSyntax(e: unknown, text?: string): string {
   const m = e instanceof Error ? e.message : String(e);
   const where = /line (\d+) column (\d+)/.exec(m) ?? null;
   const at = /position (\d+)/.exec(m);
   if (where) return `syntax error at line ${where[1]}, column ${where[2]}`;
+  if (at && text !== undefined) {
+    const before = text.slice(0, Number(at[1])).split("\n");
+    return `syntax error at line ${before.length}, column ${before[before.length - 1].length + 1}`;
+  }
   if (at) return `syntax error at position ${at[1]}`;
   return /end of JSON input/.test(m) ? "it ends too early" : "syntax error";
 }
