@@ -8,9 +8,13 @@
 //   1. base model (with a0's head) vs base + adapter a0, 8 rows × 128 tokens
 //   2. one adapter for the batch vs a different adapter per row (batch_split)
 //   3. fusion of 4 vs one adapter
-//   4. rows/s over HTTP (16 concurrent clients, 1-row requests, mixed adapters) vs the engine alone
-//   5. cold adapter load from the local store, and from S3 on loopback when the test harness is there
-//   6. generation (bench/generate.ts, also alone as `npm run bench:generate`): a Marian/opus-mt-sized BART with
+//   4. a realistic workload: 32 one-row requests of 8..128 tokens (adapters a0..a7) sent to the engine at once
+//   5. AdapterHub (PyTorch, adapter-transformers 3.2.1, tools/adapterhub/bench_encoder.py as a subprocess) on the
+//      same token ids when POLYHEAD_REFERENCE_PYTHON names its python, alternating with polyhead: one adapter,
+//      8 adapters (BatchSplit), fusion of 4, the realistic workload (AdapterHub: in arrival order, 8 per batch)
+//   6. rows/s over HTTP (16 concurrent clients, 1-row requests, mixed adapters) vs the engine alone
+//   7. cold adapter load from the local store, and from S3 on loopback when the test harness is there
+//   8. generation (bench/generate.ts, also alone as `npm run bench:generate`): a Marian/opus-mt-sized BART with
 //      8 Bapna & Firat adapters, greedy and beam 4, tokens/s against AdapterHub's generate() when
 //      POLYHEAD_REFERENCE_PYTHON names a python with adapter-transformers 3.2.1, 8 adapters per batch, ms/token
 // Each comparison alternates its two sides after two warm-ups (graph compilation
@@ -22,11 +26,13 @@
 //
 // Env: BENCH_QUICK=1 (small model, fewer repetitions: a smoke test),
 // BENCH_KEEP=1 (keep the temp store and print its path), BENCH_GENERATE=0 (leave out the generation section),
-// POLYHEAD_REFERENCE_PYTHON (the PyTorch side of the generation section; skipped without it).
+// POLYHEAD_REFERENCE_PYTHON (the PyTorch side of the encoder and generation sections; skipped without it).
 
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import readline from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import cliProgress from "cli-progress";
@@ -51,6 +57,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const QUICK = process.env.BENCH_QUICK === "1";
 const KEEP = process.env.BENCH_KEEP === "1";
 const GENERATE = process.env.BENCH_GENERATE !== "0";
+const PYTHON = process.env.POLYHEAD_REFERENCE_PYTHON || null;
 
 const STORE: RandomStoreOptions = QUICK
   ? { hidden: 256, layers: 4, heads: 4, intermediate: 1024, maxPositions: 512, adapters: 8, reductionFactor: 16, fuse: 4, seed: 7 }
@@ -69,7 +76,7 @@ const ADAPTERS = Array.from({ length: STORE.adapters }, (_, i) => `a${i}`);
 // ---------------------------------------------------------------- progress
 
 const TTY = !!process.stderr.isTTY;
-const TOTAL_STEPS = GENERATE ? 9 : 8;
+const TOTAL_STEPS = GENERATE ? 11 : 10;
 let stepNo = 0;
 const stepStarted = performance.now();
 
@@ -244,6 +251,61 @@ function request(adapters: Composition | null, head?: string, inputs = inputs8):
   return { model: MODEL, inputs, tasks: [{ adapters, ...(head ? { head } : {}) }], options: OPTIONS };
 }
 
+/** The realistic workload: 32 one-row requests, lengths spread over REAL_MIN..SEQ in a scrambled order, adapters a0..a7 in turn. */
+const REAL_MIN = 8;
+const REALISTIC = Array.from({ length: 32 }, (_, i) => ({ i, tokens: REAL_MIN + ((i * 37) % (SEQ - REAL_MIN + 1)), adapter: ADAPTERS[i % ADAPTERS.length] }));
+
+// ---------------------------------------------------------------- AdapterHub
+
+interface EncoderReference {
+  info: Record<string, unknown>;
+  /** one run of a case of tools/adapterhub/bench_encoder.py; the ms it measured itself */
+  run(c: "one" | "split" | "fuse" | "realistic"): Promise<{ ms: number; logits: number[][] }>;
+  close(): void;
+}
+
+/** Starts tools/adapterhub/bench_encoder.py --serve on the store (JSON lines over its stdin/stdout). */
+async function startEncoderReference(python: string, dir: string, inputIds: number[][], realistic: { input_ids: number[]; adapter: string }[]): Promise<EncoderReference> {
+  const inputs = path.join(dir, "reference-encoder-inputs.json");
+  writeFileSync(inputs, JSON.stringify({ input_ids: inputIds, realistic }));
+  const child = spawn(python, [path.join(HERE, "..", "tools/adapterhub/bench_encoder.py"), dir, MODEL, inputs, "--serve"], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, TOKENIZERS_PARALLELISM: "false", PYTHONWARNINGS: "ignore" },
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  child.on("error", (e) => (stderr += `\n${e.message}`));
+  const lines = readline.createInterface({ input: child.stdout });
+  const queue: string[] = [];
+  let waiting: ((l: string | null) => void) | null = null;
+  let ended = false;
+  lines.on("line", (l) => (waiting ? (waiting(l), (waiting = null)) : queue.push(l)));
+  lines.on("close", () => ((ended = true), waiting?.(null), (waiting = null)));
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      const done = (l: string | null) => (l === null ? reject(new Error(`reference python exited: ${stderr.trim().split("\n").slice(-3).join(" | ")}`)) : resolve(l));
+      if (queue.length) done(queue.shift()!);
+      else if (ended) done(null);
+      else waiting = done;
+    });
+  const ready = JSON.parse(await next());
+  const calibration = Object.entries(ready.calibration_ms_by_threads as Record<string, number>).map(([n, t]) => `${n}: ${ms(t)}`).join(", ");
+  process.stderr.write(`    AdapterHub ${ready.transformers} (torch ${ready.torch}${ready.mkl ? "" : ", no MKL"}) loaded the model, ${ready.adapters.length} adapters and ${ready.fusions.length} fusion in ${(ready.load_s as number).toFixed(1)} s; torch intra-op threads ${ready.threads}${calibration ? ` (the faster here; one adapter ${ROWS}×${SEQ} by threads: ${calibration})` : ""}\n`);
+  return {
+    info: ready,
+    async run(c) {
+      child.stdin.write(`${JSON.stringify({ case: c, reps: 1 })}\n`);
+      const res = JSON.parse(await next());
+      if (res.error) throw new Error(`AdapterHub ${c}: ${res.error}`);
+      return { ms: res.ms[0] as number, logits: res.logits as number[][] };
+    },
+    close() {
+      child.stdin.end();
+      child.kill();
+    },
+  };
+}
+
 // ---------------------------------------------------------------- main
 
 interface Row {
@@ -288,13 +350,13 @@ async function main() {
       return engineRuns;
     };
 
-    step(`1/5 base model (a0 head) vs base + adapter a0, ${ROWS}×${SEQ}`);
+    step(`1/7 base model (a0 head) vs base + adapter a0, ${ROWS}×${SEQ}`);
     const bare = () => engine.predict(request(null, "a0"));
     const one = () => engine.predict(request("a0"));
     const p1 = await compare("bare vs a0", ["bare", bare], ["a0", one]);
     result.adapter_vs_bare = p1;
 
-    step(`2/5 one adapter for all ${ROWS} rows vs a different adapter per row (batch_split)`);
+    step(`2/7 one adapter for all ${ROWS} rows vs a different adapter per row (batch_split)`);
     const split = { batch_split: ADAPTERS.slice(0, ROWS), sizes: Array(ROWS).fill(1) } as Composition;
     const mixed = () => engine.predict(request(split));
     const splitRuns = await encoderRuns(mixed);
@@ -302,12 +364,92 @@ async function main() {
     const p2 = await compare("a0 vs batch_split", ["a0", one], ["batch_split", mixed]);
     result.batch_split_vs_one = { ...p2, encoder_runs: splitRuns.length };
 
-    step(`3/5 fusion of 4 vs one adapter, ${ROWS}×${SEQ}`);
+    step(`3/7 fusion of 4 vs one adapter, ${ROWS}×${SEQ}`);
     const fuse = () => engine.predict(request({ fuse: ADAPTERS.slice(0, STORE.fuse) } as Composition));
     const p3 = await compare("a0 vs fuse(4)", ["a0", one], ["fuse4", fuse]);
     result.fusion_vs_one = p3;
 
-    step(`4/5 rows/s: ${CONCURRENCY} concurrent clients, ${THROUGHPUT_REQUESTS} one-row requests (a0..a7), HTTP vs engine alone`);
+    step(`4/7 realistic workload: ${REALISTIC.length} one-row requests of ${REAL_MIN}..${SEQ} tokens (a0..a7) sent to the engine at once`);
+    const realistic = REALISTIC.map((r) => ({ ...r, ids: model.tokenizer.encodeBatch([text(r.i)], r.tokens).inputIds[0].slice(0, r.tokens) }));
+    for (const r of realistic) {
+      const e = model.tokenizer.encodeBatch([text(r.i)], r.tokens);
+      if (e.length[0] !== r.tokens) throw new Error(`realistic request ${r.i} tokenizes to ${e.length[0]} tokens, not ${r.tokens}`);
+    }
+    const realRuns: number[] = [];
+    const workload = async () => {
+      engineRuns = [];
+      await Promise.all(realistic.map((r) => engine.predict({ model: MODEL, inputs: [text(r.i)], tasks: [{ adapters: r.adapter }], options: { ...OPTIONS, maxLength: r.tokens } })));
+      realRuns.push(engineRuns.length);
+    };
+    const p4 = await compare("a0 vs realistic", ["a0", one], ["realistic", workload]);
+    result.realistic = { requests: realistic.map((r) => ({ tokens: r.tokens, adapter: r.adapter })), ...p4, encoder_runs: realRuns };
+
+    step(`5/7 polyhead vs AdapterHub (PyTorch) on the same token ids${PYTHON ? "" : ": skipped"}`);
+    type VsTorch = { polyhead_ms: number[]; adapterhub_ms: number[]; polyhead_median: number; adapterhub_median: number; speedup: number; paired_speedup: number; max_abs_logit_diff: number; max_abs_logit: number };
+    /** polyhead's logits for the same work, one array per row (per request for the realistic workload) */
+    const withLogits = { ...OPTIONS, returnLogits: true };
+    const rowsOf = (res: Awaited<ReturnType<Engine["predict"]>>) => {
+      const out: number[][] = [];
+      for (const r of res.results) r.rows.forEach((row, i) => (out[row] = (r.outputs[i] as { logits: number[] }).logits));
+      return out;
+    };
+    const polyLogits: Record<"one" | "split" | "fuse" | "realistic", () => Promise<number[][]>> = {
+      one: async () => rowsOf(await engine.predict({ ...request("a0"), options: withLogits })),
+      split: async () => rowsOf(await engine.predict({ ...request(split), options: withLogits })),
+      fuse: async () => rowsOf(await engine.predict({ ...request({ fuse: ADAPTERS.slice(0, STORE.fuse) } as Composition), options: withLogits })),
+      realistic: async () =>
+        (await Promise.all(realistic.map((r) => engine.predict({ model: MODEL, inputs: [text(r.i)], tasks: [{ adapters: r.adapter }], options: { ...withLogits, maxLength: r.tokens } })))).map((res) => rowsOf(res)[0]),
+    };
+    let vsTorch: Record<"one" | "split" | "fuse" | "realistic", VsTorch> | { skipped: string };
+    if (!PYTHON) {
+      vsTorch = { skipped: "POLYHEAD_REFERENCE_PYTHON is not set" };
+      process.stderr.write("    skipped: set POLYHEAD_REFERENCE_PYTHON to a python with adapter-transformers 3.2.1 (e.g. /tmp/ah/python)\n");
+    } else {
+      try {
+        const ref = await startEncoderReference(PYTHON, dir, enc.inputIds.map((r, i) => r.slice(0, enc.length[i])), realistic.map((r) => ({ input_ids: r.ids, adapter: r.adapter })));
+        cleanups.push(() => ref.close());
+        result.adapterhub = ref.info;
+        const cases = { one: ["one adapter (a0)", one], split: ["8 adapters, batch_split", mixed], fuse: ["fusion of 4", fuse], realistic: ["realistic workload", workload] } as const;
+        const out = {} as Record<keyof typeof cases, VsTorch>;
+        for (const [k, [label, poly]] of Object.entries(cases) as [keyof typeof cases, (typeof cases)[keyof typeof cases]][]) {
+          const c = counter(`${label}: polyhead vs AdapterHub`, 2 * (REPS + 1));
+          const timePoly = async () => {
+            const t = performance.now();
+            await poly();
+            return performance.now() - t;
+          };
+          c.tick(`warm-up polyhead ${ms(await timePoly())}`);
+          const warm = await ref.run(k);
+          c.tick(`warm-up AdapterHub ${ms(warm.ms)}`);
+          // the same computation? (same token ids, same weights: float32 noise only)
+          const mine = await polyLogits[k]();
+          if (mine.length !== warm.logits.length) throw new Error(`${label}: polyhead gave ${mine.length} rows of logits, AdapterHub ${warm.logits.length}`);
+          let diff = 0;
+          let size = 0;
+          mine.forEach((row, i) => row.forEach((x, j) => ((diff = Math.max(diff, Math.abs(x - warm.logits[i][j]))), (size = Math.max(size, Math.abs(warm.logits[i][j]))))));
+          const sp: number[] = [];
+          const st: number[] = [];
+          for (let i = 0; i < REPS; i++) {
+            for (const side of i % 2 ? ["torch", "poly"] : ["poly", "torch"]) {
+              if (side === "poly") c.tick(`polyhead ${ms(sp[sp.push(await timePoly()) - 1])}`);
+              else c.tick(`AdapterHub ${ms(st[st.push((await ref.run(k)).ms) - 1])}`);
+            }
+          }
+          c.done();
+          out[k] = { polyhead_ms: sp, adapterhub_ms: st, polyhead_median: median(sp), adapterhub_median: median(st), speedup: median(st) / median(sp), paired_speedup: median(sp.map((x, i) => st[i] / x)), max_abs_logit_diff: diff, max_abs_logit: size };
+          process.stderr.write(`    ${label}: AdapterHub ${ms(out[k].adapterhub_median)}, polyhead ${ms(out[k].polyhead_median)}; logits differ by at most ${diff.toExponential(1)} (largest ${size.toFixed(2)})\n`);
+        }
+        vsTorch = out;
+        ref.close(); // an idle python holding a bert-base: out of the way of the throughput steps
+      } catch (e) {
+        vsTorch = { skipped: `AdapterHub failed: ${(e as Error).message.split("\n")[0].slice(0, 200)}` };
+        process.stderr.write(`    ${vsTorch.skipped}\n`);
+        process.exitCode = 1;
+      }
+    }
+    result.polyhead_vs_adapterhub = vsTorch;
+
+    step(`6/7 rows/s: ${CONCURRENCY} concurrent clients, ${THROUGHPUT_REQUESTS} one-row requests (a0..a7), HTTP vs engine alone`);
     const server = await serve({ store: dir, port: 0, host: "127.0.0.1", quiet: true });
     cleanups.push(() => server.close());
     const rowText = (i: number) => text(i);
@@ -402,7 +544,7 @@ async function main() {
       http_server_runs: httpRuns,
     };
 
-    step("5/5 cold adapter load (fresh catalog, model already loaded): local folder");
+    step("7/7 cold adapter load (fresh catalog, model already loaded): local folder");
     const adapterBytes = statSync(path.join(dir, "adapters/a1/adapter.safetensors")).size;
     const coldLoad = async (store: () => Store, m: LoadedModel, label: string) => {
       const c = counter(label, LOAD_REPS + 1);
@@ -441,6 +583,8 @@ async function main() {
       { metric: "  8 adapters / one adapter", value: `${rel(p2.ratio)} (paired ${rel(p2.pairedRatio)})`, target: "≤ 1.15×", ok: p2.ratio <= 1.15 },
       { metric: `fusion of 4, ${ROWS}×${SEQ}`, value: `${ms(p3.b.median)} (encoder run ${ms(p3.b.encoderMedian)})`, target: base ? "≤ 1640 ms (AdapterHub 4.1 s)" : "(quick model: n/a)", ok: base ? p3.b.median <= 1640 : null },
       { metric: "  fusion of 4 / one adapter", value: `${rel(p3.ratio)} (paired ${rel(p3.pairedRatio)})`, target: "≤ 1.3×", ok: p3.ratio <= 1.3 },
+      { metric: `realistic: ${REALISTIC.length} concurrent 1-row requests, ${REAL_MIN}..${SEQ} tokens, a0..a7`, value: `${ms(p4.b.median)} (${median(realRuns).toFixed(0)} encoder run${median(realRuns) === 1 ? "" : "s"}, ${ms(p4.b.encoderMedian)} in them)`, target: "", ok: null },
+      ...adapterhubRows(vsTorch),
       { metric: `engine alone, ${CONCURRENCY} clients × 1-row requests`, value: `${median(eng).toFixed(2)} rows/s (${(batchSizes.length ? THROUGHPUT_REQUESTS * eng.length / batchSizes.length : 0).toFixed(1)} rows/run)`, target: "", ok: null },
       { metric: `HTTP, ${CONCURRENCY} clients × 1-row requests`, value: `${median(http).toFixed(2)} rows/s${httpRuns.length ? ` (${(httpRuns.reduce((n, d) => n + d.rows, 0) / httpRuns.reduce((n, d) => n + d.runs, 0)).toFixed(1)} rows/run)` : ""}`, target: "", ok: null },
       { metric: "  HTTP / engine", value: rel(median(http) / median(eng)), target: "≥ 0.85×", ok: median(http) / median(eng) >= 0.85 },
@@ -469,7 +613,7 @@ async function main() {
   }
 
   if (GENERATE) {
-    step(`6/6 generation: a ${QUICK ? "tiny (BENCH_QUICK)" : "Marian/opus-mt-sized"} BART with 8 Bapna & Firat adapters, polyhead${process.env.POLYHEAD_REFERENCE_PYTHON ? " vs AdapterHub" : ""}`);
+    step(`8/8 generation: a ${QUICK ? "tiny (BENCH_QUICK)" : "Marian/opus-mt-sized"} BART with 8 Bapna & Firat adapters, polyhead${process.env.POLYHEAD_REFERENCE_PYTHON ? " vs AdapterHub" : ""}`);
     const g0 = performance.now();
     try {
       const gen = await generationBench({ quick: QUICK, keep: KEEP, python: process.env.POLYHEAD_REFERENCE_PYTHON || null });
@@ -491,6 +635,26 @@ async function main() {
   const file = path.join(outDir, `${new Date().toISOString().replace(/[:.]/g, "-")}${QUICK ? "-quick" : ""}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2));
   process.stdout.write(`\n${QUICK ? "BENCH_QUICK: small model, targets for bert-base do not apply to absolute numbers.\n" : ""}total ${(result.total_s as number).toFixed(0)} s; results: ${path.relative(process.cwd(), file)}\n`);
+}
+
+/** Table rows for polyhead vs AdapterHub: speedup = AdapterHub's median / polyhead's. */
+function adapterhubRows(v: Record<string, { polyhead_median: number; adapterhub_median: number; speedup: number; paired_speedup: number; max_abs_logit_diff: number }> | { skipped: string }): Row[] {
+  const head = "speedup over AdapterHub 3.2.1 (PyTorch), same token ids";
+  if ("skipped" in v) return [{ metric: head, value: `skipped: ${v.skipped === "POLYHEAD_REFERENCE_PYTHON is not set" ? "set POLYHEAD_REFERENCE_PYTHON" : v.skipped}`, target: "", ok: null }];
+  const targets: Record<string, number | null> = { one: QUICK ? null : 2.5, split: null, fuse: null, realistic: QUICK ? null : 3.5 };
+  const labels: Record<string, string> = { one: `one adapter, ${ROWS}×${SEQ}`, split: `8 adapters (batch_split), ${ROWS}×${SEQ}`, fuse: `fusion of 4, ${ROWS}×${SEQ}`, realistic: `realistic workload (${REALISTIC.length} requests)` };
+  return [
+    { metric: head, value: "", target: "", ok: null },
+    ...Object.entries(v).map(([k, x]) => {
+      const t = targets[k];
+      return {
+        metric: `  ${labels[k]}`,
+        value: `${x.speedup.toFixed(2)}× (paired ${x.paired_speedup.toFixed(2)}×; AdapterHub ${ms(x.adapterhub_median)}, polyhead ${ms(x.polyhead_median)}; |Δlogit| ≤ ${x.max_abs_logit_diff.toExponential(0)})`,
+        target: t === null ? (QUICK && (k === "one" || k === "realistic") ? "(quick model: n/a)" : "") : `≥ ${t}×`,
+        ok: t === null ? null : x.speedup >= t,
+      };
+    }),
+  ];
 }
 
 function printTable(rows: Row[]) {
