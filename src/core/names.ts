@@ -25,3 +25,25 @@ export function checkKey(key: string): string {
   if (parts.some((p) => !KEY_SEGMENT_RE.test(p) || p.includes(".."))) throw new Error(`invalid store key "${key}"`);
   return key;
 }
+
+/** Edit distance (insertions, deletions, substitutions), for "did you mean". */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** The candidates closest to `name` (at most 3, within a third of its length in edits), best first. */
+export function closest(name: string, candidates: string[]): string[] {
+  const limit = Math.max(2, Math.ceil(name.length / 3));
+  return candidates
+    .map((c) => ({ c, d: distance(name.toLowerCase(), c.toLowerCase()) }))
+    .filter(({ d }) => d <= limit)
+    .sort((x, y) => x.d - y.d || x.c.localeCompare(y.c))
+    .slice(0, 3)
+    .map(({ c }) => c);
+}

@@ -4,7 +4,7 @@ import { errorMessage, jsonSyntax } from "../core/issues.ts";
 import { EXPECTED_FILES as EXPECTED, FUSION_LIST, WEIGHT_FILES as WEIGHTS, adapterKind, fusionAdapters } from "./layout.ts";
 import { FileCache } from "./file-cache.ts";
 import { readConsistently, versionOf, type FolderSnapshot } from "./folder.ts";
-import { QUALIFIED_RE } from "../core/names.ts";
+import { QUALIFIED_RE, closest } from "../core/names.ts";
 import { readStateDict } from "../formats/state-dict.ts";
 import type { StateDict, Tensor } from "../core/tensor.ts";
 import { familyFor, type Family, type ModelConfig } from "../families/index.ts";
@@ -203,7 +203,11 @@ export class Catalog {
     const started = performance.now();
     // Cold adapter and fusion loads fetch their usual files while the folder is listed.
     const got = await readConsistently(this.cache, folder, (snap) => parse(new FolderFiles(snap)), this.remote ? EXPECTED[kind] : []);
-    if (!got) throw new NotFoundError(kind, name);
+    if (!got) {
+      // models are shared by every tenant: naming the closest ones leaks nothing
+      const near = kind === "model" ? closest(name, await this.list("models").catch(() => [])) : [];
+      throw new NotFoundError(kind, name, near.length ? `${kind} "${name}" not found; did you mean ${near.map((n) => `"${n}"`).join(" or ")}?` : undefined);
+    }
     this.entries.delete(key);
     this.entries.set(key, { value: got.value, version: got.snap.version, checkedAt: Date.now(), bytes: got.snap.bytesRead(), pinned: kind === "model" });
     this.evict();
