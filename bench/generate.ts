@@ -16,11 +16,9 @@
 //
 // Env: BENCH_QUICK=1 (tiny model, fewer repetitions), BENCH_KEEP=1 (keep the store), POLYHEAD_REFERENCE_PYTHON.
 
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Engine } from "../src/engine/engine.ts";
 import { Translator, type GenerateInput } from "../src/engine/seq2seq.ts";
@@ -30,6 +28,7 @@ import { LocalStore } from "../src/store/local-store.ts";
 import { serve } from "../src/server/serve.ts";
 import type { Composition } from "../src/engine/composition.ts";
 import { MARIAN_SIZE, QUICK_SIZE, writeSeq2SeqStore, type Seq2SeqStoreOptions } from "./seq2seq-store.ts";
+import { startReferenceProcess } from "./reference.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(HERE, "..");
@@ -92,40 +91,17 @@ interface Reference {
 async function startReference(python: string, dir: string, model: string, inputIds: number[][], log: (s: string) => void): Promise<Reference> {
   const inputs = path.join(dir, "reference-inputs.json");
   writeFileSync(inputs, JSON.stringify({ input_ids: inputIds }));
-  const child: ChildProcessWithoutNullStreams = spawn(python, [path.join(ROOT, "tools/adapterhub/bench_generate.py"), dir, model, inputs, "--serve"], {
-    stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, TOKENIZERS_PARALLELISM: "false", PYTHONWARNINGS: "ignore" },
-  });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
-  const lines = readline.createInterface({ input: child.stdout });
-  const queue: string[] = [];
-  let waiting: ((l: string | null) => void) | null = null;
-  let ended = false;
-  lines.on("line", (l) => (waiting ? (waiting(l), (waiting = null)) : queue.push(l)));
-  lines.on("close", () => ((ended = true), waiting?.(null), (waiting = null)));
-  const next = () =>
-    new Promise<string>((resolve, reject) => {
-      const done = (l: string | null) => (l === null ? reject(new Error(`reference python exited: ${stderr.trim().split("\n").slice(-3).join(" | ")}`)) : resolve(l));
-      if (queue.length) done(queue.shift()!);
-      else if (ended) done(null);
-      else waiting = done;
-    });
-  const ready = JSON.parse(await next());
+  const ref = await startReferenceProcess(python, path.join(ROOT, "tools/adapterhub/bench_generate.py"), [dir, model, inputs]);
+  const ready = ref.ready;
   const calibration = Object.entries(ready.calibration_ms_by_threads as Record<string, number>).map(([n, t]) => `${n}: ${ms(t)}`).join(", ");
   log(`    AdapterHub ${ready.transformers} (torch ${ready.torch}${ready.mkl ? "" : ", no MKL"}) loaded the model and ${ready.adapters.length} adapters in ${(ready.load_s as number).toFixed(1)} s; torch intra-op threads ${ready.threads}${calibration ? ` (the faster here; 8 greedy tokens at batch 8 by threads: ${calibration})` : ""}`);
   return {
     info: ready,
     async run(req) {
-      child.stdin.write(`${JSON.stringify({ ...req, reps: 1 })}\n`);
-      const res = JSON.parse(await next());
-      if (res.error) throw new Error(`AdapterHub: ${res.error}`);
+      const res = await ref.ask({ ...req, reps: 1 }, "generate");
       return { ms: res.ms[0], token_ids: res.token_ids };
     },
-    close() {
-      child.stdin.end();
-      child.kill();
-    },
+    close: () => ref.close(),
   };
 }
 

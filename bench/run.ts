@@ -28,11 +28,9 @@
 // BENCH_KEEP=1 (keep the temp store and print its path), BENCH_GENERATE=0 (leave out the generation section),
 // POLYHEAD_REFERENCE_PYTHON (the PyTorch side of the encoder and generation sections; skipped without it).
 
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import cliProgress from "cli-progress";
@@ -46,6 +44,7 @@ import type { Composition } from "../src/engine/composition.ts";
 import { serve } from "../src/server/serve.ts";
 import type { RandomStoreOptions } from "../test/support/random-store.ts";
 import { generationBench } from "./generate.ts";
+import { startReferenceProcess } from "./reference.ts";
 
 // The AWS SDK warns on every start that its 2027 releases need Node 22: not news to a benchmark.
 process.removeAllListeners("warning");
@@ -268,41 +267,17 @@ interface EncoderReference {
 async function startEncoderReference(python: string, dir: string, inputIds: number[][], realistic: { input_ids: number[]; adapter: string }[]): Promise<EncoderReference> {
   const inputs = path.join(dir, "reference-encoder-inputs.json");
   writeFileSync(inputs, JSON.stringify({ input_ids: inputIds, realistic }));
-  const child = spawn(python, [path.join(HERE, "..", "tools/adapterhub/bench_encoder.py"), dir, MODEL, inputs, "--serve"], {
-    stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, TOKENIZERS_PARALLELISM: "false", PYTHONWARNINGS: "ignore" },
-  });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
-  child.on("error", (e) => (stderr += `\n${e.message}`));
-  const lines = readline.createInterface({ input: child.stdout });
-  const queue: string[] = [];
-  let waiting: ((l: string | null) => void) | null = null;
-  let ended = false;
-  lines.on("line", (l) => (waiting ? (waiting(l), (waiting = null)) : queue.push(l)));
-  lines.on("close", () => ((ended = true), waiting?.(null), (waiting = null)));
-  const next = () =>
-    new Promise<string>((resolve, reject) => {
-      const done = (l: string | null) => (l === null ? reject(new Error(`reference python exited: ${stderr.trim().split("\n").slice(-3).join(" | ")}`)) : resolve(l));
-      if (queue.length) done(queue.shift()!);
-      else if (ended) done(null);
-      else waiting = done;
-    });
-  const ready = JSON.parse(await next());
+  const ref = await startReferenceProcess(python, path.join(HERE, "..", "tools/adapterhub/bench_encoder.py"), [dir, MODEL, inputs]);
+  const ready = ref.ready;
   const calibration = Object.entries(ready.calibration_ms_by_threads as Record<string, number>).map(([n, t]) => `${n}: ${ms(t)}`).join(", ");
   process.stderr.write(`    AdapterHub ${ready.transformers} (torch ${ready.torch}${ready.mkl ? "" : ", no MKL"}) loaded the model, ${ready.adapters.length} adapters and ${ready.fusions.length} fusion in ${(ready.load_s as number).toFixed(1)} s; torch intra-op threads ${ready.threads}${calibration ? ` (the faster here; one adapter ${ROWS}×${SEQ} by threads: ${calibration})` : ""}\n`);
   return {
     info: ready,
     async run(c) {
-      child.stdin.write(`${JSON.stringify({ case: c, reps: 1 })}\n`);
-      const res = JSON.parse(await next());
-      if (res.error) throw new Error(`AdapterHub ${c}: ${res.error}`);
+      const res = await ref.ask({ case: c, reps: 1 }, c);
       return { ms: res.ms[0] as number, logits: res.logits as number[][] };
     },
-    close() {
-      child.stdin.end();
-      child.kill();
-    },
+    close: () => ref.close(),
   };
 }
 
