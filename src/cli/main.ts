@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { storeOption } from "./store-option.ts";
 import { optionsFromEnv, SERVE_SETTINGS, type SettingOverrides } from "../server/settings.ts";
@@ -23,7 +24,11 @@ const kind = (v: string): Kind => {
   return v as Kind;
 };
 
-const program = new Command("polyhead").description("Serve many AdapterHub/PEFT adapters from one base model: classify, tag, answer, translate");
+const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+const program = new Command("polyhead")
+  .description("Serve many AdapterHub/PEFT adapters from one base model: classify, tag, answer, translate")
+  .version(version, "-V, --version", "print polyhead's version");
 
 const serveCommand = program.command("serve").description("serve the HTTP API over a store (every flag defaults to its env var)");
 for (const [key, s] of Object.entries(SERVE_SETTINGS)) {

@@ -290,3 +290,9 @@ test("optionsFromEnv: one parser for env vars and serve's flags", () => {
   assert.throws(() => optionsFromEnv({ POLYHEAD_DEVICE: "tpu" }), /--device \/ POLYHEAD_DEVICE: expected cpu or cuda/);
   assert.throws(() => optionsFromEnv({}, { threads: "0" }), /--threads \/ POLYHEAD_THREADS/);
 });
+
+test("polyhead --version prints package.json's version", async () => {
+  const r = await polyhead(["--version"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version);
+});
