@@ -11,6 +11,7 @@ import { fusionOutputName, type SlotSpec } from "../graph/spec.ts";
 import { foldInputs, type FusionMember } from "../methods/fusion.ts";
 import type { Feed, WorkerPool } from "./worker-pool.ts";
 import { WeightFile } from "./weight-file.ts";
+import { LOCATION_NAMES, type Location } from "../families/index.ts";
 
 // The request path below the HTTP layer: resolve names, tokenize, plan, run
 // the encoder graphs, run the heads, shape the answer.
@@ -38,7 +39,6 @@ export interface PredictOutput {
   results: TaskResult[];
 }
 
-const LOCATION_NAME: Record<string, string> = { mh: "mh_adapter", cross: "cross_adapter", out: "output_adapter" };
 
 /** What the engine reports after each encoder run (for metrics). */
 export interface RunInfo {
@@ -288,11 +288,11 @@ function adaptersOf(r: Resolved): LoadedAdapter[] {
 
 /** Where a chain's bottleneck adapters act ("<layer>.<location>"). */
 function locations(r: Resolved): Set<string> {
-  if (r.t === "adapter") return new Set(r.adapter.parts.filter((p) => p.method.name === "bottleneck").flatMap((p) => p.method.spec(p.config, p.weights).places));
+  if (r.t === "adapter") return new Set(r.adapter.parts.filter((p) => p.method.name === "bottleneck").flatMap((p) => p.spec.places));
   return new Set(r.children.flatMap((c) => [...locations(c)]));
 }
 
-const describePlaces = (s: Set<string>) => [...s].sort().map((p) => p.replace(/\.(mh|cross|out)$/, (_, l: string) => ` ${LOCATION_NAME[l]}`)).join(", ") || "none";
+const describePlaces = (s: Set<string>) => [...s].sort().map((p) => p.replace(/\.(mh|cross|out)$/, (_, l: string) => ` ${LOCATION_NAMES[l as Location]}`)).join(", ") || "none";
 
 /** AdapterFusion needs every fused adapter, and its own weights, at the same places (same leave_out and locations). */
 function checkFusedPlaces(fusion: LoadedFusion, children: Resolved[]) {
@@ -360,7 +360,7 @@ export function fusionAttention(slots: SlotSpec[], run: Record<string, { dims: n
       const F = o.dims[2];
       const used = fused[i] ?? F; // padded (masked) slots are left out
       const [layer, loc] = place.split(".");
-      (out[layer] ??= {})[LOCATION_NAME[loc]] = Array.from({ length: real }, (_, t) => Array.from(o.data.subarray((n * T + t) * F, (n * T + t) * F + used)));
+      (out[layer] ??= {})[LOCATION_NAMES[loc as Location]] = Array.from({ length: real }, (_, t) => Array.from(o.data.subarray((n * T + t) * F, (n * T + t) * F + used)));
     }
   });
   return Object.keys(out).length ? out : null;

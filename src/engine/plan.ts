@@ -36,14 +36,14 @@ function describe(branch: PlannedBranch, members: Member[], weights: number[][],
   let embeddings: number | null = null;
   if (branch.embeddings) {
     const parts = branch.embeddings.parts.filter((p) => p.method.embeddings);
-    slots.push({ kind: "adapter", parts: parts.map((p) => p.method.spec(p.config, p.weights)) });
+    slots.push({ kind: "adapter", parts: parts.map((p) => p.spec) });
     members.push(branch.embeddings);
     embeddings = 0;
   }
   const walk = (n: Resolved): BlockSpec => {
     switch (n.t) {
       case "adapter": {
-        slots.push({ kind: "adapter", parts: n.adapter.parts.map((p) => p.method.spec(p.config, p.weights)) });
+        slots.push({ kind: "adapter", parts: n.adapter.parts.map((p) => p.spec) });
         members.push(n.adapter);
         return { t: "adapter", slot: slots.length - 1 };
       }

@@ -7,6 +7,7 @@ import { decode, type DecodeOptions } from "./decode.ts";
 import { buildSeq2SeqDecoder, buildSeq2SeqEncoder, decoderIO } from "../graph/seq2seq.ts";
 import type { Encoded } from "../formats/tokenizer.ts";
 import type { Feed, WorkerPool } from "./worker-pool.ts";
+import { isPerRowInput } from "../graph/spec.ts";
 
 // Translation: encoder-decoder models with adapters in both stacks. The
 // encoder graph runs once per job; generation is the decoding loop
@@ -91,7 +92,7 @@ export class Translator {
     const enc = this.encodeSources(model, req.inputs, req.options.srcLang);
     const opts = this.decodeOptions(model, req.options);
     const results: Seq2SeqResult<Generated[]>[] = [];
-    for (const { branches, names } of await this.plan(model, checked, enc)) {
+    for (const { branches, names } of await this.plan(model, checked)) {
       for (const { job, branches: placed } of planJobs(model, branches, enc)) {
         // job row → (task, input row), for streamed tokens
         const where = placed.flatMap(({ branch }) => branches[branch].rows.map((row) => ({ task: names[branch], row })));
@@ -130,7 +131,7 @@ export class Translator {
     const language = this.language(model, req.options.tgtLang, "tgt_lang");
     const labels = model.tokenizer.encodeBatch(req.targets, MAX_SOURCE_TOKENS, language ?? undefined);
     const results: Seq2SeqResult<Scored>[] = [];
-    for (const { branches, names } of await this.plan(model, checked, enc)) {
+    for (const { branches, names } of await this.plan(model, checked)) {
       for (const { job, branches: placed } of planJobs(model, branches, enc)) {
         const rowsOf = placed.flatMap(({ branch }) => branches[branch].rows);
         const targets = rowsOf.map((r) => labels.inputIds[r].slice(0, labels.length[r]));
@@ -200,7 +201,7 @@ export class Translator {
     };
   }
 
-  private async plan(model: LoadedModel, checked: ReturnType<Translator["check"]>, _enc: Encoded) {
+  private async plan(model: LoadedModel, checked: ReturnType<Translator["check"]>) {
     const out: { branches: PlannedBranch[]; names: string[] }[] = [];
     for (const { task, raw, path } of checked) {
       const embeddings = await this.engine.embeddingsOf(task.adapters, model);
@@ -357,13 +358,11 @@ export class Translator {
   }
 }
 
-const PER_ROW = /^(s\d+\.(idx|mask)|avg\d+\.w)$/;
-
 /** Per-row feeds (bank indexes, fusion masks, average weights) gathered for decoder rows by their source row. */
 function perRow(feeds: Record<string, Feed>, sources: number[]): Record<string, Feed> {
   const out: Record<string, Feed> = {};
   for (const [name, f] of Object.entries(feeds)) {
-    if (!PER_ROW.test(name)) continue;
+    if (!isPerRowInput(name)) continue;
     const width = f.dims.slice(1).reduce((a, b) => a * b, 1);
     const data = new (f.data.constructor as { new (n: number): typeof f.data })(sources.length * width);
     sources.forEach((s, i) => (data as Float32Array).set((f.data as Float32Array).subarray(s * width, (s + 1) * width) as Float32Array, i * width));
@@ -374,5 +373,5 @@ function perRow(feeds: Record<string, Feed>, sources: number[]): Record<string, 
 
 /** Everything else: what every row shares (the banks' weights). */
 function onlyShared(feeds: Record<string, Feed>): Record<string, Feed> {
-  return Object.fromEntries(Object.entries(feeds).filter(([name]) => !PER_ROW.test(name)));
+  return Object.fromEntries(Object.entries(feeds).filter(([name]) => !isPerRowInput(name)));
 }

@@ -59,6 +59,8 @@ export const LINEAR_TARGETS: LinearTarget[] = ["q", "k", "v", "attnOut", "inter"
 /** Where AdapterHub puts bottleneck adapters: after self-attention (mh), after cross-attention (cross, decoders), after the FFN (out). */
 export type Location = "mh" | "cross" | "out";
 export const LOCATIONS: Location[] = ["mh", "cross", "out"];
+/** AdapterHub's names of the locations (config flags, fusion attention keys) */
+export const LOCATION_NAMES: Record<Location, string> = { mh: "mh_adapter", cross: "cross_adapter", out: "output_adapter" };
 
 /** Module paths (without .weight / .bias) of one transformer block's parameters; cross-attention only in decoder layers. */
 export interface LayerNames {

@@ -30,5 +30,5 @@ export function parseModelConfig(json: unknown): ModelConfig {
   return familyFor(type).parseConfig(json as Record<string, unknown>);
 }
 
-export { LINEAR_TARGETS, LOCATIONS } from "./family.ts";
+export { LINEAR_TARGETS, LOCATIONS, LOCATION_NAMES } from "./family.ts";
 export type { Family, ModelConfig, LinearTarget, Location, Seq2SeqConfig, Seq2SeqShape } from "./family.ts";

@@ -1,10 +1,10 @@
 import { GraphBuilder, type ExternalWeights, type Value } from "./onnx-builder.ts";
-import { activation, add, gather, layerNorm, linear, matmul, mul, reshape, scale, softmax, sub, transpose, unsqueeze } from "./ops.ts";
+import { activation, add, gather, linear, matmul, mul, reshape, scale, softmax, sub, transpose, unsqueeze } from "./ops.ts";
 import { CompositionGraph } from "./composition.ts";
 import type { GraphSpec } from "./spec.ts";
 import type { Family, ModelConfig, LinearTarget } from "../families/index.ts";
 import type { BaseWeights } from "../families/base-weights.ts";
-import { transpose2d } from "../formats/linear.ts";
+import { BaseInitializers } from "./base-weights.ts";
 
 // The encoder skeleton (BERT-like post-LN blocks), built as an ONNX graph
 // from the family's weight names, with the composition's hooks where
@@ -25,18 +25,7 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
   const g = new GraphBuilder(external);
   const H = config.hidden;
 
-  const inits = new Map<string, Value>();
-  const W = (name: string) => inits.get(name) ?? inits.set(name, g.init(name, weights.get(name).shape, weights.get(name).data)).get(name)!;
-  const WT = (name: string) => {
-    let v = inits.get(`${name}.T`);
-    if (!v) {
-      const [r, c] = weights.get(name).shape;
-      v = g.initDerived(`${name}.T`, [c, r], () => transpose2d(weights.get(name)).data);
-      inits.set(`${name}.T`, v);
-    }
-    return v;
-  };
-  const baseLn = (prefix: string) => (x: Value) => layerNorm(x, W(`${prefix}.weight`), W(`${prefix}.bias`), config.eps);
+  const { W, WT, ln: baseLn } = new BaseInitializers(g, weights, config.eps);
 
   const e = family.embeddings;
   const inputIds = g.input("input_ids", "int64", ["batch", "seq"]);

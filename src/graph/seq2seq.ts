@@ -1,5 +1,5 @@
 import { GraphBuilder, type ExternalWeights, type Value } from "./onnx-builder.ts";
-import { activation, add, concat, gather, layerNorm, linear, matmul, reshape, scale, softmax, transpose } from "./ops.ts";
+import { activation, add, concat, gather, linear, matmul, reshape, scale, softmax, transpose } from "./ops.ts";
 import { CompositionGraph } from "./composition.ts";
 import type { GraphSpec } from "./spec.ts";
 import type { EncoderGraph } from "./encoder.ts";
@@ -8,6 +8,7 @@ import type { StackNames } from "../families/family.ts";
 import type { BaseWeights } from "../families/base-weights.ts";
 import { transpose2d } from "../formats/linear.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { BaseInitializers } from "./base-weights.ts";
 
 // Encoder-decoder models (BART, mBART, Marian) as two graphs: the encoder,
 // run once per input, and the decoder, run once per generated token with
@@ -31,8 +32,8 @@ export const decoderIO = {
 
 class Builder {
   readonly g: GraphBuilder;
-  private inits = new Map<string, Value>();
   readonly comp: CompositionGraph;
+  private base: BaseInitializers;
   constructor(
     readonly family: Family,
     readonly config: ModelConfig,
@@ -42,23 +43,13 @@ class Builder {
   ) {
     this.g = new GraphBuilder(external);
     this.comp = new CompositionGraph(this.g, spec, config.hidden);
+    this.base = new BaseInitializers(this.g, weights, config.eps);
   }
 
-  tensor(name: string, t: Tensor): Value {
-    return this.inits.get(name) ?? this.inits.set(name, this.g.init(name, t.shape, t.data)).get(name)!;
-  }
-  W = (name: string) => this.tensor(name, this.weights.get(name));
-  /** a [out, in] weight as [in, out] */
-  WT = (name: string) => {
-    let v = this.inits.get(`${name}.T`);
-    if (!v) {
-      const [r, c] = this.weights.get(name).shape;
-      v = this.g.initDerived(`${name}.T`, [c, r], () => transpose2d(this.weights.get(name)).data);
-      this.inits.set(`${name}.T`, v);
-    }
-    return v;
-  };
-  ln = (prefix: string) => (x: Value) => layerNorm(x, this.W(`${prefix}.weight`), this.W(`${prefix}.bias`), this.config.eps);
+  tensor = (name: string, t: Tensor) => this.base.tensor(name, t);
+  W = (name: string) => this.base.W(name);
+  WT = (name: string) => this.base.WT(name);
+  ln = (prefix: string) => this.base.ln(prefix);
 
   /** token and position embeddings of one stack, scaled and normalised as the family does */
   embed(stack: StackNames, ids: Value, positions: Value): Value {

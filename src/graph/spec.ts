@@ -47,6 +47,9 @@ export const inputName = {
 };
 export const fusionOutputName = (slot: number, place: string) => `fusion.s${slot}.${place}`;
 
+/** Inputs with one entry per row (bank indexes, fusion masks, average weights), as opposed to the banks' weights. */
+export const isPerRowInput = (name: string) => /^(s\d+\.(idx|mask)|avg\d+\.w)$/.test(name);
+
 export function lastSlot(b: BlockSpec): number | null {
   if (b.t === "adapter") return b.slot;
   for (let i = b.children.length - 1; i >= 0; i--) {

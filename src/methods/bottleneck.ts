@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ACTIVATIONS, activation, add, layerNorm, linear, mul } from "../graph/ops.ts";
 import type { Value } from "../graph/onnx-builder.ts";
 import { biasOf, linearOf, need, normOf, type Linear, type Norm } from "../formats/linear.ts";
-import { LOCATIONS, type Location } from "../families/index.ts";
+import { LOCATIONS, LOCATION_NAMES, type Location } from "../families/index.ts";
 import { placeKey, sortedPlaces, under, type AdapterMethod, type ParamFn, type PartSpec } from "./method.ts";
 
 // Bottleneck adapters (Houlsby, Pfeiffer, Bapna & Firat, parallel adapters):
@@ -81,7 +81,6 @@ const Schema = z.strictObject({
   phm_layer: z.literal(false).default(false),
 });
 
-const LOCATION_NAME: Record<Location, string> = { mh: "mh_adapter", cross: "cross_adapter", out: "output_adapter" };
 const wanted = (c: BottleneckConfig, loc: Location) => (loc === "mh" ? c.mhAdapter : loc === "cross" ? c.crossAdapter : c.outputAdapter);
 
 export const bottleneck: AdapterMethod<BottleneckConfig, BottleneckWeights> = {
@@ -121,7 +120,7 @@ export const bottleneck: AdapterMethod<BottleneckConfig, BottleneckWeights> = {
         const at = family.adapterModule(l, loc, model);
         if (!wanted(c, loc) || at === null) continue;
         const module = `${at}.adapters.${name}`;
-        const what = `adapter "${name}" layer ${l} ${LOCATION_NAME[loc]}`;
+        const what = `adapter "${name}" layer ${l} ${LOCATION_NAMES[loc]}`;
         const w = under(keys, module);
         if (w.size === 0) throw new Error(`${what}: no weights (expected keys like ${module}.adapter_down...)`);
         // With ln_before the down projection is index 1 of the Sequential (index 0 is the LayerNorm).

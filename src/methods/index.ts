@@ -62,7 +62,10 @@ export function parseAdapterConfig(json: unknown): AdapterFile {
 export function readAdapterParts(file: AdapterFile, dict: StateDict, family: Family, model: ModelConfig): Part[] {
   const keys = familyKeys(file.format === "peft" ? peftKeys(dict) : dict, family);
   const ctx: ReadContext = { family, model, name: file.name, keys };
-  return file.parts.map(({ method, config }) => ({ method, config, weights: method.read(ctx, config) }));
+  return file.parts.map(({ method, config }) => {
+    const weights = method.read(ctx, config);
+    return { method, config, weights, spec: method.spec(config, weights) };
+  });
 }
 
 export type { AdapterMethod, Part, PartSpec } from "./method.ts";

@@ -57,6 +57,8 @@ export interface Part<C = unknown, W = unknown> {
   method: AdapterMethod<C, W>;
   config: C;
   weights: W;
+  /** method.spec(config, weights), computed once when the part is read: plans read it on every request */
+  spec: PartSpec;
 }
 
 export const placeKey = (layer: number, where: string) => `${layer}.${where}`;
