@@ -33,7 +33,6 @@ import shutil
 import sys
 import tempfile
 import time
-import traceback
 
 import numpy as np
 import torch
@@ -43,7 +42,7 @@ from transformers.adapters import BertAdapterModel
 from transformers.adapters.composition import BatchSplit, Fuse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_generate import no_init_weights, read_safetensors  # noqa: E402
+from bench_generate import no_init_weights, read_safetensors, serve  # noqa: E402
 
 REALISTIC_BATCH = 8
 
@@ -196,16 +195,7 @@ def main():
         inputs = json.load(f)
     b = Bench(store, model_name, inputs)
     if "--serve" in sys.argv:
-        print(json.dumps(info(b)), flush=True)
-        for line in sys.stdin:
-            if not line.strip():
-                continue
-            try:
-                res = b.run(**json.loads(line))
-            except Exception as e:  # noqa: BLE001: report, keep serving
-                res = {"error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()[-2000:]}
-            print(json.dumps(res), flush=True)
-        return
+        return serve(b, info(b))
     out = info(b)
     out["cases"] = {}
     for case in ("one", "split", "fuse", "realistic"):

@@ -132,6 +132,19 @@ class Bench:
         return {"ms": times, "token_ids": out[:, 1:].tolist()}
 
 
+def serve(bench, ready):
+    """JSON lines: `ready` first, then one answer per request line on stdin (an error is an answer too)."""
+    print(json.dumps(ready), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            res = bench.run(**json.loads(line))
+        except Exception as e:  # noqa: BLE001: report, keep serving
+            res = {"error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()[-2000:]}
+        print(json.dumps(res), flush=True)
+
+
 def info(b):
     return {"ready": True, "load_s": b.load_s, "adapters": b.adapters, "torch": torch.__version__, "transformers": transformers.__version__,
             "threads": torch.get_num_threads(), "mkl": torch.backends.mkl.is_available(), "calibration_ms_by_threads": b.calibration,
@@ -147,16 +160,7 @@ def main():
         inputs = json.load(f)
     b = Bench(store, model_name, inputs)
     if "--serve" in sys.argv:
-        print(json.dumps(info(b)), flush=True)
-        for line in sys.stdin:
-            if not line.strip():
-                continue
-            try:
-                res = b.run(**json.loads(line))
-            except Exception as e:  # noqa: BLE001: report, keep serving
-                res = {"error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()[-2000:]}
-            print(json.dumps(res), flush=True)
-        return
+        return serve(b, info(b))
     rows = len(b.ids)
     cases = {
         "greedy_b1": dict(batch=1, beams=1),

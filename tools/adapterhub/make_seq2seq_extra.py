@@ -71,26 +71,9 @@ TARGETS = [
 # files
 # ----------------------------------------------------------------------------------------------
 
-_ST = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}
-
-
-def write_safetensors(path, tensors):
-    """safetensors file (little endian, keys sorted, header padded with spaces to 8 bytes)."""
-    header = {"__metadata__": {"format": "pt"}}
-    blobs, off = [], 0
-    for k in sorted(tensors):
-        a = tensors[k].detach().cpu().contiguous().numpy()
-        b = a.astype(a.dtype.newbyteorder("<")).tobytes()
-        header[k] = {"dtype": _ST[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+# the safetensors writer of the first generator (same bytes for the same tensors)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_madx_distilbert import write_safetensors  # noqa: E402
 
 
 def write_json(path, obj, indent=2):
