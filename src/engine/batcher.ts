@@ -1,10 +1,12 @@
 import type { Job } from "./plan.ts";
 import type { RunResult } from "./worker-pool.ts";
+import { cutByLength, DEFAULT_GROUP_LIMITS } from "./length-groups.ts";
 
 // Dynamic batching: jobs of concurrent requests that share a compiled graph
 // are joined into one run. A batch closes when it reaches its row or token
 // budget, or when its first job has waited `maxWaitMs`. Rows are sorted by
-// length and cut into runs of similar lengths, so padding stays small.
+// length and cut into runs of similar lengths where that saves more padding
+// than the extra runs cost (length-groups.ts).
 // Results go back to each job in its own row order; when a joined run fails,
 // its jobs are retried one by one, so one job's failure never fails its
 // neighbours.
@@ -22,6 +24,8 @@ export interface BatchOptions {
    * load, batches grow at no cost in latency.
    */
   concurrency?: number;
+  /** the fixed price of one run in padded tokens, which decides how finely rows are cut by length (length-groups.ts) */
+  runCostTokens?: number;
 }
 
 export const DEFAULT_BATCH: BatchOptions = { maxRows: 32, maxTokens: 8192, maxWaitMs: 2, concurrency: 1 };
@@ -93,16 +97,11 @@ export class Batcher {
     const rows = items.flatMap((w, j) => w.job.rows.map((row, r) => ({ row, j, r })));
     rows.sort((a, b) => a.row.ids.length - b.row.ids.length);
     const runs: (typeof rows)[] = [];
-    let cur: typeof rows = [];
-    for (const x of rows) {
-      const longest = Math.max(x.row.ids.length, ...cur.map((c) => c.row.ids.length));
-      if (cur.length && (cur.length + 1 > this.opts.maxRows || (cur.length + 1) * longest > this.opts.maxTokens)) {
-        runs.push(cur);
-        cur = [];
-      }
-      cur.push(x);
+    let start = 0;
+    for (const end of cutByLength(rows.map((x) => x.row.ids.length), { ...DEFAULT_GROUP_LIMITS, ...this.opts })) {
+      runs.push(rows.slice(start, end));
+      start = end;
     }
-    if (cur.length) runs.push(cur);
 
     const base = items[0].job;
     let results: RunOutputs[];

@@ -36,8 +36,8 @@ describe("batcher", () => {
     const outs = await Promise.all(jobs.map((j) => b.submit(j)));
     assert.deepEqual(outs.map(firstIds), [[10, 11], [20], [30, 31, 32]]);
     assert.equal(calls.length, 2, "6 rows at 4 rows a run");
-    // sorted by length: the short rows run together
-    assert.deepEqual(calls[0].rows.map((r) => r.ids.length), [1, 2, 3, 5]);
+    // sorted by length and cut where padding is least: the short rows run together
+    assert.deepEqual(calls.map((c) => c.rows.map((r) => r.ids.length)), [[1, 2, 3], [5, 8, 9]]);
     assert.equal(outs[0].last_hidden_state.dims[1], 9, "padded to the job's longest row");
   });
 
