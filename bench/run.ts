@@ -43,6 +43,7 @@ import type { Store } from "../src/store/store.ts";
 import type { Composition } from "../src/engine/composition.ts";
 import { serve } from "../src/server/serve.ts";
 import type { RandomStoreOptions } from "../test/support/random-store.ts";
+import { measureShapes } from "./memory.ts";
 import { generationBench } from "./generate.ts";
 import { startReferenceProcess } from "./reference.ts";
 
@@ -75,7 +76,7 @@ const ADAPTERS = Array.from({ length: STORE.adapters }, (_, i) => `a${i}`);
 // ---------------------------------------------------------------- progress
 
 const TTY = !!process.stderr.isTTY;
-const TOTAL_STEPS = GENERATE ? 11 : 10;
+const TOTAL_STEPS = GENERATE ? 12 : 11;
 let stepNo = 0;
 const stepStarted = performance.now();
 
@@ -567,6 +568,13 @@ async function main() {
       "skipped" in s3Result
         ? { metric: "cold adapter load, S3 loopback", value: `skipped (${s3Result.skipped})`, target: "≤ 50 ms", ok: null }
         : { metric: "cold adapter load, S3 loopback", value: `${ms(s3Result.median)} (fresh client ${ms(s3Result.fresh_client_median)})`, target: "≤ 50 ms", ok: s3Result.median <= 50 },
+    );
+    step("memory: `polyhead serve` on this store, one request each of 7 composition shapes (bench/memory.ts)");
+    const mem = await measureShapes(dir, MODEL, ADAPTERS.slice(0, STORE.fuse ?? 4), (line) => process.stderr.write(`${line}\n`));
+    result.memory = mem;
+    rows.push(
+      { metric: "memory after 7 composition shapes / after the first (PSS)", value: `${rel(mem.pss_growth)} (${mem.shapes[0].pss_mib} → ${mem.shapes.at(-1)!.pss_mib} MiB; RSS ${rel(mem.rss_growth)}, counting the shared weight file once per session)`, target: "< 1.3×", ok: mem.pss_growth < 1.3 },
+      { metric: "  first request of a new shape (compiles it)", value: mem.shapes.slice(1).map((x) => `${x.shape} ${ms(x.first_request_ms)}`).join(", "), target: "", ok: null },
     );
     // the one-adapter absolute number: use the median over both comparisons that measured it
     const oneAll = median([...p1.b.samples, ...p2.a.samples, ...p3.a.samples]);

@@ -206,18 +206,25 @@ export class Engine {
     if (!p) {
       p = (async () => {
         if (!(f.config.query && f.config.key)) return { weights: f.weights, folded: null };
-        const { places, H, a, b, c } = foldInputs(f.weights);
-        const L = places.length;
-        const key = "fold";
-        const res = await this.pool.run({
-          graphKey: key,
-          model: this.pool.has(key) ? undefined : buildFold(),
-          feeds: { a: { type: "float32", dims: [L, H, H], data: a }, b: { type: "float32", dims: [L, H, H], data: b }, c: { type: "float32", dims: [L, 1, H], data: c } },
-        });
-        const w = res.outputs.w.data;
-        const bias = res.outputs.bias.data;
-        const folded = new Map(places.map((place, i) => [place, { w: { shape: [H, H], data: w.slice(i * H * H, (i + 1) * H * H) }, b: { shape: [H], data: bias.slice(i * H, (i + 1) * H) } }]));
-        return { weights: f.weights, folded };
+        // Folded once per loaded fusion, whichever engine serves it first. The inputs are taken in this tick,
+        // before any await, so an engine that starts while another folds still finds query and key.
+        if (!f.folded) {
+          const { places, H, a, b, c } = foldInputs(f.weights);
+          const L = places.length;
+          const key = "fold";
+          const res = await this.pool.run({
+            graphKey: key,
+            model: this.pool.has(key) ? undefined : buildFold(),
+            feeds: { a: { type: "float32", dims: [L, H, H], data: a }, b: { type: "float32", dims: [L, H, H], data: b }, c: { type: "float32", dims: [L, 1, H], data: c } },
+            noArena: true,
+          });
+          const w = res.outputs.w.data;
+          const bias = res.outputs.bias.data;
+          f.folded ??= new Map(places.map((place, i) => [place, { w: { shape: [H, H], data: w.subarray(i * H * H, (i + 1) * H * H) }, b: { shape: [H], data: bias.subarray(i * H, (i + 1) * H) } }]));
+          // inference reads only the fold: a bert-base fusion's query and key are 56 MB
+          for (const place of f.weights.values()) place.query = place.key = null;
+        }
+        return { weights: f.weights, folded: f.folded };
       })();
       this.members.set(f, p);
       p.catch(() => this.members.delete(f));

@@ -16,12 +16,12 @@ const sessionOptions: ort.InferenceSession.SessionOptions = {
   executionProviders: [settings.device],
 };
 
-async function createSession(model: Uint8Array | string): Promise<ort.InferenceSession> {
+async function createSession(model: Uint8Array | string, noArena = false): Promise<ort.InferenceSession> {
   try {
     // From a file, the graph's external weights are mapped, shared by every session of the model; prepacking
     // would give each session its own packed copy of them.
     if (typeof model === "string") return await ort.InferenceSession.create(model, { ...sessionOptions, extra: { session: { disable_prepacking: "1" } } });
-    return await ort.InferenceSession.create(model, sessionOptions);
+    return await ort.InferenceSession.create(model, noArena ? { ...sessionOptions, enableCpuMemArena: false } : sessionOptions);
   } catch (e) {
     if (settings.device !== "cuda") throw e;
     const backends = ort.listSupportedBackends().map((b) => b.name).join(", ");
@@ -37,7 +37,7 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   let session = sessions.get(req.graphKey);
   if (!session) {
     if (!req.model) return { id: req.id, ok: false, loaded: false, error: `graph "${req.graphKey}" is not loaded in this worker and no model bytes were sent` };
-    session = createSession(req.model);
+    session = createSession(req.model, req.noArena);
     sessions.set(req.graphKey, session);
     session.catch(() => sessions.delete(req.graphKey));
   }

@@ -25,11 +25,16 @@ export interface RunRequest {
    * releaseState() frees it.
    */
   state?: { id: string; keep?: Record<string, string> };
+  /**
+   * A graph run seldom and big (the fusion fold): its session keeps no memory
+   * arena, which would otherwise hold its largest run's tensors for good.
+   */
+  noArena?: boolean;
 }
 export interface RunResult { outputs: Record<string, { dims: number[]; data: Float32Array }> }
 
 export interface WorkerSettings { intraOpThreads: number; device: "cpu" | "cuda"; /** Int32[1], set to 1 when the pool closes */ stop: SharedArrayBuffer }
-export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array | string; feeds: Record<string, Feed>; outputs?: string[]; state?: { id: string; keep?: Record<string, string> } }
+export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array | string; feeds: Record<string, Feed>; outputs?: string[]; state?: { id: string; keep?: Record<string, string> }; noArena?: boolean }
 export type WorkerMessage = WorkerRequest | { close: true } | { release: string } | { releaseState: string };
 export type WorkerResponse =
   | { id: number; ok: true; loaded: true; outputs: RunResult["outputs"] }
@@ -133,7 +138,7 @@ export class WorkerPool {
     };
     const feeds: Record<string, Feed> = {};
     for (const [name, f] of Object.entries(req.feeds)) feeds[name] = { type: f.type, dims: f.dims, data: take(f.data) };
-    const msg: WorkerRequest = { id: this.nextId++, graphKey: req.graphKey, feeds, model: model && (typeof model === "string" ? model : take(model)), outputs: req.outputs, state: req.state };
+    const msg: WorkerRequest = { id: this.nextId++, graphKey: req.graphKey, feeds, model: model && (typeof model === "string" ? model : take(model)), outputs: req.outputs, state: req.state, noArena: req.noArena };
     if (!msg.model) delete msg.model;
     if (!msg.outputs) delete msg.outputs;
     if (!msg.state) delete msg.state;

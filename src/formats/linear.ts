@@ -45,7 +45,8 @@ export function linearOf(params: Params, base: string, what: string, inDim: numb
   if (outDim !== null && w.shape[0] !== outDim) throw new Error(`${what}: ${key("weight")} has output size ${w.shape[0]}, expected ${outDim}`);
   const b = bias ? params.get(key("bias")) ?? null : null;
   if (b) checkShape(b, [w.shape[0]], `${what} ${key("bias")}`);
-  return { w: transpose2d(w), b };
+  // The bias is copied like the weight: a view would keep the whole file's buffer alive for a few floats.
+  return { w: transpose2d(w), b: b ? { shape: b.shape, data: b.data.slice() } : null };
 }
 
 export function normOf(params: Params, base: string, what: string, width: number): Norm {

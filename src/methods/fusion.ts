@@ -114,7 +114,8 @@ export interface FusionMember {
 export function fusionFeeds(shape: FusionShape, places: string[], bank: FusionMember[], put: Put) {
   for (const place of places) {
     const ps = bank.map((f) => f.weights.get(place)!);
-    const H = (ps[0].query ?? ps[0].key ?? ps[0].value)!.w.shape[0];
+    // a folded fusion no longer holds its query and key
+    const H = (bank[0].folded?.get(place) ?? ps[0].query ?? ps[0].key ?? ps[0].value)!.w.shape[0];
     if (shape.query && shape.key) {
       const folded = bank.map((f) => {
         const x = f.folded?.get(place);

@@ -12,7 +12,7 @@ import { Translator } from "../engine/seq2seq.ts";
 import { WorkerPool } from "../engine/worker-pool.ts";
 import { buildHead, headInput, headKey } from "../heads/graph.ts";
 import { Catalog } from "../store/catalog.ts";
-import { FileCache } from "../store/file-cache.ts";
+import { defaultCacheBytes, FileCache } from "../store/file-cache.ts";
 import { openStore } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
 import { Preloader } from "./preload.ts";
@@ -76,7 +76,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     throw e;
   });
   const store = typeof opts.store === "string" ? openStore(opts.store) : opts.store;
-  const cache = new FileCache(store, { memoryBytes: opts.cacheBytes ?? 256 * 1024 ** 2, diskDir: opts.cacheDir, diskBytes: opts.diskCacheBytes });
+  const cache = new FileCache(store, { memoryBytes: opts.cacheBytes ?? defaultCacheBytes(store), diskDir: opts.cacheDir, diskBytes: opts.diskCacheBytes });
   const metrics = new Metrics({
     cacheStats: opts.cacheStats ?? (() => {
       const c = cache.stats();

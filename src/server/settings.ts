@@ -31,7 +31,7 @@ export const SERVE_SETTINGS = {
   maxGraphBytes: { flag: "--max-graph-bytes <n>", env: "POLYHEAD_MAX_GRAPH_BYTES", help: "bytes of compiled graphs each worker keeps (default: 8 GiB)" },
   models: { flag: "--models <names>", env: "POLYHEAD_MODELS", help: "comma-separated base models to load at start (default: every folder under models/)" },
   ttl: { flag: "--ttl <seconds>", env: "POLYHEAD_TTL_SECONDS", help: "seconds a loaded adapter is served before its version is checked again (default: 30)" },
-  cacheBytes: { flag: "--cache-bytes <n>", env: "POLYHEAD_CACHE_BYTES", help: "bytes of fetched store files kept in memory (default: 256 MiB)" },
+  cacheBytes: { flag: "--cache-bytes <n>", env: "POLYHEAD_CACHE_BYTES", help: "bytes of fetched store files kept in memory (default: 256 MiB for S3; 32 MiB for a local folder, whose big files the OS page cache already holds)" },
   cacheDir: { flag: "--cache-dir <folder>", env: "POLYHEAD_CACHE_DIR", help: "folder for fetched store files, so a restart starts warm (default: none)" },
   diskCacheBytes: { flag: "--disk-cache-bytes <n>", env: "POLYHEAD_DISK_CACHE_BYTES", help: "bytes kept in --cache-dir" },
   budgetBytes: { flag: "--budget-bytes <n>", env: "POLYHEAD_BUDGET_BYTES", help: "bytes of loaded adapters and fusions kept (default: 2 GiB)" },

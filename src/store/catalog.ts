@@ -2,7 +2,7 @@ import type { Store } from "./store.ts";
 import { InvalidAdapterError, NotFoundError, StoreUnavailableError } from "../core/errors.ts";
 import { errorMessage, jsonSyntax } from "../core/issues.ts";
 import { EXPECTED_FILES as EXPECTED, FUSION_LIST, WEIGHT_FILES as WEIGHTS, adapterKind, fusionAdapters } from "./layout.ts";
-import { FileCache } from "./file-cache.ts";
+import { defaultCacheBytes, FileCache } from "./file-cache.ts";
 import { readConsistently, versionOf, type FolderSnapshot } from "./folder.ts";
 import { QUALIFIED_RE, closest } from "../core/names.ts";
 import { readStateDict } from "../formats/state-dict.ts";
@@ -12,7 +12,7 @@ import { baseWeights, type BaseWeights } from "../families/base-weights.ts";
 import { parseModelConfig } from "../families/index.ts";
 import { parseAdapterConfig, readAdapterParts, type Part } from "../methods/index.ts";
 import { familyKeys } from "../methods/method.ts";
-import { parseFusionConfig, readFusionWeights, type FusionConfig, type FusionWeights } from "../methods/fusion.ts";
+import { parseFusionConfig, readFusionWeights, type FoldedQK, type FusionConfig, type FusionWeights } from "../methods/fusion.ts";
 import { isModelHead, parseHeadConfig, readHeadWeights, type HeadConfig, type HeadWeights } from "../heads/index.ts";
 import { transpose2d } from "../formats/linear.ts";
 import { TextTokenizer } from "../formats/tokenizer.ts";
@@ -53,6 +53,11 @@ export interface LoadedFusion {
   savedName: string;
   config: FusionConfig;
   weights: FusionWeights;
+  /**
+   * W_q·W_k per place, set by the engine the first time it serves the fusion;
+   * query and key are then dropped from `weights` (inference needs only the fold).
+   */
+  folded?: FoldedQK;
   /** the fused adapters' folder names, in order */
   adapters: string[];
   head: LoadedHead | null;
@@ -137,7 +142,7 @@ export class Catalog {
   ) {
     this.ttlMs = opts.ttlMs ?? 30_000;
     this.budget = opts.budgetBytes ?? 2 * 1024 ** 3;
-    this.cache = opts.cache ?? new FileCache(store, { memoryBytes: 256 * 1024 ** 2 });
+    this.cache = opts.cache ?? new FileCache(store, { memoryBytes: defaultCacheBytes(store) });
     this.remote = store.remote === true;
     this.onLoad = opts.onLoad;
   }

@@ -23,6 +23,16 @@ export interface FileCacheStats extends CacheStats {
   diskHits: number;
 }
 
+/**
+ * The default memory budget for a store's files. A remote store's files are
+ * worth keeping. A local folder's big files already sit in the OS page cache,
+ * and a copy in memory would sit beside the weights parsed from them (a
+ * bert-base fusion is an 85 MB file): only its small files are kept.
+ */
+export function defaultCacheBytes(store: Store): number {
+  return store.remote ? 256 * 1024 ** 2 : 32 * 1024 ** 2;
+}
+
 export class FileCache {
   private memory = new Map<string, Uint8Array>();
   private memoryUsed = 0;
