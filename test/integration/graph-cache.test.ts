@@ -57,15 +57,17 @@ test("base weights: one copy however many composition shapes are compiled", asyn
       await ask(shapes[0]);
       const first = pssMiB();
       for (const s of shapes.slice(1, n)) await ask(s);
-      return pssMiB() - first;
+      const last = pssMiB();
+      return { added: last - first, ratio: last / first };
     } finally {
       await server.close();
     }
   };
   try {
-    const shared = await growth(true, shapes.length);
-    const copies = await growth(false, 3);
-    t.diagnostic(`weights ${weightsMiB.toFixed(0)} MiB; shared: +${shared.toFixed(0)} MiB PSS over 6 more shapes; a copy per graph: +${copies.toFixed(0)} MiB over 2 more`);
+    const { added: shared, ratio } = await growth(true, shapes.length);
+    const { added: copies } = await growth(false, 3);
+    t.diagnostic(`weights ${weightsMiB.toFixed(0)} MiB; shared: +${shared.toFixed(0)} MiB PSS over 6 more shapes (${ratio.toFixed(2)}x the first); a copy per graph: +${copies.toFixed(0)} MiB over 2 more`);
+    assert.ok(ratio < 1.3, `PSS after 7 shapes is ${ratio.toFixed(2)}x PSS after the first`);
     assert.ok(copies > 1.5 * weightsMiB, `a copy per graph: +${copies.toFixed(0)} MiB for 2 more shapes (weights ${weightsMiB.toFixed(0)} MiB)`);
     // three times as many new shapes, still well under what two copies cost
     assert.ok(shared < 0.5 * copies, `shared: +${shared.toFixed(0)} MiB for 6 more shapes, copies: +${copies.toFixed(0)} MiB for 2`);
