@@ -145,12 +145,12 @@ test("readHeadWeights takes only its own head's keys when another head's name st
   assert.deepEqual(w.layers[0].w, transpose2d(dict.get(own[0])!), "weights transposed to [in, out], in index order");
   assert.deepEqual(w.layers[1].w, transpose2d(dict.get(own[1])!));
   assert.deepEqual(w.layers[1].w.shape, [32, 2]);
-  assert.equal(w.layers[0].b, dict.get("heads.sentiment.1.bias"));
-  assert.equal(w.layers[1].b, dict.get("heads.sentiment.4.bias"));
+  assert.deepEqual(w.layers[0].b, dict.get("heads.sentiment.1.bias"));
+  assert.deepEqual(w.layers[1].b, dict.get("heads.sentiment.4.bias"));
 
   const fused = readHeadWeights(dict, { ...c, name: "sentiment,topic,formality" }, 32);
   assert.deepEqual(fused.layers[1].w, transpose2d(dict.get(other[1])!));
-  assert.equal(fused.layers[1].b, dict.get("heads.sentiment,topic,formality.4.bias"));
+  assert.deepEqual(fused.layers[1].b, dict.get("heads.sentiment,topic,formality.4.bias"));
 });
 
 test("readHeadWeights ignores keys that are not <index>.weight/bias and orders layers by index", () => {
