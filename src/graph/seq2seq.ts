@@ -227,6 +227,8 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
   const head = weights.first(shape.lmHead.map((n) => `${n}.weight`));
   const [vocab, width] = head.shape;
   x = scale(x, s2s.lmHeadScale);
+  // the composition's invertible adapter, reversed (its forward pass ran on the encoder's embeddings only)
+  x = b.comp.embeddingsInverse(x);
   let logits = matmul(x, b.g.initDerived("lm_head.T", [width, vocab], () => transpose2d(head).data));
   if (shape.finalLogitsBias && weights.has(shape.finalLogitsBias)) {
     const bias = weights.get(shape.finalLogitsBias);

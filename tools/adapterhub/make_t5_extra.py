@@ -32,7 +32,7 @@ import make_seq2seq_extra as s2s  # noqa: E402  (its tokenizer, runner, adapter 
 from make_seq2seq_extra import EOS, INPUTS, MORE, PAD, TARGETS, Runner, Tok, write_json, write_safetensors  # noqa: E402
 
 from transformers import MT5Config, MT5ForConditionalGeneration, T5Config, T5ForConditionalGeneration  # noqa: E402
-from transformers.adapters import HoulsbyConfig, IA3Config, LoRAConfig, PfeifferConfig  # noqa: E402
+from transformers.adapters import HoulsbyConfig, IA3Config, LoRAConfig, PfeifferConfig, PfeifferInvConfig  # noqa: E402
 from transformers.models.t5.modeling_t5 import T5Attention  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -218,7 +218,10 @@ def main():
                     "t5x-dom_b")
     s2s.add_adapter(t5, "t5", "lang_fr", PfeifferConfig(reduction_factor=2, leave_out=[0, 1]), "t5x-lang_fr")
     s2s.add_fusion(t5, "t5", "domains", ["dom_a", "dom_b"], "t5x-domains")
-    names = ("pfeiffer", "cross", "houlsby_leave", "lora", "ia3", "dom_a", "dom_b", "lang_fr")
+    # MAD-X: its NICE block runs on the encoder's embeddings, its inverse on the decoder's output before the LM head
+    s2s.add_adapter(t5, "t5", "lang_inv", PfeifferInvConfig(reduction_factor=4, inv_adapter_reduction_factor=4),
+                    "t5x-lang_inv")
+    names = ("pfeiffer", "cross", "houlsby_leave", "lora", "ia3", "dom_a", "dom_b", "lang_fr", "lang_inv")
     for n in names:
         log.append(f"t5-{n} moves base log-probs by up to {s2s.moved(t5, R, 't5', 't5-' + n, {}):.2f}")
 
@@ -243,6 +246,13 @@ def main():
     R.generate("t5x-long-beam2", t5, "t5", "t5-x", fuse, {"max_new_tokens": 24, "num_beams": 2}, inputs=long_input)
     R.score("t5x-long-score", t5, "t5", "t5-x", "t5-lora", {}, inputs=long_input,
             targets=[" ".join(TARGETS), TARGETS[0]])
+
+    R.generate("t5x-lang_inv-greedy", t5, "t5", "t5-x", "t5-lang_inv", G({"num_beams": 1}), inputs=INPUTS)
+    R.score("t5x-lang_inv-score", t5, "t5", "t5-x", "t5-lang_inv", {}, inputs=INPUTS, targets=TARGETS)
+    madx = {"stack": ["t5-lang_inv", "t5-pfeiffer"]}
+    R.generate("t5x-madx-beam3", t5, "t5", "t5-x", madx, G({"num_beams": 3}))
+    R.score("t5x-madx-score", t5, "t5", "t5-x", madx, {})
+    R.score("t5x-inv-not-first-score", t5, "t5", "t5-x", {"stack": ["t5-pfeiffer", "t5-lang_inv"]}, {})
 
     # ================= mT5: gated-silu, tied embeddings, 3 + 2 layers, base model only =================
     mcfg = MT5Config(vocab_size=715, d_model=32, d_kv=8, d_ff=64, num_layers=3, num_decoder_layers=2, num_heads=4,
