@@ -31,7 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_seq2seq_extra as s2s  # noqa: E402  (its tokenizer, runner, adapter and file helpers)
 from make_seq2seq_extra import EOS, INPUTS, MORE, PAD, TARGETS, Runner, Tok, write_json, write_safetensors  # noqa: E402
 
-from transformers import MT5Config, MT5ForConditionalGeneration, T5Config, T5ForConditionalGeneration  # noqa: E402
+from transformers import (BartConfig, BartForConditionalGeneration, MT5Config, MT5ForConditionalGeneration,  # noqa: E402
+                          T5Config, T5ForConditionalGeneration)
 from transformers.adapters import HoulsbyConfig, IA3Config, LoRAConfig, PfeifferConfig, PfeifferInvConfig  # noqa: E402
 from transformers.models.t5.modeling_t5 import T5Attention  # noqa: E402
 
@@ -103,7 +104,7 @@ def save_model(model, name):
     shutil.copy(TOKENIZER, os.path.join(d, "tokenizer.json"))
 
 
-CLASSES = {"t5": T5ForConditionalGeneration, "mt5": MT5ForConditionalGeneration}
+CLASSES = {"t5": T5ForConditionalGeneration, "mt5": MT5ForConditionalGeneration, "bart": BartForConditionalGeneration}
 
 
 def load_model(name):
@@ -120,22 +121,25 @@ def load_model(name):
     assert not unexpected and set(missing) <= {"encoder.embed_tokens.weight"}, (missing, unexpected)
     m.tie_weights()
     m.eval()
-    if cfg["model_type"] == "t5":  # 3.2.1 gives mT5 no adapters
+    fam = cfg["model_type"]
+    if fam != "mt5":  # 3.2.1 gives mT5 no adapters
         for a in sorted(os.listdir(os.path.join(OUT, "adapters"))):
-            m.load_adapter(os.path.join(OUT, "adapters", a), with_head=False)
+            if a.startswith(fam + "-"):
+                m.load_adapter(os.path.join(OUT, "adapters", a), with_head=False)
         for f in sorted(os.listdir(os.path.join(OUT, "fusions"))):
-            m.load_adapter_fusion(os.path.join(OUT, "fusions", f), with_head=False)
+            if f.startswith(fam + "-"):
+                m.load_adapter_fusion(os.path.join(OUT, "fusions", f), with_head=False)
     assert not any(torch.isnan(p).any() for p in m.parameters()), name
     return m
 
 
-def rerun(cases, models, tok):
+def rerun(cases, models, toks):
     """Every case recomputed with `models`; returns the largest score difference (ids must be equal)."""
-    R = Runner(tok)
     worst = 0.0
     for c in cases:
         m = models[c["model"]]
         fam = c["model"].split("-")[0]
+        R = Runner(toks[fam])
         if c["kind"] == "generate":
             R.generate(c["id"], m, fam, c["model"], c["composition"], dict(c["options"]), inputs=c["inputs"])
         else:
@@ -154,14 +158,14 @@ def rerun(cases, models, tok):
     return worst
 
 
-def verify(cases, tok):
+def verify(cases, toks):
     models = {name: load_model(name) for name in sorted(os.listdir(os.path.join(OUT, "models")))}
-    worst = rerun(cases, models, tok)
+    worst = rerun(cases, models, toks)
     assert worst < 1e-5, worst
     print(f"reloaded from the files: all {len(cases)} cases recomputed (scores within {worst:.1e})")
     for m in models.values():
         m.double()
-    worst = rerun(cases, models, tok)
+    worst = rerun(cases, models, toks)
     assert worst < 5e-5, worst
     print(f"float64 rerun: same ids for all {len(cases)} cases, scores within {worst:.1e} of the float32 ones")
 
@@ -271,7 +275,25 @@ def main():
     R.generate("mt5-long-greedy", mt5, "mt5", "mt5-x", None, {"max_new_tokens": 48, "num_beams": 1},
                inputs=long_input)
 
-    verify(R.cases, tok)
+    # ================= BART with the same kind of MAD-X adapter (the inverse pass is shared) =================
+    btok = Tok(os.path.join(s2s.FIRST, "models", "bart-s2s", "tokenizer.json"))  # BartTokenizer's decoding
+    B = Runner(btok)
+    bcfg = BartConfig(encoder_layers=2, decoder_layers=2, forced_bos_token_id=0, scale_embedding=False, **s2s.COMMON)
+    bart = BartForConditionalGeneration(bcfg)
+    s2s.init_weights(bart, "bart-inv")
+    s2s.save_model(bart, "bart-inv", os.path.join(s2s.FIRST, "models", "bart-s2s", "tokenizer.json"))
+    s2s.add_adapter(bart, "bart", "lang_inv", PfeifferInvConfig(reduction_factor=4), "bartx-lang_inv")
+    s2s.add_adapter(bart, "bart", "pfeiffer", PfeifferConfig(reduction_factor=4), "bartx-pfeiffer")
+    for n in ("lang_inv", "pfeiffer"):
+        log.append(f"bart-{n} moves base log-probs by up to {s2s.moved(bart, B, 'bart', 'bart-' + n, {}):.2f}")
+    B.generate("bartx-lang_inv-greedy", bart, "bart", "bart-inv", "bart-lang_inv", G({"num_beams": 1}), inputs=INPUTS)
+    B.score("bartx-lang_inv-score", bart, "bart", "bart-inv", "bart-lang_inv", {}, inputs=INPUTS, targets=TARGETS)
+    B.generate("bartx-madx-beam3", bart, "bart", "bart-inv", {"stack": ["bart-lang_inv", "bart-pfeiffer"]},
+               G({"num_beams": 3}))
+    B.score("bartx-madx-score", bart, "bart", "bart-inv", {"stack": ["bart-lang_inv", "bart-pfeiffer"]}, {})
+    R.cases += B.cases
+
+    verify(R.cases, {"t5": tok, "mt5": tok, "bart": btok})
     write_json(os.path.join(OUT, "cases.json"), R.cases, indent=None)
     write_json(os.path.join(OUT, "relative_buckets.json"), bucket_golden(), indent=None)
     print("\n".join(log))
