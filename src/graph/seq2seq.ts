@@ -61,7 +61,7 @@ class Builder {
     let x = gather(this.W(name), ids);
     if (this.config.seq2seq!.scaleEmbedding) x = scale(x, Math.sqrt(this.config.hidden));
     const shape = this.family.seq2seq!;
-    // relative positions are a bias on the attention scores instead (relativeBias)
+    // relative positions are a bias on the attention scores instead (scoreBias)
     if (shape.positions.kind !== "relative") {
       const table = shape.positions.kind === "learned" ? this.W(`${stack.positions}.weight`) : this.tensor("sinusoidal_positions", sinusoidal(this.config.maxPositions + 2, this.config.hidden));
       x = add(x, gather(table, positions));
@@ -71,13 +71,13 @@ class Builder {
 
   /**
    * What every attention of a stack adds to its scores: the padding or causal `mask`, plus (T5) the
-   * relative position bias of queries at `queries` over keys at `keys`, computed once for all layers.
+   * relative position bias of queries at `queries` over keys at `keys()`, computed once for all layers.
    */
-  scoreBias(stack: "encoder" | "decoder", mask: Value, queries: Value, keys: Value): Value {
+  scoreBias(stack: "encoder" | "decoder", mask: Value, queries: Value, keys: () => Value): Value {
     const p = this.family.seq2seq!.positions;
     if (p.kind !== "relative") return mask;
     const { buckets, maxDistance } = this.config.seq2seq!.relativeBuckets!;
-    return add(relativePositionBias(this.W(`${p[stack]}.weight`), queries, keys, stack === "encoder", buckets, maxDistance), mask);
+    return add(relativePositionBias(this.W(`${p[stack]}.weight`), queries, keys(), stack === "encoder", buckets, maxDistance), mask);
   }
 
   /** width of one head */
@@ -157,7 +157,7 @@ export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights
   const bias = g.input("attention_bias", "float32", ["batch", 1, 1, "seq"]);
   let x = b.comp.embeddings(b.embed(shape.encoder, ids, positions));
   const heads = config.heads;
-  const scoreBias = b.scoreBias("encoder", bias, positions, positions);
+  const scoreBias = b.scoreBias("encoder", bias, positions, () => positions);
   for (let l = 0; l < encoderDepth(config); l++) {
     x = b.block(l, x, (q, k, v) => b.attend(b.split(q, heads), b.split(k, heads), b.split(v, heads), scoreBias, heads), null, config.intermediate);
   }
@@ -201,9 +201,8 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
   const crossBias = gather(g.input("encoder_bias", "float32", ["sources", 1, 1, "src"]), source);
   let x = b.embed(shape.decoder, ids, positions);
   // past and new tokens sit at positions 0 … total − 1
-  const total = squeeze(g.op("Shape", [selfBias], { start: 3, end: 4 }), [0]);
-  const keyPositions = unsqueeze(g.op("Range", [g.constI(0), total, g.constI(1)]), [0]);
-  const scoreBias = b.scoreBias("decoder", selfBias, positions, keyPositions);
+  const total = () => squeeze(g.op("Shape", [selfBias], { start: 3, end: 4 }), [0]);
+  const scoreBias = b.scoreBias("decoder", selfBias, positions, () => unsqueeze(g.op("Range", [g.constI(0), total(), g.constI(1)]), [0]));
   const E = encoderDepth(config);
   const outputs = ["logprobs"];
   for (let d = 0; d < config.decoderLayers; d++) {
