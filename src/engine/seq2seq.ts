@@ -254,7 +254,7 @@ export class Translator {
       this.run(decoderKey, () => onDisk(decoderKey, buildSeq2SeqDecoder(model.family, model.config, model.weights, spec, weights ?? undefined)), f, opts);
     const c = model.config;
     const heads = c.seq2seq!.decoderHeads;
-    const dh = c.hidden / heads;
+    const dh = c.seq2seq!.headDim ?? c.hidden / heads;
     // what the decoder reads of the encoder, once per source: its cross keys and values and the padding bias
     const encoderSide: Record<string, Feed> = { encoder_bias: { type: "float32", dims: [N, 1, 1, T], data: bias } };
     for (let d = 0; d < c.decoderLayers; d++) {

@@ -50,15 +50,20 @@ export function baseWeights(dict: StateDict, family: Family, config: ModelConfig
       throw new Error(`model weight "${prefix}${name}" has shape [${t.shape}], the config asks for [${shape}]`);
     }
   };
-  const norm = (n: string) => (expect(`${n}.weight`, [H]), expect(`${n}.bias`, [H]));
-  const lin = (n: string, out: number, inp: number) => (expect(`${n}.weight`, [out, inp]), expect(`${n}.bias`, [out]));
-  const layers = (l0: number, l1: number, inter: number, alsoInter?: number) => {
+  const withBias = s2s?.linearBias ?? true;
+  const norm = (n: string) => (expect(`${n}.weight`, [H]), s2s?.norm !== "rms" && expect(`${n}.bias`, [H]));
+  const lin = (n: string, out: number, inp: number) => (expect(`${n}.weight`, [out, inp]), withBias && expect(`${n}.bias`, [out]));
+  const layers = (l0: number, l1: number, inter: number, heads: number, alsoInter?: number) => {
+    // the attention's inner width: heads × T5's d_kv, else the hidden size
+    const A = heads * (config.seq2seq?.headDim ?? H / heads);
     for (let l = l0; l < l1; l++) {
       const names = family.layer(l, config);
-      for (const t of ["q", "k", "v", "attnOut", "crossQ", "crossK", "crossV", "crossOut"] as const) if (names.linear[t]) lin(names.linear[t]!, H, H);
+      for (const t of ["q", "k", "v", "crossQ", "crossK", "crossV"] as const) if (names.linear[t]) lin(names.linear[t]!, A, H);
+      for (const t of ["attnOut", "crossOut"] as const) if (names.linear[t]) lin(names.linear[t]!, H, A);
       // adapter-transformers 3.2.1 builds BART's and mBART's decoder FFN with encoder_ffn_dim: accept what the file holds
       const width = alsoInter !== undefined && w.get(`${names.linear.inter}.weight`).shape[0] === alsoInter ? alsoInter : inter;
       lin(names.linear.inter, width, H);
+      if (names.gate) lin(names.gate, width, H);
       lin(names.linear.out, H, width);
       norm(names.attnNorm);
       if (names.crossNorm) norm(names.crossNorm);
@@ -71,6 +76,10 @@ export function baseWeights(dict: StateDict, family: Family, config: ModelConfig
     for (const [stack, vocab] of [[s2s.encoder, config.vocabSize], [s2s.decoder, c.decoderVocabSize]] as const) {
       const tok = w.first(stack.tokens.map((n) => `${n}.weight`));
       if (tok.shape.length !== 2 || tok.shape[0] !== vocab || tok.shape[1] !== H) throw new Error(`token embeddings have shape [${tok.shape}], the config asks for [${vocab},${H}]`);
+      if (s2s.positions.kind === "relative") {
+        const heads = stack === s2s.encoder ? config.heads : c.decoderHeads;
+        expect(`${s2s.positions[stack === s2s.encoder ? "encoder" : "decoder"]}.weight`, [c.relativeBuckets!.buckets, heads]);
+      }
       if (stack.positions) {
         const p = w.get(`${stack.positions}.weight`);
         if (p.shape.length !== 2 || p.shape[1] !== H) throw new Error(`position embeddings have shape [${p.shape}], expected [n,${H}]`);
@@ -78,8 +87,8 @@ export function baseWeights(dict: StateDict, family: Family, config: ModelConfig
       if (stack.embeddingNorm) norm(stack.embeddingNorm);
       if (stack.finalNorm) norm(stack.finalNorm);
     }
-    layers(0, E, config.intermediate);
-    layers(E, config.layers, c.decoderIntermediate, config.intermediate);
+    layers(0, E, config.intermediate, config.heads);
+    layers(E, config.layers, c.decoderIntermediate, c.decoderHeads, config.intermediate);
     const head = w.first(s2s.lmHead.map((n) => `${n}.weight`));
     if (head.shape[0] !== c.decoderVocabSize || head.shape[1] !== H) throw new Error(`the LM head has shape [${head.shape}], the config asks for [${c.decoderVocabSize},${H}]`);
     return w;
@@ -97,6 +106,6 @@ export function baseWeights(dict: StateDict, family: Family, config: ModelConfig
     if (types.shape.length !== 2 || types.shape[1] !== H) throw new Error(`token type embeddings have shape [${types.shape}], expected [n,${H}]`);
   }
   norm(e.norm);
-  layers(0, config.layers, I);
+  layers(0, config.layers, I, config.heads);
   return w;
 }

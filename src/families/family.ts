@@ -50,6 +50,14 @@ export interface Seq2SeqConfig {
   numBeams: number;
   minLength: number;
   maxLength: number;
+  /** width of one attention head: T5's d_kv (heads · headDim may differ from d_model); null: d_model / the stack's heads */
+  headDim: number | null;
+  /** the decoder's output is multiplied by this before the LM head (T5 with tied embeddings: d_model^-0.5) */
+  lmHeadScale: number;
+  /** the FFN is act(gate x) ⊙ (inter x) (T5's gated-gelu, mT5) instead of act(inter x) */
+  gatedFfn: boolean;
+  /** T5's relative position buckets (only with Seq2SeqShape.positions "relative") */
+  relativeBuckets: { buckets: number; maxDistance: number } | null;
 }
 
 /** A linear layer of a transformer block that LoRA-like methods can target (cross*: a decoder's cross-attention). */
@@ -68,14 +76,26 @@ export interface LayerNames {
   attnNorm: string;
   crossNorm?: string;
   outNorm: string;
+  /** the gate of a gated FFN (T5's wi_0: a plain linear layer, no adapter method targets it) */
+  gate?: string;
 }
 
 /** How an encoder-decoder family builds its two stacks (read by graph/seq2seq.ts). */
 export interface Seq2SeqShape {
   /** LayerNorm before each sublayer (mBART) instead of after the residual (BART, Marian) */
   preLN: boolean;
-  /** learned position embeddings with an offset (BART: 2), or sinusoidal ones computed, not stored (Marian) */
-  positions: { kind: "learned"; offset: number } | { kind: "sinusoidal" };
+  /**
+   * learned position embeddings with an offset (BART: 2), sinusoidal ones computed, not stored (Marian), or
+   * T5's relative position buckets: a bias on the attention scores from the table of each stack's first
+   * layer (module paths here), computed once per stack and shared by all its layers
+   */
+  positions: { kind: "learned"; offset: number } | { kind: "sinusoidal" } | { kind: "relative"; encoder: string; decoder: string };
+  /** "layer": LayerNorm with a bias; "rms": T5's LayerNorm (scale only, no mean, no bias) */
+  norm: "layer" | "rms";
+  /** attention scores divided by √headDim (T5: not) */
+  scaleAttention: boolean;
+  /** linear layers have biases (T5: none) */
+  linearBias: boolean;
   /** module paths per stack */
   encoder: StackNames;
   decoder: StackNames;

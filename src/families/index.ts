@@ -4,12 +4,13 @@ import { roberta } from "./roberta.ts";
 import { bart } from "./bart.ts";
 import { mbart } from "./mbart.ts";
 import { marian } from "./marian.ts";
+import { t5 } from "./t5.ts";
 import type { Family, ModelConfig } from "./family.ts";
 
 // The registry of model families: adding one is a module beside this file
 // and a line here.
 
-export const FAMILIES: Family[] = [bert, roberta, distilbert, bart, mbart, marian];
+export const FAMILIES: Family[] = [bert, roberta, distilbert, bart, mbart, marian, t5];
 
 const byModelType = new Map(FAMILIES.flatMap((f) => f.modelTypes.map((t) => [t, f] as const)));
 

@@ -7,7 +7,43 @@ import { checked, type Family, type LayerNames, type ModelConfig, type Seq2SeqSh
 // cross_attention_adapters, output_adapters), decoder layers numbered after
 // the encoder's.
 
+/** config.json's generation settings, as every encoder-decoder config carries them (PretrainedConfig's defaults). */
+export const GenerationFields = {
+  bos_token_id: z.number().int().nonnegative().nullish(),
+  decoder_start_token_id: z.number().int().nonnegative().nullish(),
+  forced_bos_token_id: z.number().int().nonnegative().nullish(),
+  forced_eos_token_id: z.number().int().nonnegative().nullish(),
+  bad_words_ids: z.array(z.array(z.number().int().nonnegative())).nullish(),
+  no_repeat_ngram_size: z.number().int().nonnegative().default(0),
+  length_penalty: z.number().default(1),
+  early_stopping: z.union([z.boolean(), z.literal("never")]).default(false),
+  num_beams: z.number().int().positive().default(1),
+  min_length: z.number().int().nonnegative().default(0),
+  max_length: z.number().int().positive().default(20),
+  _name_or_path: z.string().nullish(),
+};
+const Generation = z.looseObject(GenerationFields);
+
+/** The generation part of Seq2SeqConfig; `start` is the decoder start token when config.json names none. */
+export function generationConfig(c: z.infer<typeof Generation>, eos: number, start: number) {
+  return {
+    decoderStartTokenId: c.decoder_start_token_id ?? start,
+    bosTokenId: c.bos_token_id ?? null,
+    eosTokenId: eos,
+    forcedBosTokenId: c.forced_bos_token_id ?? null,
+    forcedEosTokenId: c.forced_eos_token_id ?? null,
+    badWordsIds: c.bad_words_ids ?? [],
+    noRepeatNgramSize: c.no_repeat_ngram_size,
+    lengthPenalty: c.length_penalty,
+    earlyStopping: c.early_stopping,
+    numBeams: c.num_beams,
+    minLength: c.min_length,
+    maxLength: c.max_length,
+  };
+}
+
 const Config = z.looseObject({
+  ...GenerationFields,
   model_type: z.string(),
   d_model: z.number().int().positive(),
   encoder_layers: z.number().int().positive(),
@@ -21,21 +57,9 @@ const Config = z.looseObject({
   decoder_vocab_size: z.number().int().positive().nullish(),
   max_position_embeddings: z.number().int().positive(),
   pad_token_id: z.number().int().nonnegative().default(1),
-  bos_token_id: z.number().int().nonnegative().nullish(),
   eos_token_id: z.number().int().nonnegative().default(2),
-  decoder_start_token_id: z.number().int().nonnegative().nullish(),
-  forced_bos_token_id: z.number().int().nonnegative().nullish(),
-  forced_eos_token_id: z.number().int().nonnegative().nullish(),
-  bad_words_ids: z.array(z.array(z.number().int().nonnegative())).nullish(),
-  no_repeat_ngram_size: z.number().int().nonnegative().default(0),
-  length_penalty: z.number().default(1),
-  early_stopping: z.union([z.boolean(), z.literal("never")]).default(false),
-  num_beams: z.number().int().positive().default(1),
-  min_length: z.number().int().nonnegative().default(0),
-  max_length: z.number().int().positive().default(20),
   scale_embedding: z.boolean().default(false),
   share_encoder_decoder_embeddings: z.boolean().default(true),
-  _name_or_path: z.string().nullish(),
 });
 
 export function seq2seqConfig(json: Record<string, unknown>, family: string): ModelConfig {
@@ -61,23 +85,16 @@ export function seq2seqConfig(json: Record<string, unknown>, family: string): Mo
       decoderIntermediate: c.decoder_ffn_dim,
       decoderVocabSize: c.share_encoder_decoder_embeddings ? c.vocab_size : c.decoder_vocab_size ?? c.vocab_size,
       scaleEmbedding: c.scale_embedding,
-      decoderStartTokenId: c.decoder_start_token_id ?? c.eos_token_id,
-      bosTokenId: c.bos_token_id ?? null,
-      eosTokenId: c.eos_token_id,
-      forcedBosTokenId: c.forced_bos_token_id ?? null,
-      forcedEosTokenId: c.forced_eos_token_id ?? null,
-      badWordsIds: c.bad_words_ids ?? [],
-      noRepeatNgramSize: c.no_repeat_ngram_size,
-      lengthPenalty: c.length_penalty,
-      earlyStopping: c.early_stopping,
-      numBeams: c.num_beams,
-      minLength: c.min_length,
-      maxLength: c.max_length,
+      ...generationConfig(c, c.eos_token_id, c.eos_token_id),
+      headDim: null,
+      lmHeadScale: 1,
+      gatedFfn: false,
+      relativeBuckets: null,
     },
   });
 }
 
-function encoderDepth(c: ModelConfig | undefined): number {
+export function encoderDepth(c: ModelConfig | undefined): number {
   if (!c) throw new Error("internal: an encoder-decoder family needs the model config to number its layers");
   return c.layers - c.decoderLayers;
 }
@@ -113,7 +130,7 @@ export function bartLayer(l: number, c?: ModelConfig): LayerNames {
 const MODULE = { mh: "attention_adapters", cross: "cross_attention_adapters", out: "output_adapters" } as const;
 
 /** The parts every BART-like family shares; each family module adds its config reader and its shape. */
-export function bartLike(name: string, modelTypes: string[], shape: Omit<Seq2SeqShape, "lmHead" | "finalLogitsBias" | "encoder" | "decoder"> & { embeddingNorm: boolean; finalNorm: boolean }): Family {
+export function bartLike(name: string, modelTypes: string[], shape: Pick<Seq2SeqShape, "preLN" | "positions"> & { embeddingNorm: boolean; finalNorm: boolean }): Family {
   const offset = shape.positions.kind === "learned" ? shape.positions.offset : 0;
   const stack = (s: "encoder" | "decoder") => ({
     tokens: [`${s}.embed_tokens`, "shared"],
@@ -144,6 +161,9 @@ export function bartLike(name: string, modelTypes: string[], shape: Omit<Seq2Seq
     seq2seq: {
       preLN: shape.preLN,
       positions: shape.positions,
+      norm: "layer",
+      scaleAttention: true,
+      linearBias: true,
       encoder: stack("encoder"),
       decoder: stack("decoder"),
       lmHead: ["lm_head", "shared"],

@@ -18,6 +18,13 @@ interface Template { single: Piece[]; pair: Piece[] }
 interface Row { ids: number[]; tokens: string[]; offsets: [number, number][] }
 
 // Model families trained with a single token type: their post-processors may still emit 1s for segment B.
+/**
+ * T5's tokenizer classes count only eos, unk, pad and the extra ids (<extra_id_N>, or
+ * tokenizer_config.json's additional_special_tokens) as special: decoding skips those and keeps any other
+ * added token, whatever tokenizer.json marks.
+ */
+const T5_MODELS = new Set(["t5", "mt5"]);
+
 const ONE_TYPE_MODELS = new Set(["roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "longformer", "data2vec-text", "bart", "mbart", "mpnet", "distilbert"]);
 
 /**
@@ -50,6 +57,8 @@ export class TextTokenizer {
     private readonly padToken: string,
     private readonly zeroTypes: boolean,
     json: any,
+    /** the ids decode skips, where the model's tokenizer class decides them (T5); else tokenizer.json's special tokens */
+    private readonly skipped: Set<number> | null = null,
   ) {
     this.addedTokens = new Set((json.added_tokens ?? []).map((t: { content: string }) => t.content));
     this.byteLevel = JSON.stringify([json.pre_tokenizer, json.decoder]).includes('"ByteLevel"');
@@ -65,7 +74,7 @@ export class TextTokenizer {
     const padToken = padTokenOf(json, config);
     const padId = (json.padding?.pad_id as number | undefined) ?? (padToken !== undefined ? tok.token_to_id(padToken) : undefined) ?? 0;
     const zeroTypes = ONE_TYPE_MODELS.has(modelType ?? "") || hasProcessor(json.post_processor, "RobertaProcessing");
-    return new TextTokenizer(tok, template, padId, padToken ?? tok.id_to_token(padId) ?? "", zeroTypes, json);
+    return new TextTokenizer(tok, template, padId, padToken ?? tok.id_to_token(padId) ?? "", zeroTypes, json, T5_MODELS.has(modelType ?? "") ? t5Specials(json, config, tok) : null);
   }
 
   /** Special tokens added to a single text / a pair (what truncation must leave room for). */
@@ -98,6 +107,11 @@ export class TextTokenizer {
 
   /** Text of ids, without special tokens. */
   decode(ids: number[]): string {
+    if (this.skipped) {
+      const kept = ids.filter((id) => !this.skipped!.has(id));
+      // the tokenizers binding rejects an empty list
+      return kept.length ? this.tok.decode(kept, { skip_special_tokens: false }) : "";
+    }
     return this.tok.decode(ids, { skip_special_tokens: true });
   }
 
@@ -286,4 +300,13 @@ function padTokenOf(json: any, config: Record<string, unknown>): string | undefi
   if (p && typeof p.content === "string") return p.content;
   const added: string[] = (json.added_tokens ?? []).map((t: { content: string }) => t.content);
   return added.find((t) => t === "[PAD]" || t === "<pad>");
+}
+
+/** T5Tokenizer's special tokens: eos, unk, pad (as tokenizer_config.json names them, else T5's defaults) and the extra ids. */
+function t5Specials(json: any, config: Record<string, unknown>, tok: Tokenizer): Set<number> {
+  const name = (v: unknown, fallback: string) => (typeof v === "string" ? v : typeof (v as { content?: unknown } | null)?.content === "string" ? (v as { content: string }).content : fallback);
+  const extra = Array.isArray(config.additional_special_tokens) ? config.additional_special_tokens.map((t) => name(t, "")) : [];
+  const added = ((json.added_tokens ?? []) as { content: string }[]).map((t) => t.content).filter((t) => /^<extra_id_\d+>$/.test(t));
+  const tokens = [name(config.eos_token, "</s>"), name(config.unk_token, "<unk>"), name(config.pad_token, "<pad>"), ...extra, ...added];
+  return new Set(tokens.map((t) => tok.token_to_id(t)).filter((id): id is number => typeof id === "number"));
 }

@@ -1,5 +1,5 @@
 import type { GraphBuilder, Value } from "./onnx-builder.ts";
-import { layerNorm } from "./ops.ts";
+import { layerNorm, rmsNorm } from "./ops.ts";
 import type { BaseWeights } from "../families/base-weights.ts";
 import { transpose2d } from "../formats/linear.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -15,6 +15,8 @@ export class BaseInitializers {
     private g: GraphBuilder,
     private weights: BaseWeights,
     private eps: number,
+    /** "rms": T5's LayerNorm (scale only) */
+    private norm: "layer" | "rms" = "layer",
   ) {}
 
   tensor(name: string, t: Tensor): Value {
@@ -35,5 +37,6 @@ export class BaseInitializers {
   };
 
   /** the model's LayerNorm at `prefix` */
-  ln = (prefix: string) => (x: Value): Value => layerNorm(x, this.W(`${prefix}.weight`), this.W(`${prefix}.bias`), this.eps);
+  ln = (prefix: string) => (x: Value): Value =>
+    this.norm === "rms" ? rmsNorm(x, this.W(`${prefix}.weight`), this.eps) : layerNorm(x, this.W(`${prefix}.weight`), this.W(`${prefix}.bias`), this.eps);
 }

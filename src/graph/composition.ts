@@ -75,6 +75,17 @@ export class CompositionGraph {
     return x;
   }
 
+  /** The inverse of the embeddings' hooks, in reverse order: a translation model's decoder output before the LM head (AdapterHub's invertible_adapters_forward(rev=True)). */
+  embeddingsInverse(x: Value): Value {
+    const first = this.spec.embeddings;
+    if (first === null) return x;
+    for (const part of [...this.parts(first)].reverse()) {
+      const m = methodByName(part.method);
+      if (m.embeddingsInverse) x = m.embeddingsInverse(x, part, this.params(first, part.method));
+    }
+    return x;
+  }
+
   /** A linear layer's output: every part of every slot that hooks linear layers, in slot order. */
   linear(y: Value, x: Value, place: string): Value {
     this.spec.slots.forEach((s, i) => {

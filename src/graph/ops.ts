@@ -79,3 +79,10 @@ export const ACTIVATIONS = [
   "relu", "tanh", "sigmoid", "swish", "silu", "gelu", "gelu_python", "gelu_orig", "gelu_new", "gelu_fast",
   "gelu_pytorch_tanh", "gelu_accurate", "quick_gelu", "leakyrelu", "leaky_relu", "linear", "identity", "relu6", "mish",
 ];
+
+/** T5's LayerNorm: x / √(mean(x²) + eps) · γ (no mean subtracted, no bias). */
+export function rmsNorm(x: Value, gamma: Value, eps: number): Value {
+  const g = x.g;
+  const variance = g.op("ReduceMean", [mul(x, x)], { axes: [-1], keepdims: 1 });
+  return mul(div(x, g.op("Sqrt", [add(variance, g.constF(eps))])), gamma);
+}

@@ -1,5 +1,6 @@
 import { GraphBuilder, type ExternalWeights, type Value } from "./onnx-builder.ts";
-import { activation, add, concat, gather, linear, matmul, reshape, scale, softmax, transpose } from "./ops.ts";
+import { activation, add, concat, gather, linear, matmul, mul, reshape, scale, softmax, squeeze, transpose, unsqueeze } from "./ops.ts";
+import { relativePositionBias } from "./relative-positions.ts";
 import { CompositionGraph } from "./composition.ts";
 import type { GraphSpec } from "./spec.ts";
 import type { EncoderGraph } from "./encoder.ts";
@@ -10,14 +11,16 @@ import { transpose2d } from "../formats/linear.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { BaseInitializers } from "./base-weights.ts";
 
-// Encoder-decoder models (BART, mBART, Marian) as two graphs: the encoder,
+// Encoder-decoder models (BART, mBART, Marian, T5) as two graphs: the encoder,
 // run once per input, and the decoder, run once per generated token with
 // the past self-attention keys and values in and out (or once over a whole
 // target, for scoring). The composition's hooks sit where AdapterHub applies
 // adapters: after self-attention (mh), after cross-attention (cross, decoder
 // layers) and after the FFN (out), in place of the block's residual and
 // LayerNorm (post-LN) or of the residual alone (pre-LN); decoder layers are
-// numbered after the encoder's.
+// numbered after the encoder's. What differs between families (norms, biases,
+// positions, attention scaling, gated FFNs, the LM head's scale) comes from
+// the family's Seq2SeqShape and the model's config.
 
 /** Names of the decoder graph's inputs and outputs, shared with the engine that feeds it. */
 export const decoderIO = {
@@ -43,7 +46,7 @@ class Builder {
   ) {
     this.g = new GraphBuilder(external);
     this.comp = new CompositionGraph(this.g, spec, config.hidden);
-    this.base = new BaseInitializers(this.g, weights, config.eps);
+    this.base = new BaseInitializers(this.g, weights, config.eps, family.seq2seq!.norm);
   }
 
   tensor = (name: string, t: Tensor) => this.base.tensor(name, t);
@@ -58,26 +61,56 @@ class Builder {
     let x = gather(this.W(name), ids);
     if (this.config.seq2seq!.scaleEmbedding) x = scale(x, Math.sqrt(this.config.hidden));
     const shape = this.family.seq2seq!;
-    const table = shape.positions.kind === "learned" ? this.W(`${stack.positions}.weight`) : this.tensor("sinusoidal_positions", sinusoidal(this.config.maxPositions + 2, this.config.hidden));
-    x = add(x, gather(table, positions));
+    // relative positions are a bias on the attention scores instead (scoreBias)
+    if (shape.positions.kind !== "relative") {
+      const table = shape.positions.kind === "learned" ? this.W(`${stack.positions}.weight`) : this.tensor("sinusoidal_positions", sinusoidal(this.config.maxPositions + 2, this.config.hidden));
+      x = add(x, gather(table, positions));
+    }
     return stack.embeddingNorm ? this.ln(stack.embeddingNorm)(x) : x;
   }
 
+  /**
+   * What every attention of a stack adds to its scores: the padding or causal `mask`, plus (T5) the
+   * relative position bias of queries at `queries` over keys at `keys()`, computed once for all layers.
+   */
+  scoreBias(stack: "encoder" | "decoder", mask: Value, queries: Value, keys: () => Value): Value {
+    const p = this.family.seq2seq!.positions;
+    if (p.kind !== "relative") return mask;
+    const { buckets, maxDistance } = this.config.seq2seq!.relativeBuckets!;
+    return add(relativePositionBias(this.W(`${p[stack]}.weight`), queries, keys(), stack === "encoder", buckets, maxDistance), mask);
+  }
+
+  /** width of one head */
+  dh = (heads: number) => this.config.seq2seq!.headDim ?? this.config.hidden / heads;
+
   lin(l: number, target: LinearTarget, input: Value): Value {
     const name = this.family.layer(l, this.config).linear[target]!;
-    return this.comp.linear(linear(input, this.WT(`${name}.weight`), this.W(`${name}.bias`)), input, `${l}.${target}`);
+    return this.comp.linear(this.plain(name, input), input, `${l}.${target}`);
+  }
+
+  /** the base linear layer alone (with its bias, where the family has biases) */
+  plain(name: string, input: Value): Value {
+    return linear(input, this.WT(`${name}.weight`), this.family.seq2seq!.linearBias ? this.W(`${name}.bias`) : null);
   }
 
   /** [N, T, H] → [N, heads, T, dh] */
   split(v: Value, heads: number): Value {
-    return transpose(reshape(v, [0, 0, heads, this.config.hidden / heads]), [0, 2, 1, 3]);
+    return transpose(reshape(v, [0, 0, heads, this.dh(heads)]), [0, 2, 1, 3]);
   }
 
-  /** softmax(q kᵀ / √dh + bias) v, heads merged back to [N, T, H] */
+  /** softmax(q kᵀ / √dh + bias) v (T5: unscaled), heads merged back to [N, T, heads · dh] */
   attend(q: Value, k: Value, v: Value, bias: Value, heads: number): Value {
-    const dh = this.config.hidden / heads;
-    const scores = add(scale(matmul(q, transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(dh)), bias);
-    return reshape(transpose(matmul(softmax(scores), v), [0, 2, 1, 3]), [0, 0, this.config.hidden]);
+    const dh = this.dh(heads);
+    const scores = add(scale(matmul(q, transpose(k, [0, 1, 3, 2])), this.family.seq2seq!.scaleAttention ? 1 / Math.sqrt(dh) : 1), bias);
+    return reshape(transpose(matmul(softmax(scores), v), [0, 2, 1, 3]), [0, 0, heads * dh]);
+  }
+
+  /** The FFN: act(inter x), or act(gate x) ⊙ inter x for a gated one (T5's wi_0, wi_1) */
+  ffn(l: number, y: Value): Value {
+    const gate = this.family.layer(l, this.config).gate;
+    const inter = this.lin(l, "inter", y);
+    const h = gate && this.config.seq2seq!.gatedFfn ? mul(activation(this.plain(gate, y), this.config.activation), inter) : activation(inter, this.config.activation);
+    return this.lin(l, "out", h);
   }
 
   /** One block: self-attention, (decoder) cross-attention, FFN, each followed by its adapter location. */
@@ -92,7 +125,7 @@ class Builder {
     };
     x = sub(names.attnNorm, x, (y) => this.lin(l, "attnOut", self(this.lin(l, "q", y), this.lin(l, "k", y), this.lin(l, "v", y))), "mh");
     if (cross) x = sub(names.crossNorm!, x, (y) => this.lin(l, "crossOut", cross(this.lin(l, "crossQ", y))), "cross");
-    x = sub(names.outNorm, x, (y) => this.lin(l, "out", activation(this.lin(l, "inter", y), this.config.activation)), "out");
+    x = sub(names.outNorm, x, (y) => this.ffn(l, y), "out");
     void inter;
     return x;
   }
@@ -124,8 +157,9 @@ export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights
   const bias = g.input("attention_bias", "float32", ["batch", 1, 1, "seq"]);
   let x = b.comp.embeddings(b.embed(shape.encoder, ids, positions));
   const heads = config.heads;
+  const scoreBias = b.scoreBias("encoder", bias, positions, () => positions);
   for (let l = 0; l < encoderDepth(config); l++) {
-    x = b.block(l, x, (q, k, v) => b.attend(b.split(q, heads), b.split(k, heads), b.split(v, heads), bias, heads), null, config.intermediate);
+    x = b.block(l, x, (q, k, v) => b.attend(b.split(q, heads), b.split(k, heads), b.split(v, heads), scoreBias, heads), null, config.intermediate);
   }
   if (shape.encoder.finalNorm) x = b.ln(shape.encoder.finalNorm)(x);
   // Each decoder layer's cross-attention keys and values depend only on the
@@ -158,7 +192,7 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
   const shape = family.seq2seq!;
   const s2s = config.seq2seq!;
   const heads = s2s.decoderHeads;
-  const dh = config.hidden / heads;
+  const dh = b.dh(heads);
   const ids = g.input("decoder_input_ids", "int64", ["batch", "new"]);
   const positions = g.input("decoder_position_ids", "int64", ["batch", "new"]);
   const selfBias = g.input("self_bias", "float32", ["batch", 1, "new", "total"]);
@@ -166,6 +200,9 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
   const source = g.input("source_index", "int64", ["batch"]);
   const crossBias = gather(g.input("encoder_bias", "float32", ["sources", 1, 1, "src"]), source);
   let x = b.embed(shape.decoder, ids, positions);
+  // past and new tokens sit at positions 0 … total − 1
+  const total = () => squeeze(g.op("Shape", [selfBias], { start: 3, end: 4 }), [0]);
+  const scoreBias = b.scoreBias("decoder", selfBias, positions, () => unsqueeze(g.op("Range", [g.constI(0), total(), g.constI(1)]), [0]));
   const E = encoderDepth(config);
   const outputs = ["logprobs"];
   for (let d = 0; d < config.decoderLayers; d++) {
@@ -177,7 +214,7 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
       g.output(keys, decoderIO.presentKey(d));
       g.output(values, decoderIO.presentValue(d));
       outputs.push(decoderIO.presentKey(d), decoderIO.presentValue(d));
-      return b.attend(b.split(q, heads), keys, values, selfBias, heads);
+      return b.attend(b.split(q, heads), keys, values, scoreBias, heads);
     };
     const cross = (q: Value) => {
       const kv = (name: string) => gather(g.input(name, "float32", ["sources", heads, "src", dh]), source);
@@ -188,6 +225,9 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
   if (shape.decoder.finalNorm) x = b.ln(shape.decoder.finalNorm)(x);
   const head = weights.first(shape.lmHead.map((n) => `${n}.weight`));
   const [vocab, width] = head.shape;
+  x = scale(x, s2s.lmHeadScale);
+  // the composition's invertible adapter, reversed (its forward pass ran on the encoder's embeddings only)
+  x = b.comp.embeddingsInverse(x);
   let logits = matmul(x, b.g.initDerived("lm_head.T", [width, vocab], () => transpose2d(head).data));
   if (shape.finalLogitsBias && weights.has(shape.finalLogitsBias)) {
     const bias = weights.get(shape.finalLogitsBias);

@@ -1,14 +1,16 @@
 import { z } from "zod";
-import { activation, add, concat, linear } from "../graph/ops.ts";
+import { activation, add, concat, linear, sub } from "../graph/ops.ts";
 import type { Value } from "../graph/onnx-builder.ts";
 import { linearOf, type Linear, biasOf } from "../formats/linear.ts";
-import { under, type AdapterMethod } from "./method.ts";
+import { under, type AdapterMethod, type ParamFn, type PartSpec } from "./method.ts";
 
 // Invertible adapters (MAD-X language adapters, Pfeiffer et al. 2020): a NICE
 // coupling block on the embeddings' output, saved with a bottleneck adapter
 // whose config sets inv_adapter. AdapterHub applies the invertible adapter of
 // the first adapter of the active setup (AdapterCompositionBlock.first()), if
-// that adapter has one; the inverse pass only serves masked-LM heads.
+// that adapter has one. Its inverse runs on a translation model's decoder
+// output before the LM head (AdapterHub: BART, T5), where the adapter sits
+// under encoder.invertible_adapters.
 //   x = [x1 | x2] (x1 the first ⌊H/2⌋ features)
 //   y1 = x1 + F(x2),  y2 = x2 + G(y1),  out = [y1 | y2]
 // with F, G = Linear(d → ⌊d/rf⌋) · act · Linear(→ the other half).
@@ -50,11 +52,12 @@ export const invertible: AdapterMethod<InvertibleConfig, InvertibleWeights> = {
     return { reductionFactor: c.inv_adapter_reduction_factor ?? 2, act: c.non_linearity.toLowerCase() };
   },
 
-  read({ model, name, keys }, c) {
+  read({ family, model, name, keys }, c) {
     const H = model.hidden;
     const h1 = Math.floor(H / 2);
     const h2 = H - h1;
-    const w = under(keys, `invertible_adapters.${name}`);
+    // encoder-decoder models keep it in the encoder stack
+    const w = under(keys, `${family.seq2seq ? "encoder." : ""}invertible_adapters.${name}`);
     const what = `invertible adapter of "${name}"`;
     if (w.size === 0) throw new Error(`${what}: no weights (expected invertible_adapters.${name}.F.0.weight ...)`);
     const subnet = (net: "F" | "G", dIn: number, dOut: number): Subnet => {
@@ -79,18 +82,26 @@ export const invertible: AdapterMethod<InvertibleConfig, InvertibleWeights> = {
     }
   },
 
-  embeddings(x, spec, p) {
-    const g = x.g;
-    const [fr, gr] = spec.dims;
-    const act = String(spec.shape?.act ?? "relu");
-    const h1 = Number(spec.shape?.h1);
-    const slice = (v: Value, from: number, to: number) => g.op("Slice", [v, g.constI([from]), g.constI([to]), g.constI([2])]);
-    const net = (k: "f" | "g", v: Value, dIn: number | string, dOut: number | string, r: number) =>
-      linear(activation(linear(v, p(PLACE, `${k}0_w`, [dIn, r]), p(PLACE, `${k}0_b`, [r])), act), p(PLACE, `${k}2_w`, [r, dOut]), p(PLACE, `${k}2_b`, [dOut]));
-    const x1 = slice(x, 0, h1);
-    const x2 = slice(x, h1, 2 ** 31 - 1);
-    const y1 = add(x1, net("f", x2, "h2", "h1", fr));
-    const y2 = add(x2, net("g", y1, "h1", "h2", gr));
-    return concat([y1, y2], 2);
-  },
+  embeddings: (x, spec, p) => coupling(x, spec, p, false),
+  embeddingsInverse: (x, spec, p) => coupling(x, spec, p, true),
 };
+
+/** NICECouplingBlock.forward: y1 = x1 + F(x2), y2 = x2 + G(y1); with rev, x2 = y2 − G(y1), x1 = y1 − F(x2). */
+function coupling(x: Value, spec: PartSpec, p: ParamFn, rev: boolean): Value {
+  const g = x.g;
+  const [fr, gr] = spec.dims;
+  const act = String(spec.shape?.act ?? "relu");
+  const h1 = Number(spec.shape?.h1);
+  const slice = (v: Value, from: number, to: number) => g.op("Slice", [v, g.constI([from]), g.constI([to]), g.constI([2])]);
+  const net = (k: "f" | "g", v: Value, dIn: number | string, dOut: number | string, r: number) =>
+    linear(activation(linear(v, p(PLACE, `${k}0_w`, [dIn, r]), p(PLACE, `${k}0_b`, [r])), act), p(PLACE, `${k}2_w`, [r, dOut]), p(PLACE, `${k}2_b`, [dOut]));
+  const x1 = slice(x, 0, h1);
+  const x2 = slice(x, h1, 2 ** 31 - 1);
+  if (rev) {
+    const y2 = sub(x2, net("g", x1, "h1", "h2", gr));
+    return concat([sub(x1, net("f", y2, "h2", "h1", fr)), y2], 2);
+  }
+  const y1 = add(x1, net("f", x2, "h2", "h1", fr));
+  const y2 = add(x2, net("g", y1, "h1", "h2", gr));
+  return concat([y1, y2], 2);
+}

@@ -51,6 +51,8 @@ export interface AdapterMethod<C = unknown, W = unknown> {
   linear?(y: Value, x: Value, place: string, spec: PartSpec, p: ParamFn): Value;
   /** the embeddings' output (invertible adapters) */
   embeddings?(x: Value, spec: PartSpec, p: ParamFn): Value;
+  /** its inverse, on a translation model's decoder output before the LM head */
+  embeddingsInverse?(x: Value, spec: PartSpec, p: ParamFn): Value;
 }
 
 export interface Part<C = unknown, W = unknown> {

@@ -6,7 +6,7 @@ import { post, startServer } from "../support/server.ts";
 import { fixtureStores } from "../support/paths.ts";
 import type { RunningServer } from "../../src/server/serve.ts";
 
-// Every case of every AdapterHub seq2seq store (test/fixtures/seq2seq, seq2seq-extra: cases with a "kind")
+// Every case of every AdapterHub seq2seq store (test/fixtures/seq2seq, seq2seq-extra, t5, t5-extra: cases with a "kind")
 // through the HTTP API: generated ids exactly, beam scores within 1e-3, texts as the library decodes them,
 // teacher-forced log-probabilities within the case's atol. A Parallel / BatchSplit case expects a list of
 // branches ({name, rows, ...}), one result per branch in order; a num_return_sequences case also expects

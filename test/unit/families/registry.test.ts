@@ -11,8 +11,8 @@ const readJson = (p: string) => JSON.parse(readFileSync(p, "utf8"));
 const BERT_JSON = readJson(path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny/config.json"));
 
 test("the registry holds the encoder and encoder-decoder families, each model_type once", () => {
-  assert.deepEqual(FAMILIES.map((f) => f.name), ["bert", "roberta", "distilbert", "bart", "mbart", "marian"]);
-  assert.deepEqual([...MODEL_TYPES].sort(), ["bart", "bert", "camembert", "distilbert", "marian", "mbart", "roberta", "xlm-roberta"]);
+  assert.deepEqual(FAMILIES.map((f) => f.name), ["bert", "roberta", "distilbert", "bart", "mbart", "marian", "t5"]);
+  assert.deepEqual([...MODEL_TYPES].sort(), ["bart", "bert", "camembert", "distilbert", "marian", "mbart", "mt5", "roberta", "t5", "xlm-roberta"]);
   assert.equal(new Set(MODEL_TYPES).size, FAMILIES.flatMap((f) => f.modelTypes).length);
   for (const [type, family] of [["bert", "bert"], ["roberta", "roberta"], ["xlm-roberta", "roberta"], ["camembert", "roberta"], ["distilbert", "distilbert"]]) {
     assert.equal(familyFor(type).name, family, type);
@@ -26,7 +26,7 @@ test("an unknown model_type is refused with the supported list", () => {
       (e: Error) => e.message.includes(`"${type}" is not supported`) && MODEL_TYPES.every((t) => e.message.includes(t)),
     );
   }
-  assert.throws(() => parseModelConfig({ ...BERT_JSON, model_type: "electra" }), /"electra" is not supported \(supported: bert, roberta, xlm-roberta, camembert, distilbert, bart, mbart, marian\)/);
+  assert.throws(() => parseModelConfig({ ...BERT_JSON, model_type: "electra" }), /"electra" is not supported \(supported: bert, roberta, xlm-roberta, camembert, distilbert, bart, mbart, marian, t5, mt5\)/);
 });
 
 test("a config.json without a string model_type is refused", () => {
@@ -71,7 +71,7 @@ test("every fixture store's models/*/config.json parses, into the family that re
     }
   }
   assert.ok(n >= 5, `only ${n} models seen`);
-  assert.deepEqual([...seen].sort(), ["bart", "bert", "distilbert", "marian", "mbart", "roberta"]);
+  assert.deepEqual([...seen].sort(), ["bart", "bert", "distilbert", "marian", "mbart", "roberta", "t5"]);
 });
 
 test("relative position embeddings are refused, absolute ones read", () => {

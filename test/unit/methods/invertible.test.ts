@@ -79,3 +79,17 @@ test("the graph hook computes the NICE coupling block, and JS inverts it back to
   const back1 = gy1.map((v, i) => v - net(w.F, back2)[i]);
   assert.ok(maxDiff(back1, x1) < 1e-5 && maxDiff(back2, x2) < 1e-5);
 });
+
+test("the inverse hook (a translation model's decoder output before the LM head) undoes the block", async () => {
+  const part = load("lang_de").find((p) => p.method === invertible)!;
+  const spec = invertible.spec(part.config as never, part.weights as InvertibleWeights);
+  const [N, T, H] = [2, 4, model.hidden];
+  const x = random(N * T * H, 11);
+  const feeds = partFeeds(invertible, spec, part);
+  const y = await runHook({ x: { dims: [N, T, H], data: x } }, feeds, (v, p) => invertible.embeddings!(v.x, spec, p));
+  const back = await runHook({ y: { dims: [N, T, H], data: y.data } }, feeds, (v, p) => invertible.embeddingsInverse!(v.y, spec, p));
+  assert.ok(maxDiff(y.data, x) > 1e-2, "the block changed its input");
+  assert.ok(maxDiff(back.data, x) < 1e-5, `the inverse recovers x: ${maxDiff(back.data, x)}`);
+  const twice = await runHook({ x: { dims: [N, T, H], data: x } }, feeds, (v, p) => invertible.embeddingsInverse!(v.x, spec, p));
+  assert.ok(maxDiff(twice.data, y.data) > 1e-2, "the inverse is not the forward block");
+});
