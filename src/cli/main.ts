@@ -173,6 +173,23 @@ program
   });
 
 program
+  .command("pull")
+  .description("fetch a model, adapter or fusion from the Hugging Face Hub into a store: only the files polyhead reads, checked like push")
+  .argument("<repo>", "a Hub repository: bert-base-uncased, AdapterHub/bert-base-uncased-pf-sst2")
+  .addOption(storeOption())
+  .option("--as <name>", "store name (default: the repository's name)")
+  .option("--revision <rev>", "a branch, tag or commit (default: the default branch); pinned to its commit for the whole download")
+  .option("--tenant <tenant>", "pull an adapter or fusion into a tenant's namespace")
+  .option("--kind <kind>", "model, adapter or fusion (default: detected from the files)", kind)
+  .option("--cache-dir <dir>", "where downloads wait until they are pushed; running the same pull again continues a cut one (default: ~/.cache/polyhead/pull)")
+  .option("-q, --quiet", "no progress bar")
+  .addHelpText("after", "\nThe Hub is HF_ENDPOINT (default https://huggingface.co); a private or gated repository needs HF_TOKEN.")
+  .action(async (repo: string, o) => {
+    const { pull } = await import("./pull.ts");
+    await pull(repo, { store: o.store, as: o.as, revision: o.revision, tenant: o.tenant, kind: o.kind, quiet: o.quiet, cacheDir: o.cacheDir });
+  });
+
+program
   .command("ls")
   .description("list the models, adapters and fusions in a store")
   .addOption(storeOption("adapters"))
