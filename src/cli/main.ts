@@ -11,8 +11,9 @@ import { KINDS, type Kind } from "../store/layout.ts";
 // for loading the inference engine and onnxruntime.
 
 // The AWS SDK warns on Node < 22 that its releases after January 2027 will
-// need Node 22. That is for whoever upgrades the lockfile (NOTES.md), not for
-// someone running `polyhead ls`; an explicit setting still wins.
+// need Node 22. That is for whoever upgrades the lockfile (README, "Install":
+// engines goes to >= 22 with that upgrade), not for someone running
+// `polyhead ls`; an explicit setting still wins.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const int = (v: string) => {

@@ -130,3 +130,18 @@ test("npx polyhead serve --demo, from another folder: the bundled store answers 
     process.kill(-child.pid!, "SIGTERM");
   }
 });
+
+test("a clean npm ci: .npmrc holds only keys npm reads, and every install script is reviewed in allowScripts", async () => {
+  // npm warns on any project config it does not know (as it did on onnxruntime-node-install)
+  const config = await run("npm", ["config", "get", "engine-strict"], ROOT);
+  assert.equal(config.code, 0, config.stderr);
+  assert.equal(config.stdout.trim(), "true");
+  assert.doesNotMatch(config.stderr, /npm warn/i);
+  // npm >= 11 warns at install about dependencies whose install scripts allowScripts does not cover
+  const scripts = await run("npm", ["install-scripts", "ls", "--json"], ROOT);
+  assert.equal(scripts.code, 0, scripts.stderr);
+  assert.deepEqual((JSON.parse(scripts.stdout) as { allowScripts: unknown[] }).allowScripts, []);
+  const allow = (pkg as unknown as { allowScripts: Record<string, boolean> }).allowScripts;
+  // the CPU build of onnxruntime ships in its package: its script only downloads the CUDA provider (infra/Dockerfile.cuda runs it by name)
+  assert.equal(allow["onnxruntime-node"], false);
+});
