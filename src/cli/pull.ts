@@ -53,6 +53,7 @@ export async function pull(repo: string, opts: PullOptions, out: (line: string) 
   if (opts.kind && !KINDS.includes(opts.kind)) throw new RefusedError(`unknown kind "${opts.kind}"`);
   const env = opts.env ?? process.env;
   const hubUrl = (env.HF_ENDPOINT || DEFAULT_HUB).replace(/\/+$/, "");
+  if (!/^https?:\/\/[^/]/.test(hubUrl)) throw new RefusedError(`HF_ENDPOINT is "${hubUrl}": expected an http(s) URL such as ${DEFAULT_HUB}`);
   const accessToken = env.HF_TOKEN || undefined;
   if (accessToken && !accessToken.startsWith("hf_")) throw new RefusedError("HF_TOKEN is not a Hugging Face access token (they start with hf_)");
   const hub = { hubUrl, accessToken };

@@ -240,6 +240,8 @@ test("a repository the Hub does not have: 404, nothing pushed", async () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /nobody\/nothing: not found on http:\/\/127\.0\.0\.1:\d+ \(Repository not found\)/);
   assert.equal(existsSync(store), false);
+  const endpoint = await pullHere(["pull", "nobody/nothing", "--store", store], { HF_ENDPOINT: "hub.local" });
+  assert.match(endpoint.stderr, /HF_ENDPOINT is "hub\.local": expected an http\(s\) URL/);
   const bad = await pullHere(["pull", "../etc", "--store", store]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /is not a Hub repository id/);
