@@ -15,7 +15,10 @@ import { ROOT } from "../support/paths.ts";
 // Installing a tarball needs its dependencies. The folder gets a lockfile with
 // exactly the versions of this repository's package-lock.json (its production
 // part), and `npm ci --prefer-offline` takes them from npm's cache, which the
-// checkout's own `npm ci` filled; only what the cache lacks is fetched.
+// checkout's own `npm ci` filled; only what the cache lacks is fetched. A bare
+// `npm install ./polyhead-x.tgz` (no lockfile: the newest versions the ranges
+// allow, fetched from the registry) works the same way, with
+// ONNXRUNTIME_NODE_INSTALL=skip (README, "Install").
 
 interface Run {
   code: number;
