@@ -5,7 +5,7 @@ import type { Fetchable } from "../src/edge/backends.ts";
 // The public edge: a Cloudflare Worker (Hono). Auth, validation and routing
 // with adapter affinity live in src/edge; this file binds them to the runtime.
 
-/** The CPU inference container (functions/server.ts in the image), one Durable Object per instance. */
+/** The CPU inference container (`polyhead serve` in the image), one Durable Object per instance. */
 export class PolyheadContainer extends Container {
   defaultPort = 8080;
   sleepAfter = "10m";

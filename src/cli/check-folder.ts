@@ -11,7 +11,7 @@ import { parseFusionConfig } from "../methods/fusion.ts";
 import { isModelHead, parseHeadConfig, readHeadWeights } from "../heads/index.ts";
 import { readStateDict } from "../formats/state-dict.ts";
 import type { StateDict } from "../core/tensor.ts";
-import { CONFIG_FILES, detectKind, fusionListProblem, FUSION_LIST, isWeightFile, KINDS, MANIFEST, WEIGHT_FILES, type Kind } from "../store/layout.ts";
+import { CONFIG_FILES, detectKind, filesToKeep, fusionListProblem, FUSION_LIST, isWeightFile, KINDS, MANIFEST, WEIGHT_FILES, type Kind } from "../store/layout.ts";
 import { jsonSyntax } from "../core/issues.ts";
 
 // Everything `polyhead push` checks about a saved folder before a single byte
@@ -68,13 +68,16 @@ export async function checkFolder(dir: string, opts: { kind?: Kind; as?: string 
 
   const kind = opts.kind ?? detectKind(names) ?? refuse("not a saved model, adapter or fusion (no adapter_config.json, adapter_fusion_config.json, or config.json with model weights)");
   if (!KINDS.includes(kind)) refuse(`unknown kind "${kind}"`);
+  // Only what the server reads goes up (a transformers folder also carries TF/Flax weights, .bin beside .safetensors).
+  const kept = filesToKeep(kind, names);
+  for (const s of kept.skipped) skipped.push(`${s.name} (${s.why})`);
   const name = opts.as ?? path.basename(path.resolve(dir));
   if (!NAME_RE.test(name)) refuse(`"${name}" is not a valid name (1-128 letters, digits, '.', '_' or '-', starting with a letter or digit); pick one with --as`);
 
   const files: LocalFile[] = [];
   const dicts = new Map<string, StateDict>();
   const json = new Map<string, unknown>();
-  for (const n of names) {
+  for (const n of kept.keep) {
     const p = path.join(dir, n);
     const bytes = await readFile(p);
     const sha256 = createHash("sha256").update(bytes).digest("hex");

@@ -1,4 +1,6 @@
+#!/usr/bin/env node
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { storeOption } from "./store-option.ts";
 import { optionsFromEnv, SERVE_SETTINGS, type SettingOverrides } from "../server/settings.ts";
@@ -9,8 +11,9 @@ import { KINDS, type Kind } from "../store/layout.ts";
 // for loading the inference engine and onnxruntime.
 
 // The AWS SDK warns on Node < 22 that its releases after January 2027 will
-// need Node 22. That is for whoever upgrades the lockfile (NOTES.md), not for
-// someone running `polyhead ls`; an explicit setting still wins.
+// need Node 22. That is for whoever upgrades the lockfile (README, "Install":
+// engines goes to >= 22 with that upgrade), not for someone running
+// `polyhead ls`; an explicit setting still wins.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const int = (v: string) => {
@@ -24,20 +27,38 @@ const kind = (v: string): Kind => {
   return v as Kind;
 };
 
-const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+// src/cli/main.ts in a checkout, dist/cli/main.js installed: the package root is two folders up either way.
+const PACKAGE_ROOT = new URL("../../", import.meta.url);
+const { version } = JSON.parse(readFileSync(new URL("package.json", PACKAGE_ROOT), "utf8")) as { version: string };
+/** The demo store that ships with the package, wherever the command runs from. */
+const DEMO_STORE = fileURLToPath(new URL("adapters", PACKAGE_ROOT));
+
+/** Every --help ends with examples a user can paste. */
+const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? "s" : ""}:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
 
 const program = new Command("polyhead")
   .description("Serve many AdapterHub/PEFT adapters from one base model: classify, tag, answer, translate")
-  .version(version, "-V, --version", "print polyhead's version");
+  .version(version, "-V, --version", "print polyhead's version")
+  .addHelpText(
+    "after",
+    examples(
+      "polyhead serve --demo                                         # the bundled demo store on http://127.0.0.1:8080",
+      "polyhead pull bert-base-uncased --store ./store               # a base model from the Hugging Face Hub",
+      "polyhead push ./out/sentiment --store ./store                 # an adapter you saved with AdapterHub or PEFT",
+      "polyhead serve --store ./store",
+    ),
+  );
 
 const serveCommand = program.command("serve").description("serve the HTTP API over a store (every flag defaults to its env var)");
 for (const [key, s] of Object.entries(SERVE_SETTINGS)) {
   const o = new Option(s.flag, `${s.help} [env: ${s.env}]`);
   serveCommand.addOption(key === "warm" ? o.argParser((v: string, all: string[] = []) => [...all, v]) : o);
 }
-serveCommand.action(async (flags: SettingOverrides) => {
+serveCommand.addHelpText("after", examples("polyhead serve --demo", "polyhead serve --store s3://my-bucket/store --port 8080 --warm sentiment"));
+serveCommand.option("--demo", "serve the demo store that ships with polyhead (instead of --store)");
+serveCommand.action(async ({ demo, ...flags }: SettingOverrides & { demo?: boolean }) => {
   const { serve } = await import("../server/serve.ts");
-  const running = await serve(optionsFromEnv(process.env, flags));
+  const running = await serve(optionsFromEnv(process.env, demo ? { ...flags, store: DEMO_STORE } : flags));
   // Tests and scripts read the bound port from this line.
   console.log(`polyhead listening on ${running.url}`);
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void running.close().then(() => process.exit(0)));
@@ -53,6 +74,7 @@ program
   .option("--max-length <n>", "truncate to this many tokens", int, 128)
   .option("--pair", "treat the texts as one pair [A, B]")
   .argument("<texts...>", "input texts")
+  .addHelpText("after", examples('polyhead predict --store adapters --model bert-tiny --adapters sentiment "what a wonderful film"'))
   .action(async (texts: string[], o) => {
     const [{ Catalog }, { openStore }, { Engine }, { WorkerPool }, { CompositionSchema }] = await Promise.all([
       import("../store/catalog.ts"),
@@ -121,6 +143,7 @@ program
   .option("--src-lang <code>", "source language (mBART-50-style models)")
   .option("--tgt-lang <code>", "target language (mBART-50-style models)")
   .argument("<texts...>", "source texts")
+  .addHelpText("after", examples('polyhead generate --store ./store --model mbart-s2s --adapters mbart-news --src-lang en_XX --tgt-lang de_DE "The movie was great!"'))
   .action(async (texts: string[], o) => {
     const adapters = await compositionOf(o.adapters);
     const { translator, close } = await translatorOver(o.store);
@@ -147,6 +170,7 @@ program
   .option("--tgt-lang <code>", "target language (mBART-50-style models)")
   .requiredOption("--target <text...>", "one target per source text")
   .argument("<texts...>", "source texts")
+  .addHelpText("after", examples('polyhead score --store ./store --model bart-s2s --target "Der Vertrag endet." -- "The contract ends."'))
   .action(async (texts: string[], o) => {
     const adapters = await compositionOf(o.adapters);
     const { translator, close } = await translatorOver(o.store);
@@ -167,9 +191,31 @@ program
   .option("--tenant <tenant>", "push adapters and fusions into a tenant's namespace (adapters/<tenant>/<name>/), used as \"tenant/name\"")
   .option("--kind <kind>", "model, adapter or fusion (default: detected from the files)", kind)
   .option("-q, --quiet", "no progress bar")
+  .addHelpText("after", examples("polyhead push ./bert-base-uncased ./out/sentiment --store s3://my-bucket/store", "polyhead push ./out/sentiment --as sentiment-v2 --store ./store"))
   .action(async (folders: string[], o) => {
     const { push } = await import("./push.ts");
     await push(folders, { store: o.store, as: o.as, tenant: o.tenant, kind: o.kind, quiet: o.quiet });
+  });
+
+program
+  .command("pull")
+  .description("fetch a model, adapter or fusion from the Hugging Face Hub into a store: only the files polyhead reads, checked like push")
+  .argument("<repo>", "a Hub repository: bert-base-uncased, AdapterHub/bert-base-uncased-pf-sst2")
+  .addOption(storeOption())
+  .option("--as <name>", "store name (default: the repository's name)")
+  .option("--revision <rev>", "a branch, tag or commit (default: the default branch); pinned to its commit for the whole download")
+  .option("--tenant <tenant>", "pull an adapter or fusion into a tenant's namespace")
+  .option("--kind <kind>", "model, adapter or fusion (default: detected from the files)", kind)
+  .option("--cache-dir <dir>", "where downloads wait until they are pushed; running the same pull again continues a cut one (default: ~/.cache/polyhead/pull)")
+  .option("-q, --quiet", "no progress bar")
+  .addHelpText(
+    "after",
+    "\nThe Hub is HF_ENDPOINT (default https://huggingface.co); a private or gated repository needs HF_TOKEN.\n" +
+      examples("polyhead pull bert-base-uncased --store s3://my-bucket/store", "polyhead pull AdapterHub/bert-base-uncased-pf-sst2 --as sst2 --store ./store --revision main"),
+  )
+  .action(async (repo: string, o) => {
+    const { pull } = await import("./pull.ts");
+    await pull(repo, { store: o.store, as: o.as, revision: o.revision, tenant: o.tenant, kind: o.kind, quiet: o.quiet, cacheDir: o.cacheDir });
   });
 
 program
@@ -177,6 +223,7 @@ program
   .description("list the models, adapters and fusions in a store")
   .addOption(storeOption("adapters"))
   .option("--json", "print JSON")
+  .addHelpText("after", examples("polyhead ls --store s3://my-bucket/store --json"))
   .action(async (o) => {
     const { ls, lsTable } = await import("./ls.ts");
     const entries = await ls(o.store);
@@ -190,6 +237,7 @@ program
   .addOption(storeOption("adapters"))
   .option("--kind <kind>", "look only under this kind's folder", kind)
   .option("--json", "print JSON")
+  .addHelpText("after", examples("polyhead inspect sentiment --store ./store"))
   .action(async (name: string, o) => {
     const { inspect, inspectText } = await import("./inspect.ts");
     const found = await inspect(o.store, name, o.kind);

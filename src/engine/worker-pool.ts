@@ -65,10 +65,15 @@ export interface PoolOptions {
   maxGraphBytes?: number;
 }
 
-const WORKER_URL = new URL("./session-worker.ts", import.meta.url);
-// Node 20 loads a worker's entry file without the module hooks (even with tsx in execArgv), so a plain-JS
-// bootstrap registers tsx's loader in the worker and then imports the TypeScript worker through it.
-const BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})
+// Installed, polyhead runs compiled JavaScript (dist/) and the worker is plain JS beside this file. From a
+// checkout it runs TypeScript through tsx, and Node 20 loads a worker's entry file without the module hooks
+// (even with tsx in execArgv), so a plain-JS bootstrap registers tsx's loader in the worker and then imports
+// the TypeScript worker through it.
+const COMPILED = import.meta.url.endsWith(".js");
+const WORKER_URL = new URL(COMPILED ? "./session-worker.js" : "./session-worker.ts", import.meta.url);
+const BOOTSTRAP = COMPILED
+  ? `import(${JSON.stringify(WORKER_URL.href)});`
+  : `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})
   .then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
 
 export class WorkerPool {

@@ -19,8 +19,8 @@ import { Preloader } from "./preload.ts";
 
 // serve(): the inference server, wired: store → file cache → catalog →
 // engine (inference in worker threads) → the Hono app on Node. Stateless:
-// everything it holds is a cache of the store. functions/server.ts runs it
-// in the container, `polyhead serve` from the command line.
+// everything it holds is a cache of the store. `polyhead serve` runs it,
+// from the command line and in the container.
 
 export interface ServeOptions {
   /** a local folder, s3://bucket/prefix, or a Store */

@@ -63,6 +63,42 @@ export const CONFIG_FILES = new Set<string>([...Object.values(CONFIG_FILE), FUSI
 
 export const isWeightFile = (name: string): boolean => /\.(safetensors|bin|pt|pth)$/i.test(name);
 
+/** Files a folder of each kind may hold besides its configs and weights that polyhead reads. */
+const OTHER_READ_FILES: Record<Kind, string[]> = {
+  model: ["tokenizer.json", "tokenizer_config.json", "generation_config.json"],
+  adapter: [],
+  fusion: [],
+};
+
+/**
+ * Of a saved folder's files, those polyhead reads and those it never does, with
+ * the reason: a real transformers folder also carries TensorFlow/Flax weights,
+ * a slow tokenizer's vocab, a README; and when both `.safetensors` and `.bin`
+ * weights are saved only the preferred one is read. `polyhead push` and
+ * `polyhead pull` keep the same files.
+ */
+export function filesToKeep(kind: Kind, names: string[]): { keep: string[]; skipped: { name: string; why: string }[] } {
+  const wanted = new Set<string>([CONFIG_FILE[kind], ...OTHER_READ_FILES[kind]]);
+  const preferred = new Map<string, string>();
+  const weightLists = kind === "model" ? [WEIGHT_FILES.model] : [WEIGHT_FILES[kind], WEIGHT_FILES.head];
+  if (kind !== "model") wanted.add(CONFIG_FILE.head);
+  if (kind === "fusion") wanted.add(FUSION_LIST);
+  for (const list of weightLists) {
+    const first = list.find((w) => names.includes(w));
+    if (!first) continue;
+    wanted.add(first);
+    for (const other of list) if (other !== first) preferred.set(other, first);
+  }
+  const keep: string[] = [];
+  const skipped: { name: string; why: string }[] = [];
+  for (const n of names) {
+    if (wanted.has(n)) keep.push(n);
+    else if (preferred.has(n)) skipped.push({ name: n, why: `${preferred.get(n)} is used` });
+    else skipped.push({ name: n, why: "polyhead never reads it" });
+  }
+  return { keep, skipped };
+}
+
 /** The kind a folder's file names say it is, or null. A fusion folder may hold a head_config.json, so it is checked first. */
 export function detectKind(files: string[]): Kind | null {
   const has = (f: string) => files.includes(f);

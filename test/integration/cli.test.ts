@@ -11,7 +11,7 @@ import { inspect } from "../../src/cli/inspect.ts";
 import { optionsFromEnv } from "../../src/server/settings.ts";
 import { LocalStore } from "../../src/store/local-store.ts";
 import { S3Store } from "../../src/store/s3-store.ts";
-import { MANIFEST, type Manifest } from "../../src/store/layout.ts";
+import { filesToKeep, MANIFEST, type Manifest } from "../../src/store/layout.ts";
 import { ROOT, ADAPTERHUB_FIXTURES } from "../support/paths.ts";
 import { toPeft } from "../support/peft.ts";
 import { startS3, type TestS3 } from "../support/s3.ts";
@@ -72,7 +72,9 @@ test("push uploads the whole fixture store to S3 with a manifest of every file",
     const manifest = JSON.parse(new TextDecoder().decode((await bucket.get(prefix + MANIFEST))!.bytes)) as Manifest;
     assert.equal(manifest.format, 1);
     assert.equal(manifest.kind, kind.slice(0, -1));
-    const local = readdirSync(dir).sort();
+    // the fixtures save both .safetensors and .bin: only the safetensors go up
+    const local = filesToKeep(manifest.kind, readdirSync(dir).sort()).keep;
+    assert.ok(local.every((f) => !f.endsWith(".bin")), prefix);
     assert.deepEqual(Object.keys(manifest.files).sort(), local, prefix);
     for (const f of local) {
       assert.equal(manifest.files[f].sha256, sha256(path.join(dir, f)), `${prefix}${f} hash`);
@@ -94,7 +96,7 @@ test("ls --json reads the pushed store back", async () => {
     FIXTURE_FOLDERS.map((d) => `${path.basename(path.dirname(d)).slice(0, -1)}:${path.basename(d)}`),
   );
   const sentiment = entries.find((e) => e.name === "sentiment");
-  const local = readdirSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"));
+  const local = filesToKeep("adapter", readdirSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"))).keep;
   assert.deepEqual(sentiment.files.map((f: any) => f.name).sort(), local.sort());
   assert.equal(sentiment.size, local.reduce((n, f) => n + readFileSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment", f)).length, 0));
   assert.equal(sentiment.manifest.complete, true);
@@ -148,6 +150,8 @@ function hostileFolder(name: string): string {
   len.writeUInt32LE(arg.length);
   // PROTO 2, GLOBAL os.system, BINUNICODE arg, TUPLE1, REDUCE, STOP
   const pickle = Buffer.concat([Buffer.from([0x80, 0x02]), s("cos\nsystem\n"), s("X"), len, arg, Buffer.from([0x85]), s("R.")]);
+  // without its safetensors, the .bin is the weight file push reads
+  rmSync(path.join(dir, "adapter.safetensors"));
   writeFileSync(path.join(dir, "pytorch_adapter.bin"), zipSync({ "archive/data.pkl": pickle, "archive/version": s("3\n") }, { level: 0 }));
   return dir;
 }
@@ -206,7 +210,8 @@ test("push to a local folder (store from POLYHEAD_STORE, --as) uploads weights f
   const dir = path.join(tmp, "local-store");
   const r = await polyhead(["push", path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"), "--as", "sentiment-v2", "--quiet"], { POLYHEAD_STORE: dir });
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(readdirSync(path.join(dir, "adapters/sentiment-v2")).sort(), [...readdirSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment")), MANIFEST].sort());
+  assert.deepEqual(readdirSync(path.join(dir, "adapters/sentiment-v2")).sort(), ["adapter.safetensors", "adapter_config.json", "head_config.json", "model_head.safetensors", MANIFEST].sort());
+  assert.match(r.stdout, /skipped .*pytorch_adapter\.bin \(adapter\.safetensors is used\)/);
 
   // the order, seen by the store itself
   const order: string[] = [];
@@ -223,6 +228,22 @@ test("push to a local folder (store from POLYHEAD_STORE, --as) uploads weights f
   assert.deepEqual(order.slice(0, weights.length), weights, "weights first");
   assert.deepEqual(order.slice(weights.length, -1), configs, "configs next");
   assert.equal(order.at(-1), MANIFEST, "manifest last");
+});
+
+test("push skips what polyhead never reads (TF/Flax weights, a slow tokenizer's vocab) and keeps one weight format", async () => {
+  // a model folder as transformers saves it with every framework's weights
+  const dir = path.join(tmp, "bert-everything");
+  cpSync(path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny"), dir, { recursive: true });
+  writeFileSync(path.join(dir, "tf_model.h5"), "not read");
+  writeFileSync(path.join(dir, "flax_model.msgpack"), "not read");
+  writeFileSync(path.join(dir, "pytorch_model.bin"), "never parsed: model.safetensors is used");
+  const location = path.join(tmp, "skip-store");
+  const r = await polyhead(["push", dir, "--store", location, "--quiet"]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const [f, why] of [["tf_model.h5", "polyhead never reads it"], ["flax_model.msgpack", "polyhead never reads it"], ["pytorch_model.bin", "model.safetensors is used"], ["vocab.txt", "polyhead never reads it"]]) {
+    assert.ok(r.stdout.includes(`skipped ${dir}/${f} (${why})`), `${f}: ${r.stdout}`);
+  }
+  assert.deepEqual(readdirSync(path.join(location, "models/bert-everything")).sort(), ["config.json", "model.safetensors", MANIFEST, "tokenizer.json", "tokenizer_config.json"].sort());
 });
 
 test("a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors) is pushed as an adapter", async () => {

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { adapterKind, fusionAdapters } from "../../../src/store/layout.ts";
+import { adapterKind, filesToKeep, fusionAdapters } from "../../../src/store/layout.ts";
 import { parseAdapterConfig } from "../../../src/methods/index.ts";
 import { fixtureStores } from "../../support/paths.ts";
 
@@ -38,4 +38,26 @@ test("adapterKind: PEFT types and architectures polyhead does not serve", () => 
 test("fusion membership: fusion.json, else AdapterHub's saved name", () => {
   assert.deepEqual(fusionAdapters({ adapters: ["a", "b"] }, "x,y"), ["a", "b"]);
   assert.deepEqual(fusionAdapters(null, "x,y"), ["x", "y"]);
+});
+
+test("filesToKeep: only what polyhead reads, one weight format (safetensors first), the rest skipped with the reason", () => {
+  const model = filesToKeep("model", [
+    "config.json", "flax_model.msgpack", "model.safetensors", "pytorch_model.bin", "README.md", "tf_model.h5",
+    "tokenizer.json", "tokenizer_config.json", "vocab.txt",
+  ]);
+  assert.deepEqual(model.keep, ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]);
+  assert.deepEqual(model.skipped, [
+    { name: "flax_model.msgpack", why: "polyhead never reads it" },
+    { name: "pytorch_model.bin", why: "model.safetensors is used" },
+    { name: "README.md", why: "polyhead never reads it" },
+    { name: "tf_model.h5", why: "polyhead never reads it" },
+    { name: "vocab.txt", why: "polyhead never reads it" },
+  ]);
+  // .bin alone is kept; the adapter and its head each keep their preferred file
+  assert.deepEqual(filesToKeep("model", ["config.json", "pytorch_model.bin"]).keep, ["config.json", "pytorch_model.bin"]);
+  const adapter = filesToKeep("adapter", ["adapter.safetensors", "adapter_config.json", "head_config.json", "model_head.safetensors", "pytorch_adapter.bin", "pytorch_model_head.bin"]);
+  assert.deepEqual(adapter.keep, ["adapter.safetensors", "adapter_config.json", "head_config.json", "model_head.safetensors"]);
+  assert.deepEqual(adapter.skipped.map((s) => s.why), ["adapter.safetensors is used", "model_head.safetensors is used"]);
+  assert.deepEqual(filesToKeep("adapter", ["adapter_config.json", "adapter_model.safetensors", "README.md"]).keep, ["adapter_config.json", "adapter_model.safetensors"]);
+  assert.deepEqual(filesToKeep("fusion", ["adapter_fusion_config.json", "fusion.json", "pytorch_model_adapter_fusion.bin"]).keep, ["adapter_fusion_config.json", "fusion.json", "pytorch_model_adapter_fusion.bin"]);
 });
