@@ -11,7 +11,9 @@ import { BertLikeConfig, checked, type Family, type ModelConfig } from "./family
 // group's layers. AdapterHub numbers the distinct layer modules
 // (group · inner_group_num + j): that is polyhead's layer count, so an
 // adapter has one set of weights per distinct module, applied at every step
-// that runs it, as the library's shared modules do.
+// that runs it, as the library's shared modules do. AlbertAttention hands
+// its adapter layer (input, attention output) where BERT hands (attention
+// output, input): served the same way (swappedAdapterInputs).
 
 const Config = BertLikeConfig.extend({
   model_type: z.literal("albert"),
@@ -92,6 +94,7 @@ export const albert: Family = {
   },
   // AlbertModel's pooler is one Linear (then tanh), not BERT's pooler.dense
   pooler: "pooler",
+  swappedAdapterInputs: ["mh"],
   adapterModule(l, loc, c) {
     if (!c) throw new Error("internal: ALBERT adapter modules need the model's config");
     if (loc === "mh") return `${layerPath(l, c)}.attention.attention_adapters`;

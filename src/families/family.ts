@@ -171,6 +171,13 @@ export interface Family {
   layer(l: number, c?: ModelConfig): LayerNames;
   /** the pooler's dense layer, when the family has one */
   pooler: string | null;
+  /**
+   * Locations where the library hands its adapter layer the block's input as
+   * the hidden states and the sublayer's output as the residual, the other
+   * way round from BERT (AlbertAttention calls attention_adapters(hidden_states,
+   * projected_context, LayerNorm)): the same without adapters, not with them.
+   */
+  swappedAdapterInputs?: Location[];
   /** the module AdapterHub's adapter layer at `loc` of layer `l` lives in (its keys: <module>.adapters.<name>.…); null where the layer has no such location */
   adapterModule(l: number, loc: Location, c?: ModelConfig): string | null;
   /** whether the model reads token type ids */

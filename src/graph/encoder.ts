@@ -49,6 +49,7 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
   const nh = config.heads;
   const dh = H / nh;
   const attention = family.encoder?.attention?.(g, base, config, x);
+  const swapMh = family.swappedAdapterInputs?.includes("mh") ?? false;
 
   for (const l of layerSchedule(family, config)) {
     const names = family.layer(l, config);
@@ -65,10 +66,12 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
     if (bias) scores = add(scores, bias);
     scores = add(scores, maskBias);
     const ctx = reshape(transpose(matmul(softmax(scores), v), [0, 2, 1, 3]), [0, 0, H]);
-    const a = comp.location(lin("attnOut", ctx), x, baseLn(names.attnNorm), `${l}.mh`);
+    const attnOut = lin("attnOut", ctx);
+    const a = swapMh ? comp.location(x, attnOut, baseLn(names.attnNorm), `${l}.mh`) : comp.location(attnOut, x, baseLn(names.attnNorm), `${l}.mh`);
     const inter = activation(lin("inter", a), config.activation);
     x = comp.location(lin("out", inter), a, baseLn(names.outNorm), `${l}.out`);
   }
   g.output(x, "last_hidden_state");
-  return { bytes: g.encode(), inputs: new Set(g.inputNames), outputs: ["last_hidden_state", ...comp.finish()] };
+  const fusionOutputs = comp.finish();
+  return { bytes: g.encode(), inputs: new Set(g.inputNames), outputs: ["last_hidden_state", ...fusionOutputs] };
 }
