@@ -3,6 +3,7 @@ import { activation, add, concat, linear } from "../graph/ops.ts";
 import type { Value } from "../graph/onnx-builder.ts";
 import { linearOf, type Linear, biasOf } from "../formats/linear.ts";
 import { under, type AdapterMethod } from "./method.ts";
+import { embeddingNames } from "../families/family.ts";
 
 // Invertible adapters (MAD-X language adapters, Pfeiffer et al. 2020): a NICE
 // coupling block on the embeddings' output, saved with a bottleneck adapter
@@ -50,8 +51,14 @@ export const invertible: AdapterMethod<InvertibleConfig, InvertibleWeights> = {
     return { reductionFactor: c.inv_adapter_reduction_factor ?? 2, act: c.non_linearity.toLowerCase() };
   },
 
-  read({ model, name, keys }, c) {
+  read({ model, family, name, keys }, c) {
     const H = model.hidden;
+    // ALBERT projects its embeddings to the hidden size after this hook: AdapterHub builds the adapter at
+    // hidden size and then cannot run it on the narrower embeddings
+    const width = embeddingNames(family, model).projectAfter ? (model.embeddingSize ?? H) : H;
+    if (width !== H) {
+      throw new Error(`invertible adapters act on the embeddings' output, which model type "${model.modelType}" has ${width} wide (embedding_size), not hidden_size ${H}: AdapterHub cannot run one on this model`);
+    }
     const h1 = Math.floor(H / 2);
     const h2 = H - h1;
     const w = under(keys, `invertible_adapters.${name}`);

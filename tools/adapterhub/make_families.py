@@ -125,14 +125,15 @@ Models (configurations the methods store `families-methods` lacks):
 - `deberta-v3-c2p`: hidden 24, 3 heads, `share_att_key` (LoRA and (IA)^3 on the key/query projections reach the
   relative embeddings too), `position_buckets` 8 over `max_relative_positions` 32 (log buckets), `pos_att_type`
   "c2p" (a string, as older configs have it), `norm_rel_ebd` layer_norm, no absolute positions, no token types.
-  Adapters: `v-lora` (q/k/v + output), `v-ia3`, `v-houlsby`; inputs up to 25 tokens.
+  Adapters: `v-lora` and `v-lora2` (q/k/v + output; two of one shape, so that rows mixing them gather
+  their own LoRA weights for the relative embeddings), `v-ia3`, `v-houlsby`; inputs up to 25 tokens.
 - `deberta-v2-p2c`: hidden 16, p2c alone (`pos_query_proj`), `position_buckets` 4, `max_relative_positions` -1
   (= max_position_embeddings). Adapter `p-pfeiffer` (rf 2).
 - `deberta-v2-norel`: `relative_attention` false with `pos_att_type` p2c + c2p: plain attention scaled by
   1/sqrt(3 x head size), as the library computes it.
 
 Cases: bare models (last_hidden_state), each adapter with its head, text pairs, a stack, fusions with their
-attentions, long inputs: 20 in all, atol 1e-4.
+attentions, long inputs: 21 in all, atol 1e-4.
 """
 
 
@@ -221,16 +222,19 @@ def build(root, tok_src):
     m = sb.model
     m.add_adapter("v-lora", config=LoRAConfig(r=4, alpha=4, attn_matrices=["q", "k", "v"], output_lora=True))
     m.add_classification_head("v-lora", num_labels=3)
+    m.add_adapter("v-lora2", config=LoRAConfig(r=4, alpha=4, attn_matrices=["q", "k", "v"], output_lora=True))
+    m.add_classification_head("v-lora2", num_labels=3)
     m.add_adapter("v-ia3", config=IA3Config())
     m.add_classification_head("v-ia3", num_labels=2)
     m.add_adapter("v-houlsby", config=HoulsbyConfig(reduction_factor=4))
     m.add_classification_head("v-houlsby", num_labels=2, layers=1)
     perturb(m, sb.base_names, sb.seed)
-    for n in ["v-lora", "v-ia3", "v-houlsby"]:
+    for n in ["v-lora", "v-lora2", "v-ia3", "v-houlsby"]:
         sb.save_adapter(n)
     sb.case("deberta-v3-base-only", None, None, inputs=[LONG, TEXTS[1]], max_length=48)
     sb.case("deberta-v3-lora-shared-keys", "v-lora", "v-lora", inputs=[LONG] + TEXTS, max_length=48,
             check=moved("v-lora"))
+    sb.case("deberta-v3-lora2", "v-lora2", "v-lora2", inputs=[LONG] + TEXTS, max_length=48, check=moved("v-lora2"))
     sb.case("deberta-v3-ia3", "v-ia3", "v-ia3", inputs=[LONG] + TEXTS, max_length=48, check=moved("v-ia3"))
     sb.case("deberta-v3-houlsby", "v-houlsby", "v-houlsby", inputs=[LONG] + TEXTS, max_length=48,
             check=moved("v-houlsby"))

@@ -1,0 +1,73 @@
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { post, startServer } from "../support/server.ts";
+import { checkGoldenAt } from "../support/check.ts";
+import type { GoldenCase } from "../support/cases.ts";
+import { LOCAL_FIXTURES } from "../support/paths.ts";
+import type { RunningServer } from "../../src/server/serve.ts";
+
+// ALBERT and DeBERTa-v2 beyond their golden cases (which golden.test.ts
+// runs): rows that mix adapters in one run gather their own LoRA weights for
+// DeBERTa's shared position projections, and what the families cannot serve
+// is a 422 naming the reason. The store is a copy of families-tiny with a
+// few folders changed.
+
+const SOURCE = path.join(LOCAL_FIXTURES, "families-tiny");
+const cases: GoldenCase[] = JSON.parse(readFileSync(path.join(SOURCE, "cases.json"), "utf8"));
+const byId = (id: string) => cases.find((c) => c.id === id)!;
+
+describe("ALBERT and DeBERTa-v2 families over HTTP", () => {
+  let dir: string;
+  let server: RunningServer;
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "polyhead-families-"));
+    cpSync(SOURCE, dir, { recursive: true });
+    const edit = (file: string, change: (j: any) => void) => {
+      const j = JSON.parse(readFileSync(path.join(dir, file), "utf8"));
+      change(j);
+      writeFileSync(path.join(dir, file), JSON.stringify(j));
+    };
+    // DeBERTa-v2-xlarge's convolution after the first layer is not served
+    cpSync(path.join(dir, "models/deberta-v2-p2c"), path.join(dir, "models/deberta-conv"), { recursive: true });
+    edit("models/deberta-conv/config.json", (j) => (j.conv_kernel_size = 3));
+    // a MAD-X language adapter on ALBERT would act on the 16-wide embeddings, at hidden size 48
+    cpSync(path.join(dir, "adapters/a-sst"), path.join(dir, "adapters/a-inv"), { recursive: true });
+    edit("adapters/a-inv/adapter_config.json", (j) => Object.assign(j.config, { inv_adapter: "nice", inv_adapter_reduction_factor: 2 }));
+    server = await startServer(dir);
+  });
+  after(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("two LoRA adapters of one shape, mixed in one run (parallel), each as its golden case alone", async () => {
+    const a = byId("deberta-v3-lora-shared-keys");
+    const b = byId("deberta-v3-lora2");
+    assert.deepEqual(a.inputs, b.inputs);
+    const mixed: GoldenCase = { ...a, id: "parallel-lora", composition: { parallel: ["v-lora", "v-lora2"] }, head: ["v-lora", "v-lora2"], expected: [a.expected, b.expected] };
+    await checkGoldenAt(server.url, mixed);
+  });
+
+  test("concurrent requests for different adapters of one ALBERT model answer as each alone", async () => {
+    const ids = ["albert-houlsby-leave-out", "albert-lora-qkv-ffn", "albert-stack", "albert-fusion"];
+    await Promise.all(ids.map((id) => checkGoldenAt(server.url, byId(id))));
+  });
+
+  test("a DeBERTa-v2 model with conv_kernel_size is refused by name", async () => {
+    const res = await post(`${server.url}/v1/predict`, { model: "deberta-conv", inputs: ["hello"], tasks: [{ adapters: null }] });
+    assert.equal(res.status, 422, JSON.stringify(res.json));
+    assert.match(JSON.stringify(res.json), /conv_kernel_size/);
+  });
+
+  test("an invertible adapter on ALBERT's narrower embeddings is refused by name", async () => {
+    const res = await post(`${server.url}/v1/predict`, { model: "albert-grouped", inputs: ["hello"], tasks: [{ adapters: "a-inv" }] });
+    assert.equal(res.status, 422, JSON.stringify(res.json));
+    assert.match(JSON.stringify(res.json), /embedding_size/);
+    // the server keeps serving the model
+    const ok = await post(`${server.url}/v1/predict`, { model: "albert-grouped", inputs: ["hello"], tasks: [{ adapters: "a-sst", head: "a-sst" }] });
+    assert.equal(ok.status, 200, JSON.stringify(ok.json));
+  });
+});
