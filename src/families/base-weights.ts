@@ -89,7 +89,8 @@ export function baseWeights(dict: StateDict, family: Family, config: ModelConfig
   // ALBERT and DeBERTa may embed tokens narrower than the hidden size and project them
   const E = config.embeddingSize ?? H;
   const emb = w.get(`${e.word}.weight`);
-  if (emb.shape.length !== 2 || emb.shape[1] !== E) throw new Error(`word embeddings have shape [${emb.shape}], config says width ${E}`);
+  const width = `${config.embeddingSize === undefined ? "hidden size" : "embedding_size"} ${E}`;
+  if (emb.shape.length !== 2 || emb.shape[1] !== E) throw new Error(`word embeddings have shape [${emb.shape}], config says ${width}`);
   if (e.position) {
     const positions = w.get(`${e.position}.weight`);
     if (positions.shape.length !== 2 || positions.shape[1] !== E || positions.shape[0] < config.maxPositions) {

@@ -68,7 +68,7 @@ test("baseWeights reads ALBERT checkpoints with or without albert., and refuses 
     assert.deepEqual(w.get("encoder.embedding_hidden_mapping_in.weight").shape, [48, 16]);
     assert.deepEqual(w.get(`${albert.layer(3, grouped).linear.out}.weight`).shape, [48, 80]);
   }
-  assert.throws(() => baseWeights(dict, albert, albert.parseConfig({ ...GROUPED_JSON, embedding_size: 32 })), /word embeddings have shape \[351,16\], config says width 32/);
+  assert.throws(() => baseWeights(dict, albert, albert.parseConfig({ ...GROUPED_JSON, embedding_size: 32 })), /word embeddings have shape \[351,16\], config says embedding_size 32/);
   assert.throws(() => baseWeights(dict, albert, albert.parseConfig({ ...GROUPED_JSON, num_hidden_groups: 4 })), /lack "encoder\.albert_layer_groups\.2\.albert_layers\.0\./);
   const noMapping = new Map([...dict].filter(([k]) => !k.startsWith("encoder.embedding_hidden_mapping_in")));
   assert.throws(() => baseWeights(noMapping, albert, grouped), /embedding_hidden_mapping_in/);
