@@ -63,6 +63,8 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
     const v = heads(lin("v", x));
     const { scale: s, bias } = attention ? attention(l, { q, k: transpose(k, [0, 2, 1, 3]), linear: lin }) : { scale: 1 / Math.sqrt(dh), bias: null };
     let scores = scale(matmul(q, transpose(k, [0, 2, 3, 1])), s);
+    // The bias covers the sequence's own keys: keys put before them (prefix tuning) get none, as DeBERTa
+    // pads its relative scores with zeros in front.
     if (bias) scores = add(scores, bias);
     scores = add(scores, maskBias);
     const ctx = reshape(transpose(matmul(softmax(scores), v), [0, 2, 1, 3]), [0, 0, H]);
