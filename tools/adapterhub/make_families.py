@@ -29,6 +29,9 @@ from make_madx_distilbert import (  # noqa: E402
     StoreBuilder,
     add_safetensors_twins,
     differs,
+    max_err,
+    parse_comp,
+    read_safetensors,
     perturb,
     randomize_base,
     write_json,
@@ -45,6 +48,7 @@ from transformers.adapters import (  # noqa: E402
     PfeifferConfig,
 )
 from transformers.adapters.composition import Fuse, Stack  # noqa: E402
+from transformers.adapters.heads import ClassificationHead  # noqa: E402
 
 torch.set_grad_enabled(False)
 
@@ -62,6 +66,7 @@ class FamilyStore(StoreBuilder):
         self.cases = []
         self.fusions = {}
         self.adapters_written = []
+        self.folders = {}  # model name -> adapter and fusion folders made for it
 
     def use_model(self, model_name, kind, config, seed):
         """Build, randomise and save one base model; later adapters and cases belong to it."""
@@ -72,6 +77,7 @@ class FamilyStore(StoreBuilder):
         randomize_base(self.model, seed)
         self.model.eval()
         self.base_names = {n for n, _ in self.model.named_parameters()}
+        self.folders[model_name] = []
         d = os.path.join(self.root, "models", model_name)
         os.makedirs(d)
         with tempfile.TemporaryDirectory() as tmp:
@@ -98,6 +104,41 @@ class FamilyStore(StoreBuilder):
         os.makedirs(d)
         self.model.save_adapter(d, name)
         add_safetensors_twins(d)
+        self.folders[self.model_name].append(("adapters", dirname or name))
+
+    def save_fusion(self, dirname, adapters):
+        super().save_fusion(dirname, adapters)
+        self.folders[self.model_name].append(("fusions", dirname))
+
+    def verify(self):
+        """Reload every model from its store files (model.safetensors; the library's own load_adapter /
+        load_adapter_fusion for the rest) and recompute every case."""
+        worst = 0.0
+        for model_name, folders in self.folders.items():
+            mdir = os.path.join(self.root, "models", model_name)
+            with open(os.path.join(mdir, "config.json")) as f:
+                kind = json.load(f)["model_type"]
+            self.kind = "albert" if kind == "albert" else "deberta"
+            self.model = (AlbertAdapterModel(AlbertConfig.from_pretrained(mdir)) if kind == "albert"
+                          else DebertaV2AdapterModel(DebertaV2Config.from_pretrained(mdir)))
+            base = self.model.albert if kind == "albert" else self.model.deberta
+            missing, unexpected = base.load_state_dict(read_safetensors(os.path.join(mdir, "model.safetensors")), strict=False)
+            assert not unexpected and all("position_ids" in k for k in missing), (missing, unexpected)
+            self.model.eval()
+            for where, d in folders:
+                if where == "adapters":
+                    self.model.load_adapter(os.path.join(self.root, where, d))
+                else:
+                    self.model.load_adapter_fusion(os.path.join(self.root, where, d))
+            for c in [c for c in self.cases if c["model"] == model_name]:
+                enc = self.encode(c["inputs"], c["max_length"])
+                assert {k: v.tolist() for k, v in enc.items()} == c["tokenized"], c["id"]
+                out = self.run(parse_comp(c["composition"]), c["head"], enc,
+                               fusion="fuse" in json.dumps(c["composition"] or ""))
+                err = max_err(self.expected(out, c["head"]), c["expected"])
+                assert err < 1e-5, (c["id"], err)
+                worst = max(worst, err)
+        print("  round trip from the store files: %d cases, worst error %.1e" % (len(self.cases), worst))
 
 
 README = """# families-tiny: ALBERT and DeBERTa-v2 golden store
@@ -116,7 +157,8 @@ Models (configurations the methods store `families-methods` lacks):
   `num_hidden_groups` 2, `inner_group_num` 2 (4 distinct layer modules, 8 layer passes: steps 0-1 run group 0,
   steps 2-3 group 1), `gelu_new`, token types. Adapters: `a-houlsby` (Houlsby, `leave_out` [1]: the mh adapter
   sees AlbertAttention's swapped arguments), `a-lora` (LoRA r 4 on q/k/v + intermediate + output), `a-tag`
-  (Pfeiffer rf 8 + tagging), `a-sst`, `a-topic` (Pfeiffer) and fusion `a-fusion` of both (fusion attentions of a
+  (Pfeiffer rf 8 + tagging), `a-pool` (Pfeiffer rf 8 + a classification head with `use_pooler`: ALBERT's
+  one-Linear pooler, then tanh), `a-sst`, `a-topic` (Pfeiffer) and fusion `a-fusion` of both (fusion attentions of a
   layer run twice are its last run's, as the library's cache keeps them).
 - `deberta-v2-unshared`: hidden 32, embedding_size 16 (`embed_proj`), 3 layers, 2 heads, `share_att_key` false
   (`pos_key_proj`, `pos_query_proj`), `pos_att_type` c2p + p2c, no buckets, `max_relative_positions` 6 (distances
@@ -133,7 +175,8 @@ Models (configurations the methods store `families-methods` lacks):
   1/sqrt(3 x head size), as the library computes it.
 
 Cases: bare models (last_hidden_state), each adapter with its head, text pairs, a stack, fusions with their
-attentions, long inputs: 21 in all, atol 1e-4.
+attentions, long inputs: 22 in all, atol 1e-4. The generator reloads every model and adapter from
+these files into fresh library models and re-checks every case.
 """
 
 
@@ -160,6 +203,9 @@ def build(root, tok_src):
     m.add_classification_head("a-lora", num_labels=2, layers=1)
     m.add_adapter("a-tag", config=PfeifferConfig(reduction_factor=8))
     m.add_tagging_head("a-tag", num_labels=5)
+    m.add_adapter("a-pool", config=PfeifferConfig(reduction_factor=8))
+    # the library's ALBERT has no use_pooler argument, but its heads get the pooled output
+    m.add_prediction_head(ClassificationHead(m, "a-pool", num_labels=2, use_pooler=True))
     m.add_adapter("a-sst", config=PfeifferConfig())
     m.add_classification_head("a-sst", num_labels=2)
     m.add_adapter("a-topic", config=PfeifferConfig(reduction_factor=4))
@@ -167,7 +213,7 @@ def build(root, tok_src):
     m.add_adapter_fusion(Fuse("a-sst", "a-topic"), DynamicAdapterFusionConfig())
     m.add_classification_head("a-sst,a-topic", num_labels=2)
     perturb(m, sb.base_names, sb.seed)
-    for n in ["a-houlsby", "a-lora", "a-tag", "a-sst", "a-topic"]:
+    for n in ["a-houlsby", "a-lora", "a-tag", "a-pool", "a-sst", "a-topic"]:
         sb.save_adapter(n)
     sb.save_fusion("a-fusion", ["a-sst", "a-topic"])
     sb.case("albert-base-only", None, None)
@@ -175,6 +221,7 @@ def build(root, tok_src):
     sb.case("albert-lora-qkv-ffn", "a-lora", "a-lora", check=moved("a-lora"))
     sb.case("albert-lora-pairs", "a-lora", "a-lora", inputs=PAIRS)
     sb.case("albert-tagging", "a-tag", "a-tag", check=moved("a-tag"))
+    sb.case("albert-pooler-head", "a-pool", "a-pool", check=moved("a-pool"))
     sb.case("albert-stack", Stack("a-topic", "a-sst"), "a-sst")
     sb.case("albert-fusion", Fuse("a-sst", "a-topic"), "a-sst,a-topic", fusion=True)
 
@@ -266,6 +313,7 @@ def build(root, tok_src):
     sb.write_cases()
     with open(os.path.join(root, "README.md"), "w") as f:
         f.write(README)
+    sb.verify()
     return sb
 
 
