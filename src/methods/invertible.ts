@@ -52,12 +52,12 @@ export const invertible: AdapterMethod<InvertibleConfig, InvertibleWeights> = {
   },
 
   read({ model, family, name, keys }, c) {
-    const H = model.hidden;
-    // ALBERT projects its embeddings to the hidden size after this hook: AdapterHub builds the adapter at
-    // hidden size and then cannot run it on the narrower embeddings
-    const width = embeddingNames(family, model).projectAfter ? (model.embeddingSize ?? H) : H;
-    if (width !== H) {
-      throw new Error(`invertible adapters act on the embeddings' output, which model type "${model.modelType}" has ${width} wide (embedding_size), not hidden_size ${H}: AdapterHub cannot run one on this model`);
+    // AdapterHub builds invertible adapters embedding_size wide (ALBERT, DeBERTa; else hidden_size) and runs
+    // them on the embeddings' output: before ALBERT's projection to the hidden size, after DeBERTa's
+    const H = model.embeddingSize ?? model.hidden;
+    const atHook = embeddingNames(family, model).projectAfter ? H : model.hidden;
+    if (atHook !== H) {
+      throw new Error(`invertible adapters are built embedding_size (${H}) wide but act on the embeddings' output, which model type "${model.modelType}" has ${atHook} wide (hidden_size): AdapterHub cannot run one on this model`);
     }
     const h1 = Math.floor(H / 2);
     const h2 = H - h1;

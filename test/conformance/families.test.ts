@@ -49,9 +49,9 @@ describe("ALBERT and DeBERTa-v2 families over HTTP", () => {
     // DeBERTa-v2-xlarge's convolution after the first layer is not served
     cpSync(path.join(dir, "models/deberta-v2-p2c"), path.join(dir, "models/deberta-conv"), { recursive: true });
     edit("models/deberta-conv/config.json", (j) => (j.conv_kernel_size = 3));
-    // a MAD-X language adapter on ALBERT would act on the 16-wide embeddings, at hidden size 48
-    cpSync(path.join(dir, "adapters/a-sst"), path.join(dir, "adapters/a-inv"), { recursive: true });
-    edit("adapters/a-inv/adapter_config.json", (j) => Object.assign(j.config, { inv_adapter: "nice", inv_adapter_reduction_factor: 2 }));
+    // AdapterHub builds a MAD-X language adapter embedding_size (16) wide; DeBERTa's embeddings leave 32 wide
+    cpSync(path.join(dir, "adapters/u-pfeiffer"), path.join(dir, "adapters/u-inv"), { recursive: true });
+    edit("adapters/u-inv/adapter_config.json", (j) => Object.assign(j.config, { inv_adapter: "nice", inv_adapter_reduction_factor: 2 }));
     // AdapterHub's LoRA on q/k/v, ffn (intermediate_lora) and ffn_output (output_lora), in PEFT's names
     asPeft(path.join(dir, "adapters/a-lora"), path.join(dir, "adapters/a-lora-peft"), ["query", "key", "value", "ffn", "ffn_output"]);
     server = await startServer(dir);
@@ -85,12 +85,12 @@ describe("ALBERT and DeBERTa-v2 families over HTTP", () => {
     assert.match(JSON.stringify(res.json), /conv_kernel_size/);
   });
 
-  test("an invertible adapter on ALBERT's narrower embeddings is refused by name", async () => {
-    const res = await post(`${server.url}/v1/predict`, { model: "albert-grouped", inputs: ["hello"], tasks: [{ adapters: "a-inv" }] });
+  test("an invertible adapter on DeBERTa with embedding_size other than hidden_size is refused by name", async () => {
+    const res = await post(`${server.url}/v1/predict`, { model: "deberta-v2-unshared", inputs: ["hello"], tasks: [{ adapters: "u-inv" }] });
     assert.equal(res.status, 422, JSON.stringify(res.json));
-    assert.match(JSON.stringify(res.json), /embedding_size/);
+    assert.match(JSON.stringify(res.json), /embedding_size \(16\)/);
     // the server keeps serving the model
-    const ok = await post(`${server.url}/v1/predict`, { model: "albert-grouped", inputs: ["hello"], tasks: [{ adapters: "a-sst", head: "a-sst" }] });
+    const ok = await post(`${server.url}/v1/predict`, { model: "deberta-v2-unshared", inputs: ["hello"], tasks: [{ adapters: "u-pfeiffer", head: "u-pfeiffer" }] });
     assert.equal(ok.status, 200, JSON.stringify(ok.json));
   });
 });

@@ -46,6 +46,7 @@ from transformers.adapters import (  # noqa: E402
     LoRAConfig,
     ParallelConfig,
     PfeifferConfig,
+    PfeifferInvConfig,
 )
 from transformers.adapters.composition import Fuse, Stack  # noqa: E402
 from transformers.adapters.heads import ClassificationHead  # noqa: E402
@@ -159,7 +160,9 @@ Models (configurations the methods store `families-methods` lacks):
   sees AlbertAttention's swapped arguments), `a-lora` (LoRA r 4 on q/k/v + intermediate + output), `a-tag`
   (Pfeiffer rf 8 + tagging), `a-pool` (Pfeiffer rf 8 + a classification head with `use_pooler`: ALBERT's
   one-Linear pooler, then tanh), `a-sst`, `a-topic` (Pfeiffer) and fusion `a-fusion` of both (fusion attentions of a
-  layer run twice are its last run's, as the library's cache keeps them).
+  layer run twice are its last run's, as the library's cache keeps them), and `a-lang` (Pfeiffer + NICE
+  invertible adapter, embedding_size wide: it acts before the projection to the hidden size) stacked under
+  `a-sst`.
 - `deberta-v2-unshared`: hidden 32, embedding_size 16 (`embed_proj`), 3 layers, 2 heads, `share_att_key` false
   (`pos_key_proj`, `pos_query_proj`), `pos_att_type` c2p + p2c, no buckets, `max_relative_positions` 6 (distances
   clamp), absolute positions (`position_biased_input`), 2 token types, `norm_rel_ebd` none. Adapters:
@@ -167,15 +170,16 @@ Models (configurations the methods store `families-methods` lacks):
 - `deberta-v3-c2p`: hidden 24, 3 heads, `share_att_key` (LoRA and (IA)^3 on the key/query projections reach the
   relative embeddings too), `position_buckets` 8 over `max_relative_positions` 32 (log buckets), `pos_att_type`
   "c2p" (a string, as older configs have it), `norm_rel_ebd` layer_norm, no absolute positions, no token types.
-  Adapters: `v-lora` and `v-lora2` (q/k/v + output; two of one shape, so that rows mixing them gather
-  their own LoRA weights for the relative embeddings), `v-ia3`, `v-houlsby`; inputs up to 25 tokens.
+  Adapters: `v-lora` and `v-lora2` (q/k/v + output; two of one shape, so that rows mixing them gather their
+  own LoRA weights for the relative embeddings), `v-ia3`, `v-houlsby`, and `v-lang` (Pfeiffer + NICE
+  invertible adapter) stacked under `v-houlsby`; inputs up to 25 tokens.
 - `deberta-v2-p2c`: hidden 16, p2c alone (`pos_query_proj`), `position_buckets` 4, `max_relative_positions` -1
   (= max_position_embeddings). Adapter `p-pfeiffer` (rf 2).
 - `deberta-v2-norel`: `relative_attention` false with `pos_att_type` p2c + c2p: plain attention scaled by
   1/sqrt(3 x head size), as the library computes it.
 
 Cases: bare models (last_hidden_state), each adapter with its head, text pairs, a stack, fusions with their
-attentions, long inputs: 22 in all, atol 1e-4. The generator reloads every model and adapter from
+attentions, long inputs, MAD-X stacks: 24 in all, atol 1e-4. The generator reloads every model and adapter from
 these files into fresh library models and re-checks every case.
 """
 
@@ -206,6 +210,7 @@ def build(root, tok_src):
     m.add_adapter("a-pool", config=PfeifferConfig(reduction_factor=8))
     # the library's ALBERT has no use_pooler argument, but its heads get the pooled output
     m.add_prediction_head(ClassificationHead(m, "a-pool", num_labels=2, use_pooler=True))
+    m.add_adapter("a-lang", config=PfeifferInvConfig())  # its NICE block is embedding_size (16) wide
     m.add_adapter("a-sst", config=PfeifferConfig())
     m.add_classification_head("a-sst", num_labels=2)
     m.add_adapter("a-topic", config=PfeifferConfig(reduction_factor=4))
@@ -213,7 +218,7 @@ def build(root, tok_src):
     m.add_adapter_fusion(Fuse("a-sst", "a-topic"), DynamicAdapterFusionConfig())
     m.add_classification_head("a-sst,a-topic", num_labels=2)
     perturb(m, sb.base_names, sb.seed)
-    for n in ["a-houlsby", "a-lora", "a-tag", "a-pool", "a-sst", "a-topic"]:
+    for n in ["a-houlsby", "a-lora", "a-tag", "a-pool", "a-lang", "a-sst", "a-topic"]:
         sb.save_adapter(n)
     sb.save_fusion("a-fusion", ["a-sst", "a-topic"])
     sb.case("albert-base-only", None, None)
@@ -223,6 +228,8 @@ def build(root, tok_src):
     sb.case("albert-tagging", "a-tag", "a-tag", check=moved("a-tag"))
     sb.case("albert-pooler-head", "a-pool", "a-pool", check=moved("a-pool"))
     sb.case("albert-stack", Stack("a-topic", "a-sst"), "a-sst")
+    sb.case("albert-madx", Stack("a-lang", "a-sst"), "a-sst", check=lambda s_, enc, out: print(
+        "    moved %.3f from the task adapter alone" % differs(out, s_.run("a-sst", "a-sst", enc), "madx")))
     sb.case("albert-fusion", Fuse("a-sst", "a-topic"), "a-sst,a-topic", fusion=True)
 
     # ---- DeBERTa-v2 with its own position projections (share_att_key false), no buckets
@@ -274,9 +281,10 @@ def build(root, tok_src):
     m.add_adapter("v-ia3", config=IA3Config())
     m.add_classification_head("v-ia3", num_labels=2)
     m.add_adapter("v-houlsby", config=HoulsbyConfig(reduction_factor=4))
+    m.add_adapter("v-lang", config=PfeifferInvConfig(reduction_factor=4))
     m.add_classification_head("v-houlsby", num_labels=2, layers=1)
     perturb(m, sb.base_names, sb.seed)
-    for n in ["v-lora", "v-lora2", "v-ia3", "v-houlsby"]:
+    for n in ["v-lora", "v-lora2", "v-ia3", "v-houlsby", "v-lang"]:
         sb.save_adapter(n)
     sb.case("deberta-v3-base-only", None, None, inputs=[LONG, TEXTS[1]], max_length=48)
     sb.case("deberta-v3-lora-shared-keys", "v-lora", "v-lora", inputs=[LONG] + TEXTS, max_length=48,
@@ -285,6 +293,9 @@ def build(root, tok_src):
     sb.case("deberta-v3-ia3", "v-ia3", "v-ia3", inputs=[LONG] + TEXTS, max_length=48, check=moved("v-ia3"))
     sb.case("deberta-v3-houlsby", "v-houlsby", "v-houlsby", inputs=[LONG] + TEXTS, max_length=48,
             check=moved("v-houlsby"))
+    sb.case("deberta-v3-madx", Stack("v-lang", "v-houlsby"), "v-houlsby", inputs=[LONG] + TEXTS, max_length=48,
+            check=lambda s_, enc, out: print("    moved %.3f from the task adapter alone" % differs(
+                out, s_.run("v-houlsby", "v-houlsby", enc), "madx")))
 
     # ---- DeBERTa-v2 with p2c alone (its own pos_query_proj), log buckets 4 over 64 positions
     sb.use_model("deberta-v2-p2c", "deberta", DebertaV2Config(
