@@ -173,13 +173,15 @@ Models (configurations the methods store `families-methods` lacks):
   Adapters: `v-lora` and `v-lora2` (q/k/v + output; two of one shape, so that rows mixing them gather their
   own LoRA weights for the relative embeddings), `v-ia3`, `v-houlsby`, and `v-lang` (Pfeiffer + NICE
   invertible adapter) stacked under `v-houlsby`; inputs up to 25 tokens.
+- `deberta-v3-long`: DeBERTa-v3-base's relative setting (`position_buckets` 256 over 512 positions, shared keys,
+  p2c + c2p as the string "p2c|c2p") on a tiny model, with a 400-token input.
 - `deberta-v2-p2c`: hidden 16, p2c alone (`pos_query_proj`), `position_buckets` 4, `max_relative_positions` -1
   (= max_position_embeddings). Adapter `p-pfeiffer` (rf 2).
 - `deberta-v2-norel`: `relative_attention` false with `pos_att_type` p2c + c2p: plain attention scaled by
   1/sqrt(3 x head size), as the library computes it.
 
 Cases: bare models (last_hidden_state), each adapter with its head, text pairs, a stack, fusions with their
-attentions, long inputs, MAD-X stacks: 24 in all, atol 1e-4. The generator reloads every model and adapter from
+attentions, long inputs (up to 400 tokens), MAD-X stacks: 25 in all, atol 1e-4. The generator reloads every model and adapter from
 these files into fresh library models and re-checks every case.
 """
 
@@ -296,6 +298,22 @@ def build(root, tok_src):
     sb.case("deberta-v3-madx", Stack("v-lang", "v-houlsby"), "v-houlsby", inputs=[LONG] + TEXTS, max_length=48,
             check=lambda s_, enc, out: print("    moved %.3f from the task adapter alone" % differs(
                 out, s_.run("v-houlsby", "v-houlsby", enc), "madx")))
+
+    # ---- DeBERTa-v3-base's own relative setting (256 buckets over 512 positions, shared keys, p2c + c2p) on a
+    # tiny model, with a long input: distances far into the log buckets
+    sb.use_model("deberta-v3-long", "deberta", DebertaV2Config(
+        vocab_size=351, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+        hidden_act="gelu", max_position_embeddings=512, type_vocab_size=0, relative_attention=True,
+        max_relative_positions=-1, position_buckets=256, position_biased_input=False, pos_att_type="p2c|c2p",
+        share_att_key=True, norm_rel_ebd="layer_norm", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+        pad_token_id=0), seed=26)
+    m = sb.model
+    m.add_adapter("l-pfeiffer", config=PfeifferConfig())
+    m.add_classification_head("l-pfeiffer", num_labels=2)
+    perturb(m, sb.base_names, sb.seed)
+    sb.save_adapter("l-pfeiffer")
+    sb.case("deberta-v3-long-input", "l-pfeiffer", "l-pfeiffer", inputs=[" ".join([LONG] * 16), TEXTS[2]],
+            max_length=400, check=moved("l-pfeiffer"))
 
     # ---- DeBERTa-v2 with p2c alone (its own pos_query_proj), log buckets 4 over 64 positions
     sb.use_model("deberta-v2-p2c", "deberta", DebertaV2Config(
