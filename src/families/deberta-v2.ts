@@ -145,6 +145,7 @@ export const deberta_v2: Family = {
   pooler: null,
   adapterModule: (l, loc) => (loc === "mh" ? `encoder.layer.${l}.attention.output` : loc === "out" ? `encoder.layer.${l}.output` : null),
   encoder: {
+    zeroPadding: true,
     attention(g, w, c, x) {
       const o = optionsOf(c);
       const nh = c.heads;

@@ -141,6 +141,14 @@ export interface AttentionScores {
  * calls each hook it finds). A family without hooks is built as BERT.
  */
 export interface EncoderHooks {
+  /**
+   * Padding is zeroed as DeBERTa does it: the embeddings' output times the
+   * mask, and attention masked by the mask's outer product (XSoftmax), so a
+   * padded query attends to nothing and gets zeros. Real tokens see no
+   * difference; padded positions' hidden states do, and UniPELT's gates
+   * average over them as the library does.
+   */
+  zeroPadding?: boolean;
   /** layer modules in the order they run (ALBERT repeats shared layers); default 0 … layers-1 */
   schedule?(c: ModelConfig): number[];
   /**

@@ -38,6 +38,8 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
   if (e.tokenType) x = add(x, gather(W(`${e.tokenType}.weight`), g.input("token_type_ids", "int64", ["batch", "seq"])));
   if (e.projectBeforeNorm) x = matmul(x, WT(`${e.projectBeforeNorm}.weight`));
   x = baseLn(e.norm)(x);
+  const zeroPadding = family.encoder?.zeroPadding ?? false;
+  if (zeroPadding) x = mul(x, unsqueeze(g.op("Cast", [mask], { to: 1 }), [2]));
 
   const comp = new CompositionGraph(g, spec, H);
   x = comp.embeddings(x);
@@ -46,6 +48,8 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
   // [N, 1, 1, T]: 0 for real tokens, a large negative number for padding.
   const maskF = unsqueeze(g.op("Cast", [mask], { to: 1 }), [1, 2]);
   const maskBias = mul(sub(g.constF(1), maskF), g.constF(MASK_NEG));
+  // [N, 1, T, T]: that and the same for the queries, for families that zero padding
+  const bothBias = zeroPadding ? add(maskBias, mul(sub(g.constF(1), unsqueeze(g.op("Cast", [mask], { to: 1 }), [1, 3])), g.constF(MASK_NEG))) : null;
   const nh = config.heads;
   const dh = H / nh;
   const attention = family.encoder?.attention?.(g, base, config, x);
@@ -66,8 +70,15 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
     // The bias covers the sequence's own keys: keys put before them (prefix tuning) get none, as DeBERTa
     // pads its relative scores with zeros in front.
     if (bias) scores = add(scores, bias);
-    scores = add(scores, maskBias);
-    const ctx = reshape(transpose(matmul(softmax(scores), v), [0, 2, 1, 3]), [0, 0, H]);
+    let probs: Value;
+    if (bothBias) {
+      // DeBERTa's XSoftmax masks with the mask's outer product: a padded query sees none of the sequence's
+      // keys (keys put before them, prefix tuning's, it does see) and a row with nothing to see gets zeros
+      const masks = bothBias;
+      const seen = g.op("Cast", [g.op("Greater", [g.op("ReduceMax", [masks], { axes: [3], keepdims: 1 }), g.constF(-1)])], { to: 1 });
+      probs = mul(softmax(add(scores, masks)), seen);
+    } else probs = softmax(add(scores, maskBias));
+    const ctx = reshape(transpose(matmul(probs, v), [0, 2, 1, 3]), [0, 0, H]);
     const attnOut = lin("attnOut", ctx);
     const a = swapMh ? comp.location(x, attnOut, baseLn(names.attnNorm), `${l}.mh`) : comp.location(attnOut, x, baseLn(names.attnNorm), `${l}.mh`);
     const inter = activation(lin("inter", a), config.activation);
