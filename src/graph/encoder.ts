@@ -1,5 +1,5 @@
 import { GraphBuilder, type ExternalWeights, type Value } from "./onnx-builder.ts";
-import { activation, add, gather, linear, matmul, mul, reshape, scale, softmax, sub, transpose, unsqueeze } from "./ops.ts";
+import { activation, add, concat, gather, linear, matmul, mul, reshape, scale, softmax, sub, transpose, unsqueeze } from "./ops.ts";
 import { CompositionGraph } from "./composition.ts";
 import type { GraphSpec } from "./spec.ts";
 import { embeddingNames, layerSchedule, type Family, type ModelConfig, type LinearTarget } from "../families/family.ts";
@@ -48,8 +48,10 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
   // [N, 1, 1, T]: 0 for real tokens, a large negative number for padding.
   const maskF = unsqueeze(g.op("Cast", [mask], { to: 1 }), [1, 2]);
   const maskBias = mul(sub(g.constF(1), maskF), g.constF(MASK_NEG));
-  // [N, 1, T, T]: that and the same for the queries, for families that zero padding
-  const bothBias = zeroPadding ? add(maskBias, mul(sub(g.constF(1), unsqueeze(g.op("Cast", [mask], { to: 1 }), [1, 3])), g.constF(MASK_NEG))) : null;
+  // [N, 1, T, T]: the same for the queries, where the family zeroes padding
+  const queryBias = zeroPadding
+    ? g.op("Expand", [mul(sub(g.constF(1), unsqueeze(g.op("Cast", [mask], { to: 1 }), [1, 3])), g.constF(MASK_NEG)), concat([g.constI([1, 1, 1]), g.op("Shape", [mask], { start: 1, end: 2 })], 0)])
+    : null;
   const nh = config.heads;
   const dh = H / nh;
   const attention = family.encoder?.attention?.(g, base, config, x);
@@ -65,20 +67,24 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
     const q = heads(lin("q", x));
     const k = reshape(lin("k", x), [0, 0, nh, dh]);
     const v = heads(lin("v", x));
-    const { scale: s, bias } = attention ? attention(l, { q, k: transpose(k, [0, 2, 1, 3]), linear: lin }) : { scale: 1 / Math.sqrt(dh), bias: null };
-    let scores = scale(matmul(q, transpose(k, [0, 2, 3, 1])), s);
-    // The bias covers the sequence's own keys: keys put before them (prefix tuning) get none, as DeBERTa
-    // pads its relative scores with zeros in front.
-    if (bias) scores = add(scores, bias);
+    // the relative embeddings through the layer's own projections (DeBERTa's shared keys); a gate on them
+    // (UniPELT's LoRA) averages over all their rows, as the library's does
+    const relLinear = (target: "q" | "k", input: Value) => lin(target, input);
+    const { scale: s, bias } = attention ? attention(l, { q, k: transpose(k, [0, 2, 1, 3]), linear: relLinear }) : { scale: 1 / Math.sqrt(dh), bias: null };
+    // keys, values and the keys' mask bias (prefix tuning puts more keys in front of the sequence's own)
+    const kv = { keys: transpose(k, [0, 2, 3, 1]), values: v, bias: maskBias };
+    let scores = scale(matmul(q, kv.keys), s);
+    // biases over the sequence's own keys leave keys put before them at 0, as DeBERTa pads its relative scores
+    if (bias) scores = add(scores, frontPad(bias, kv.keys));
     let probs: Value;
-    if (bothBias) {
+    if (queryBias) {
       // DeBERTa's XSoftmax masks with the mask's outer product: a padded query sees none of the sequence's
       // keys (keys put before them, prefix tuning's, it does see) and a row with nothing to see gets zeros
-      const masks = bothBias;
+      const masks = add(kv.bias, frontPad(queryBias, kv.keys));
       const seen = g.op("Cast", [g.op("Greater", [g.op("ReduceMax", [masks], { axes: [3], keepdims: 1 }), g.constF(-1)])], { to: 1 });
       probs = mul(softmax(add(scores, masks)), seen);
-    } else probs = softmax(add(scores, maskBias));
-    const ctx = reshape(transpose(matmul(probs, v), [0, 2, 1, 3]), [0, 0, H]);
+    } else probs = softmax(add(scores, kv.bias));
+    const ctx = reshape(transpose(matmul(probs, kv.values), [0, 2, 1, 3]), [0, 0, H]);
     const attnOut = lin("attnOut", ctx);
     const a = swapMh ? comp.location(x, attnOut, baseLn(names.attnNorm), `${l}.mh`) : comp.location(attnOut, x, baseLn(names.attnNorm), `${l}.mh`);
     const inter = activation(lin("inter", a), config.activation);
@@ -87,4 +93,11 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
   g.output(x, "last_hidden_state");
   const fusionOutputs = comp.finish();
   return { bytes: g.encode(), inputs: new Set(g.inputNames), outputs: ["last_hidden_state", ...fusionOutputs] };
+}
+
+/** b [.., T] with zeros in front up to the width of keys [.., width]: keys put before the sequence's own (prefixes) get none of it. */
+function frontPad(b: Value, keys: Value): Value {
+  const g = b.g;
+  const extra = sub(g.op("Shape", [keys], { start: 3, end: 4 }), g.op("Shape", [b], { start: 3, end: 4 }));
+  return g.op("Pad", [b, concat([g.constI([0, 0, 0]), extra, g.constI([0, 0, 0, 0])], 0)]);
 }
