@@ -1,5 +1,5 @@
 import type { StateDict, Tensor } from "../core/tensor.ts";
-import type { Family, ModelConfig } from "./family.ts";
+import { embeddingNames, type Family, type ModelConfig } from "./family.ts";
 
 // The base model's weights, looked up by the family's own names whatever the
 // checkpoint's prefix and whatever pre-training heads sit beside them.
@@ -51,7 +51,7 @@ export function baseWeights(dict: StateDict, family: Family, config: ModelConfig
     }
   };
   const withBias = s2s?.linearBias ?? true;
-  const norm = (n: string) => (expect(`${n}.weight`, [H]), s2s?.norm !== "rms" && expect(`${n}.bias`, [H]));
+  const norm = (n: string, width = H) => (expect(`${n}.weight`, [width]), s2s?.norm !== "rms" && expect(`${n}.bias`, [width]));
   const lin = (n: string, out: number, inp: number) => (expect(`${n}.weight`, [out, inp]), withBias && expect(`${n}.bias`, [out]));
   const layers = (l0: number, l1: number, inter: number, heads: number, alsoInter?: number) => {
     // the attention's inner width: heads × T5's d_kv, else the hidden size
@@ -94,18 +94,26 @@ export function baseWeights(dict: StateDict, family: Family, config: ModelConfig
     return w;
   }
   const I = config.intermediate;
-  const e = family.embeddings;
-  const emb = w.get(words[0]);
-  if (emb.shape.length !== 2 || emb.shape[1] !== H) throw new Error(`word embeddings have shape [${emb.shape}], config says hidden size ${H}`);
-  const positions = w.get(`${e.position}.weight`);
-  if (positions.shape.length !== 2 || positions.shape[1] !== H || positions.shape[0] < config.maxPositions) {
-    throw new Error(`position embeddings have shape [${positions.shape}], the config asks for [${config.maxPositions},${H}]`);
+  const e = embeddingNames(family, config);
+  // ALBERT and DeBERTa may embed tokens narrower than the hidden size and project them
+  const E = config.embeddingSize ?? H;
+  const emb = w.get(`${e.word}.weight`);
+  const width = `${config.embeddingSize === undefined ? "hidden size" : "embedding_size"} ${E}`;
+  if (emb.shape.length !== 2 || emb.shape[1] !== E) throw new Error(`word embeddings have shape [${emb.shape}], config says ${width}`);
+  if (e.position) {
+    const positions = w.get(`${e.position}.weight`);
+    if (positions.shape.length !== 2 || positions.shape[1] !== E || positions.shape[0] < config.maxPositions) {
+      throw new Error(`position embeddings have shape [${positions.shape}], the config asks for [${config.maxPositions},${E}]`);
+    }
   }
   if (e.tokenType) {
     const types = w.get(`${e.tokenType}.weight`);
-    if (types.shape.length !== 2 || types.shape[1] !== H) throw new Error(`token type embeddings have shape [${types.shape}], expected [n,${H}]`);
+    if (types.shape.length !== 2 || types.shape[1] !== E) throw new Error(`token type embeddings have shape [${types.shape}], expected [n,${E}]`);
   }
-  norm(e.norm);
+  if (e.projectBeforeNorm) expect(`${e.projectBeforeNorm}.weight`, [H, E]);
+  norm(e.norm, e.projectBeforeNorm ? H : E);
+  if (e.projectAfter) lin(e.projectAfter, H, E);
+  for (const [name, shape] of family.extraWeights?.(config) ?? []) expect(name, shape);
   layers(0, config.layers, I, config.heads);
   return w;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { GraphBuilder, Value } from "../graph/onnx-builder.ts";
 
 // What a model family tells the rest of polyhead: how its config.json reads,
 // what its weights are called, how its embeddings and positions work, and
@@ -29,6 +30,10 @@ export interface ModelConfig {
   decoderLayers: number;
   /** what an encoder-decoder model needs beyond the encoder's fields */
   seq2seq?: Seq2SeqConfig;
+  /** the token embeddings' width when it is not `hidden` (ALBERT's and DeBERTa's embedding_size) */
+  embeddingSize?: number;
+  /** config.json fields only the family itself reads (it parses them and reads them back) */
+  options?: unknown;
 }
 
 /** config.json's fields of an encoder-decoder model that the graphs and the decoding loop read. */
@@ -114,6 +119,66 @@ export interface StackNames {
   finalNorm: string | null;
 }
 
+/** The embedding module's weights (module paths); a null one is absent. */
+export interface EmbeddingNames {
+  word: string;
+  position: string | null;
+  tokenType: string | null;
+  norm: string;
+  /** a bias-free projection of the summed embeddings to the hidden size, before the LayerNorm (DeBERTa's embed_proj) */
+  projectBeforeNorm?: string | null;
+  /** a linear layer to the hidden size after the embeddings' hooks, i.e. after invertible adapters (ALBERT's embedding_hidden_mapping_in) */
+  projectAfter?: string | null;
+}
+
+/** A graph's base weights, as graph/encoder.ts hands them to a family's hooks. */
+export interface GraphWeights {
+  /** the weight as stored */
+  W(name: string): Value;
+  /** a [out, in] linear weight as [in, out] */
+  WT(name: string): Value;
+  /** the model's LayerNorm at a module path */
+  ln(prefix: string): (x: Value) => Value;
+}
+
+/** What an attention hook sees of one layer: heads split, [N, heads, T, head size] (k as is, not transposed). */
+export interface AttentionInputs {
+  q: Value;
+  k: Value;
+  /** the layer's linear layer `target` applied to any input, with the composition's linear hooks (LoRA, (IA)^3) */
+  linear(target: "q" | "k", x: Value): Value;
+}
+
+/** What a family changes in the attention scores: softmax(q·kᵀ · scale + bias + mask). */
+export interface AttentionScores {
+  scale: number;
+  /** [N or 1, heads, T, T], added to the scaled scores; null for none */
+  bias: Value | null;
+}
+
+/**
+ * Where a family's encoder departs from BERT's blocks (graph/encoder.ts
+ * calls each hook it finds). A family without hooks is built as BERT.
+ */
+export interface EncoderHooks {
+  /**
+   * Padding is zeroed as DeBERTa does it: the embeddings' output times the
+   * mask, and attention masked by the mask's outer product (XSoftmax), so a
+   * padded query attends to nothing and gets zeros. Real tokens see no
+   * difference; padded positions' hidden states do, and UniPELT's gates
+   * average over them as the library does.
+   */
+  zeroPadding?: boolean;
+  /** layer modules in the order they run (ALBERT repeats shared layers); default 0 … layers-1 */
+  schedule?(c: ModelConfig): number[];
+  /**
+   * Called once per graph: returns the scores of each layer's attention
+   * (DeBERTa's disentangled relative attention). `x` is the first layer's
+   * input, [N, T, hidden], for the sequence length.
+   */
+  attention?(g: GraphBuilder, w: GraphWeights, c: ModelConfig, x: Value): (l: number, a: AttentionInputs) => AttentionScores;
+}
+
 export interface Family {
   name: string;
   /** config.json model_type values this family reads */
@@ -123,11 +188,24 @@ export interface Family {
   weightPrefixes: string[];
   /** first segments of the family's own keys: anything before them in an adapter file is a model prefix */
   roots: string[];
-  embeddings: { word: string; position: string; tokenType: string | null; norm: string };
+  embeddings: EmbeddingNames;
+  /** the embedding names of a model, where its config.json changes them (default: `embeddings`) */
+  embeddingsOf?(c: ModelConfig): EmbeddingNames;
+  /** graph hooks where the encoder is not BERT's */
+  encoder?: EncoderHooks;
+  /** base weights the family reads beyond the embeddings' and layers' (checked with their shapes when the model loads) */
+  extraWeights?(c: ModelConfig): [name: string, shape: number[]][];
   /** the names of layer l (encoder-decoder models: decoder layers are numbered after the encoder's, see ModelConfig.decoderLayers) */
   layer(l: number, c?: ModelConfig): LayerNames;
   /** the pooler's dense layer, when the family has one */
   pooler: string | null;
+  /**
+   * Locations where the library hands its adapter layer the block's input as
+   * the hidden states and the sublayer's output as the residual, the other
+   * way round from BERT (AlbertAttention calls attention_adapters(hidden_states,
+   * projected_context, LayerNorm)): the same without adapters, not with them.
+   */
+  swappedAdapterInputs?: Location[];
   /** the module AdapterHub's adapter layer at `loc` of layer `l` lives in (its keys: <module>.adapters.<name>.…); null where the layer has no such location */
   adapterModule(l: number, loc: Location, c?: ModelConfig): string | null;
   /** whether the model reads token type ids */
@@ -141,6 +219,11 @@ export interface Family {
   /** set for encoder-decoder families */
   seq2seq?: Seq2SeqShape;
 }
+
+export const embeddingNames = (f: Family, c: ModelConfig): EmbeddingNames => f.embeddingsOf?.(c) ?? f.embeddings;
+
+/** The order a model's layer modules run in (ALBERT runs a shared layer several times). */
+export const layerSchedule = (f: Family, c: ModelConfig): number[] => f.encoder?.schedule?.(c) ?? Array.from({ length: c.layers }, (_, l) => l);
 
 /** The config.json fields every BERT-like family shares, as transformers names them. */
 export const BertLikeConfig = z.looseObject({

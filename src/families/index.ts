@@ -1,6 +1,8 @@
 import { bert } from "./bert.ts";
 import { distilbert } from "./distilbert.ts";
 import { roberta } from "./roberta.ts";
+import { albert } from "./albert.ts";
+import { deberta_v2 } from "./deberta-v2.ts";
 import { bart } from "./bart.ts";
 import { mbart } from "./mbart.ts";
 import { marian } from "./marian.ts";
@@ -10,7 +12,7 @@ import type { Family, ModelConfig } from "./family.ts";
 // The registry of model families: adding one is a module beside this file
 // and a line here.
 
-export const FAMILIES: Family[] = [bert, roberta, distilbert, bart, mbart, marian, t5];
+export const FAMILIES: Family[] = [bert, roberta, distilbert, albert, deberta_v2, bart, mbart, marian, t5];
 
 const byModelType = new Map(FAMILIES.flatMap((f) => f.modelTypes.map((t) => [t, f] as const)));
 

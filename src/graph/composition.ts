@@ -14,10 +14,16 @@ import type { ParamFn } from "../methods/method.ts";
 export class CompositionGraph {
   private cache = new Map<string, Value>();
   private idx = new Map<number, Value>();
-  /** names of the fusion attention outputs the graph gained */
-  readonly outputs: string[] = [];
+  /** fusion attentions by output name; a layer run several times (ALBERT) keeps its last run's, as AdapterHub's cache does */
+  private probs = new Map<string, Value>();
 
   constructor(private g: GraphBuilder, private spec: GraphSpec, private hidden: number) {}
+
+  /** Adds the fusion attention outputs to the graph; returns their names. */
+  finish(): string[] {
+    for (const [name, v] of this.probs) this.g.output(v, name);
+    return [...this.probs.keys()];
+  }
 
   private rowIndex(slot: number): Value {
     let v = this.idx.get(slot);
@@ -162,9 +168,7 @@ export class CompositionGraph {
     });
     const mask = b.masked ? this.g.input(inputName.fusionMask(b.slot), "float32", ["batch", b.children.length]) : null;
     const { out, probs } = fuseGraph(spec.shape, this.params(b.slot, "fusion"), ctx.place, ups, pre.query, pre.residual, mask);
-    const name = fusionOutputName(b.slot, ctx.place);
-    this.g.output(probs, name);
-    this.outputs.push(name);
+    this.probs.set(fusionOutputName(b.slot, ctx.place), probs);
     return { hidden: out, residual: pre.residual, up: st.up, last };
   }
 

@@ -173,7 +173,8 @@ export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights
     outputs.push(decoderIO.crossKey(d), decoderIO.crossValue(d));
   }
   g.output(x, "encoder_hidden");
-  return { bytes: g.encode(), inputs: new Set(g.inputNames), outputs: [...outputs, ...b.comp.outputs] };
+  outputs.push(...b.comp.finish());
+  return { bytes: g.encode(), inputs: new Set(g.inputNames), outputs };
 }
 
 /**
@@ -235,5 +236,6 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
   }
   // log-softmax here, vectorised, rather than over 32k logits per row in JavaScript
   g.output(g.op("LogSoftmax", [logits], { axis: -1 }), "logprobs");
-  return { bytes: g.encode(), inputs: new Set(g.inputNames), outputs: [...outputs, ...b.comp.outputs] };
+  outputs.push(...b.comp.finish());
+  return { bytes: g.encode(), inputs: new Set(g.inputNames), outputs };
 }

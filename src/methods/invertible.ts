@@ -3,6 +3,7 @@ import { activation, add, concat, linear, sub } from "../graph/ops.ts";
 import type { Value } from "../graph/onnx-builder.ts";
 import { linearOf, type Linear, biasOf } from "../formats/linear.ts";
 import { under, type AdapterMethod, type ParamFn, type PartSpec } from "./method.ts";
+import { embeddingNames } from "../families/family.ts";
 
 // Invertible adapters (MAD-X language adapters, Pfeiffer et al. 2020): a NICE
 // coupling block on the embeddings' output, saved with a bottleneck adapter
@@ -52,8 +53,14 @@ export const invertible: AdapterMethod<InvertibleConfig, InvertibleWeights> = {
     return { reductionFactor: c.inv_adapter_reduction_factor ?? 2, act: c.non_linearity.toLowerCase() };
   },
 
-  read({ family, model, name, keys }, c) {
-    const H = model.hidden;
+  read({ model, family, name, keys }, c) {
+    // AdapterHub builds invertible adapters embedding_size wide (ALBERT, DeBERTa; else hidden_size) and runs
+    // them on the embeddings' output: before ALBERT's projection to the hidden size, after DeBERTa's
+    const H = model.embeddingSize ?? model.hidden;
+    const atHook = embeddingNames(family, model)?.projectAfter ? H : model.hidden;
+    if (atHook !== H) {
+      throw new Error(`invertible adapters are built embedding_size (${H}) wide but act on the embeddings' output, which model type "${model.modelType}" has ${atHook} wide (hidden_size): AdapterHub cannot run one on this model`);
+    }
     const h1 = Math.floor(H / 2);
     const h2 = H - h1;
     // encoder-decoder models keep it in the encoder stack

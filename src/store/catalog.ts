@@ -355,9 +355,29 @@ export class Catalog {
     throw new NotFoundError("fusion", wanted, `no fusion of [${adapters.join(", ")}] in the store; name one with "fusion"`);
   }
 
+  /** A head saved alone (AdapterHub's save_head): an adapters/ folder with head files and no adapter_config.json. */
+  private headAlone(name: string, model: LoadedModel): Promise<LoadedHead> {
+    return this.get("adapter", `head:${model.name}:${name}`, `adapters/${checkName(name)}`, name, async (f) => {
+      f.prefetch([["head_config.json"], WEIGHTS.head]);
+      const head = await this.head(f, model, "head", name);
+      if (!head) throw new NotFoundError("head", name);
+      return head;
+    });
+  }
+
+  /** The head of an adapters/ folder: the adapter's, or a head saved alone there. */
+  private async adapterFolderHead(folder: string, model: LoadedModel): Promise<LoadedHead | null> {
+    try {
+      return (await this.adapter(folder, model)).head;
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+      return this.headAlone(folder, model);
+    }
+  }
+
   private async scanHeads(name: string, model: LoadedModel): Promise<LoadedHead> {
     if (QUALIFIED_RE.test(name)) {
-      const byFolder = await this.adapter(name, model).then((a) => a.head, () => null);
+      const byFolder = await this.adapterFolderHead(name, model).catch(() => null);
       if (byFolder) return byFolder;
       const byFusion = await this.fusion(name, model).then((f) => f.head, () => null);
       if (byFusion) return byFusion;
@@ -373,8 +393,8 @@ export class Catalog {
           continue;
         }
         if (saved !== name) continue;
-        const owner = kind === "adapters" ? await this.adapter(folder, model) : await this.fusion(folder, model);
-        if (owner.head) return owner.head;
+        const head = kind === "adapters" ? await this.adapterFolderHead(folder, model) : (await this.fusion(folder, model)).head;
+        if (head) return head;
       }
     }
     throw new NotFoundError("head", name);

@@ -4,6 +4,7 @@ import { readFileSync, readdirSync, existsSync } from "node:fs";
 import path from "node:path";
 import { FAMILIES, MODEL_TYPES, familyFor, familyOf, parseModelConfig } from "../../../src/families/index.ts";
 import { baseWeights } from "../../../src/families/base-weights.ts";
+import { embeddingNames } from "../../../src/families/family.ts";
 import { readSafetensors } from "../../../src/formats/safetensors.ts";
 import { ADAPTERHUB_FIXTURES, fixtureStores } from "../../support/paths.ts";
 
@@ -11,22 +12,22 @@ const readJson = (p: string) => JSON.parse(readFileSync(p, "utf8"));
 const BERT_JSON = readJson(path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny/config.json"));
 
 test("the registry holds the encoder and encoder-decoder families, each model_type once", () => {
-  assert.deepEqual(FAMILIES.map((f) => f.name), ["bert", "roberta", "distilbert", "bart", "mbart", "marian", "t5"]);
-  assert.deepEqual([...MODEL_TYPES].sort(), ["bart", "bert", "camembert", "distilbert", "marian", "mbart", "mt5", "roberta", "t5", "xlm-roberta"]);
+  assert.deepEqual(FAMILIES.map((f) => f.name), ["bert", "roberta", "distilbert", "albert", "deberta-v2", "bart", "mbart", "marian", "t5"]);
+  assert.deepEqual([...MODEL_TYPES].sort(), ["albert", "bart", "bert", "camembert", "deberta-v2", "distilbert", "marian", "mbart", "mt5", "roberta", "t5", "xlm-roberta"]);
   assert.equal(new Set(MODEL_TYPES).size, FAMILIES.flatMap((f) => f.modelTypes).length);
-  for (const [type, family] of [["bert", "bert"], ["roberta", "roberta"], ["xlm-roberta", "roberta"], ["camembert", "roberta"], ["distilbert", "distilbert"]]) {
+  for (const [type, family] of [["bert", "bert"], ["roberta", "roberta"], ["xlm-roberta", "roberta"], ["camembert", "roberta"], ["distilbert", "distilbert"], ["albert", "albert"], ["deberta-v2", "deberta-v2"]]) {
     assert.equal(familyFor(type).name, family, type);
   }
 });
 
 test("an unknown model_type is refused with the supported list", () => {
-  for (const type of ["gpt2", "deberta-v2", "BERT", ""]) {
+  for (const type of ["gpt2", "deberta", "BERT", ""]) {
     assert.throws(
       () => familyFor(type),
       (e: Error) => e.message.includes(`"${type}" is not supported`) && MODEL_TYPES.every((t) => e.message.includes(t)),
     );
   }
-  assert.throws(() => parseModelConfig({ ...BERT_JSON, model_type: "electra" }), /"electra" is not supported \(supported: bert, roberta, xlm-roberta, camembert, distilbert, bart, mbart, marian, t5, mt5\)/);
+  assert.throws(() => parseModelConfig({ ...BERT_JSON, model_type: "electra" }), /"electra" is not supported \(supported: bert, roberta, xlm-roberta, camembert, distilbert, albert, deberta-v2, bart, mbart, marian, t5, mt5\)/);
 });
 
 test("a config.json without a string model_type is refused", () => {
@@ -61,17 +62,20 @@ test("every fixture store's models/*/config.json parses, into the family that re
         n++;
         continue;
       }
-      assert.deepEqual(w.get(`${f.embeddings.word}.weight`).shape, [c.vocabSize, c.hidden], `${store.name}/${m}`);
-      assert.deepEqual(w.get(`${f.embeddings.position}.weight`).shape, [c.maxPositions, c.hidden]);
-      assert.deepEqual(w.get(`${f.layer(c.layers - 1).linear.inter}.weight`).shape, [c.intermediate, c.hidden]);
-      if (f.embeddings.tokenType) assert.deepEqual(w.get(`${f.embeddings.tokenType}.weight`).shape, [c.typeVocabSize, c.hidden]);
-      assert.equal(w.has(`${f.layer(c.layers).linear.q}.weight`), false, "no more layers than the config says");
+      // ALBERT and DeBERTa may embed tokens narrower than the hidden size; DeBERTa may have no positions or types
+      const e = embeddingNames(f, c);
+      const E = c.embeddingSize ?? c.hidden;
+      assert.deepEqual(w.get(`${e.word}.weight`).shape, [c.vocabSize, E], `${store.name}/${m}`);
+      if (e.position) assert.deepEqual(w.get(`${e.position}.weight`).shape, [c.maxPositions, E]);
+      assert.deepEqual(w.get(`${f.layer(c.layers - 1, c).linear.inter}.weight`).shape, [c.intermediate, c.hidden]);
+      if (e.tokenType) assert.deepEqual(w.get(`${e.tokenType}.weight`).shape, [c.typeVocabSize, E]);
+      assert.equal(w.has(`${f.layer(c.layers, c).linear.q}.weight`), false, "no more layers than the config says");
       seen.add(c.family);
       n++;
     }
   }
   assert.ok(n >= 5, `only ${n} models seen`);
-  assert.deepEqual([...seen].sort(), ["bart", "bert", "distilbert", "marian", "mbart", "roberta", "t5"]);
+  assert.deepEqual([...seen].sort(), ["albert", "bart", "bert", "deberta-v2", "distilbert", "marian", "mbart", "roberta", "t5"]);
 });
 
 test("relative position embeddings are refused, absolute ones read", () => {

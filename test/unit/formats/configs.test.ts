@@ -17,6 +17,11 @@ test("every config in every golden store parses", () => {
     for (const m of readdirSync(path.join(store, "models"))) parseModelConfig(read(path.join(store, "models", m, "config.json")));
     for (const a of readdirSync(path.join(store, "adapters"))) {
       const dir = path.join(store, "adapters", a);
+      // a head saved alone (save_head): head files, no adapter
+      if (!existsSync(path.join(dir, "adapter_config.json"))) {
+        parseHeadConfig(read(path.join(dir, "head_config.json")));
+        continue;
+      }
       const json = read(path.join(dir, "adapter_config.json"));
       // AdapterHub saves GLOW invertible adapters it cannot run: refused by name
       if (json.config?.inv_adapter === "glow") {

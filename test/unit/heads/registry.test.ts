@@ -5,6 +5,7 @@ import path from "node:path";
 import { HEAD_TYPES, isModelHead, RESULT_TYPES, headType, parseHeadConfig, readHeadWeights, resultType } from "../../../src/heads/index.ts";
 import { transpose2d } from "../../../src/formats/linear.ts";
 import { readSafetensors } from "../../../src/formats/safetensors.ts";
+import { readTorchBin } from "../../../src/formats/torch-bin.ts";
 import type { StateDict } from "../../../src/core/tensor.ts";
 import { ADAPTERHUB_FIXTURES, fixtureStores } from "../../support/paths.ts";
 
@@ -56,7 +57,10 @@ test("every fixture head_config.json parses, and its weights read against it", (
     assert.equal(headType(c).type, json.config.head_type);
     assert.equal(c.labels.length, c.numLabels, dir);
     assert.ok(c.labels.every((l) => typeof l === "string" && l.length > 0), dir);
-    const w = readHeadWeights(readSafetensors(readFileSync(path.join(dir, "model_head.safetensors"))), c, json.hidden_size);
+    // a head saved alone by the library has only its .bin
+    const st = path.join(dir, "model_head.safetensors");
+    const dict = existsSync(st) ? readSafetensors(readFileSync(st)) : readTorchBin(readFileSync(path.join(dir, "pytorch_model_head.bin")));
+    const w = readHeadWeights(dict, c, json.hidden_size);
     assert.equal(w.layers.length, c.layers, dir);
     assert.equal(w.layers.at(-1)!.w.shape[1], c.numLabels, dir);
     types.add(c.headType);

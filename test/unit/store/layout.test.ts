@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { adapterKind, filesToKeep, fusionAdapters } from "../../../src/store/layout.ts";
 import { parseAdapterConfig } from "../../../src/methods/index.ts";
@@ -12,6 +12,8 @@ test("adapterKind (the listing's type, also used by the edge) agrees with the me
   const seen = new Set<string>();
   for (const { dir } of fixtureStores()) {
     for (const a of readdirSync(path.join(dir, "adapters"))) {
+      // a head saved alone (save_head) is no adapter
+      if (!existsSync(path.join(dir, "adapters", a, "adapter_config.json"))) continue;
       const json = read(path.join(dir, "adapters", a, "adapter_config.json"));
       const kind = adapterKind(json);
       seen.add(kind.type);
