@@ -1,10 +1,11 @@
 import { GraphBuilder, type ExternalWeights, type Value } from "./onnx-builder.ts";
-import { activation, add, gather, linear, matmul, mul, reshape, scale, softmax, sub, transpose, unsqueeze } from "./ops.ts";
+import { activation, add, gather, matmul, mul, reshape, scale, softmax, sub, transpose, unsqueeze } from "./ops.ts";
 import { CompositionGraph } from "./composition.ts";
 import type { GraphSpec } from "./spec.ts";
 import type { Family, ModelConfig, LinearTarget } from "../families/index.ts";
 import type { BaseWeights } from "../families/base-weights.ts";
 import { BaseInitializers } from "./base-weights.ts";
+import type { Precision } from "./quantize.ts";
 
 // The encoder skeleton (BERT-like post-LN blocks), built as an ONNX graph
 // from the family's weight names, with the composition's hooks where
@@ -21,11 +22,11 @@ export interface EncoderGraph {
   outputs: string[];
 }
 
-export function buildEncoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec, external?: ExternalWeights): EncoderGraph {
+export function buildEncoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec, external?: ExternalWeights, precision: Precision = "fp32"): EncoderGraph {
   const g = new GraphBuilder(external);
   const H = config.hidden;
 
-  const { W, WT, ln: baseLn } = new BaseInitializers(g, weights, config.eps);
+  const { W, ln: baseLn, linear: baseLinear } = new BaseInitializers(g, weights, config.eps, "layer", precision);
 
   const e = family.embeddings;
   const inputIds = g.input("input_ids", "int64", ["batch", "seq"]);
@@ -48,7 +49,7 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
     const names = family.layer(l, config);
     const lin = (target: LinearTarget, input: Value) => {
       const p = names.linear[target];
-      return comp.linear(linear(input, WT(`${p}.weight`), W(`${p}.bias`)), input, `${l}.${target}`);
+      return comp.linear(baseLinear(p!, input), input, `${l}.${target}`);
     };
     const heads = (v: Value) => transpose(reshape(v, [0, 0, nh, dh]), [0, 2, 1, 3]);
     const q = heads(lin("q", x));
