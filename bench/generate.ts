@@ -8,7 +8,8 @@
 // requested number of new tokens, on both sides (checked).
 //
 // Measured, each comparison alternating its sides after a warm-up, medians:
-//   greedy and beam 4, batch 1 and 8 (one adapter), 32 new tokens: polyhead vs AdapterHub, tokens/s
+//   greedy and beam 4, batch 1 and 8 (one adapter), 32 new tokens: polyhead vs AdapterHub, tokens/s; and greedy
+//   batch 8 with polyhead at --precision int8 (AdapterHub in fp32)
 //   batch 8 with 8 different adapters (batch_split, one request) vs one adapter, greedy and beam 4
 //   ms per new token for 16, 32 and 64 new tokens (greedy, batch 8): the KV cache keeps a step's cost flat
 //   HTTP POST /v1/generate vs the engine (8 adapters, greedy)
@@ -21,6 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Engine } from "../src/engine/engine.ts";
+import { DEFAULT_BATCH } from "../src/engine/batcher.ts";
 import { Translator, type GenerateInput } from "../src/engine/seq2seq.ts";
 import { WorkerPool, type RunRequest } from "../src/engine/worker-pool.ts";
 import { Catalog } from "../src/store/catalog.ts";
@@ -148,6 +150,8 @@ export async function generationBench(o: GenerationOptions): Promise<{ rows: Row
     const catalog = new Catalog(new LocalStore(dir));
     const engine = new Engine(catalog, pool);
     const translator = new Translator(catalog, engine, pool);
+    // --precision int8: the same model with its linear layers (and LM head) quantised; its graphs have their own keys
+    const translator8 = new Translator(catalog, new Engine(catalog, pool, DEFAULT_BATCH, {}, true, "int8"), pool);
     t = performance.now();
     const model = await catalog.model(S.model);
     result.model_load_ms = performance.now() - t;
@@ -155,8 +159,8 @@ export async function generationBench(o: GenerationOptions): Promise<{ rows: Row
     const inputIds = model.tokenizer.encodeBatch(texts, 1024).inputIds.map((ids) => ids.slice(0, P.sourceTokens));
     const split = { batch_split: adapters.slice(0, P.rows), sizes: Array(P.rows).fill(1) } as Composition;
 
-    interface Case { batch: number; beams: number; newTokens: number; adapters: "a0" | "split" }
-    const label = (c: Case) => `${c.beams === 1 ? "greedy" : `beam ${c.beams}`}, batch ${c.batch}${c.adapters === "split" ? ` (${c.batch} adapters)` : ""}, ${c.newTokens} tokens`;
+    interface Case { batch: number; beams: number; newTokens: number; adapters: "a0" | "split"; int8?: boolean }
+    const label = (c: Case) => `${c.beams === 1 ? "greedy" : `beam ${c.beams}`}, batch ${c.batch}${c.adapters === "split" ? ` (${c.batch} adapters)` : ""}, ${c.newTokens} tokens${c.int8 ? ", polyhead int8" : ""}`;
     const tokens = new Map<string, number[][]>();
     const poly = async (c: Case) => {
       const req: GenerateInput = {
@@ -167,7 +171,7 @@ export async function generationBench(o: GenerationOptions): Promise<{ rows: Row
       };
       runs.length = 0;
       const s = performance.now();
-      const out = await translator.generate(req);
+      const out = await (c.int8 ? translator8 : translator).generate(req);
       const took = performance.now() - s;
       const ids = out.results.flatMap((r) => r.outputs.map((x) => x[0].token_ids));
       for (const [i, x] of ids.entries()) if (x.length !== c.newTokens) throw new Error(`${label(c)}: row ${i} generated ${x.length} tokens, not ${c.newTokens}`);
@@ -228,6 +232,7 @@ export async function generationBench(o: GenerationOptions): Promise<{ rows: Row
       { batch: B, beams: 1, newTokens: N, adapters: "a0" },
       { batch: 1, beams: 4, newTokens: N, adapters: "a0" },
       { batch: B, beams: 4, newTokens: N, adapters: "a0" },
+      { batch: B, beams: 1, newTokens: N, adapters: "a0", int8: true },
     ];
     const vsTorch: Record<string, { case: Case; polyhead_ms: number[]; pytorch_ms?: number[]; polyhead_median: number; pytorch_median?: number; tokens_per_s: number; pytorch_tokens_per_s?: number; speedup?: number; paired_speedup?: number }> = {};
     const polyRuns: Record<string, Awaited<ReturnType<typeof poly>>[]> = {};

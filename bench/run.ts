@@ -14,6 +14,8 @@
 //      8 adapters (BatchSplit), fusion of 4, the realistic workload (AdapterHub: in arrival order, 8 per batch)
 //   6. rows/s over HTTP (16 concurrent clients, 1-row requests, mixed adapters) vs the engine alone
 //   7. cold adapter load from the local store, and from S3 on loopback when the test harness is there
+//   4b. --precision int8 (the base model's linear layers quantised, tools: `npm run bench:int8` for its agreement
+//      with fp32) vs fp32, one adapter, 8 rows × 128 tokens; and int8 against AdapterHub in step 5
 //   8. generation (bench/generate.ts, also alone as `npm run bench:generate`): a Marian/opus-mt-sized BART with
 //      8 Bapna & Firat adapters, greedy and beam 4, tokens/s against AdapterHub's generate() when
 //      POLYHEAD_REFERENCE_PYTHON names a python with adapter-transformers 3.2.1, 8 adapters per batch, ms/token
@@ -35,6 +37,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import cliProgress from "cli-progress";
 import { Engine, type PredictInput, type RunInfo } from "../src/engine/engine.ts";
+import { DEFAULT_BATCH } from "../src/engine/batcher.ts";
 import { WorkerPool } from "../src/engine/worker-pool.ts";
 import { Catalog, type LoadedModel } from "../src/store/catalog.ts";
 import { LocalStore } from "../src/store/local-store.ts";
@@ -76,7 +79,7 @@ const ADAPTERS = Array.from({ length: STORE.adapters }, (_, i) => `a${i}`);
 // ---------------------------------------------------------------- progress
 
 const TTY = !!process.stderr.isTTY;
-const TOTAL_STEPS = GENERATE ? 12 : 11;
+const TOTAL_STEPS = GENERATE ? 13 : 12;
 let stepNo = 0;
 const stepStarted = performance.now();
 
@@ -313,6 +316,8 @@ async function main() {
     const catalog = new Catalog(new LocalStore(dir));
     const engine = new Engine(catalog, pool);
     engine.onRun = (info) => engineRuns.push(info);
+    // the same model and adapters with the base model's linear layers in int8 (its graphs have their own keys in the pool)
+    const engine8 = new Engine(catalog, pool, DEFAULT_BATCH, { onRun: (info) => engineRuns.push(info) }, true, "int8");
     let t = performance.now();
     const model = await catalog.model(MODEL);
     result.model_load_ms = performance.now() - t;
@@ -360,7 +365,13 @@ async function main() {
     const p4 = await compare("a0 vs realistic", ["a0", one], ["realistic", workload]);
     result.realistic = { requests: realistic.map((r) => ({ tokens: r.tokens, adapter: r.adapter })), ...p4, encoder_runs: realRuns };
 
+    step(`4b/7 --precision int8 vs fp32, one adapter (a0), ${ROWS}×${SEQ}`);
+    const oneInt8 = () => engine8.predict(request("a0"));
+    const p8 = await compare("a0 fp32 vs a0 int8", ["fp32", one], ["int8", oneInt8]);
+    result.int8_vs_fp32 = p8;
+
     step(`5/7 polyhead vs AdapterHub (PyTorch) on the same token ids${PYTHON ? "" : ": skipped"}`);
+    type Case = "one" | "one_int8" | "split" | "fuse" | "realistic";
     type VsTorch = { polyhead_ms: number[]; adapterhub_ms: number[]; polyhead_median: number; adapterhub_median: number; speedup: number; paired_speedup: number; max_abs_logit_diff: number; max_abs_logit: number };
     /** polyhead's logits for the same work, one array per row (per request for the realistic workload) */
     const withLogits = { ...OPTIONS, returnLogits: true };
@@ -369,14 +380,15 @@ async function main() {
       for (const r of res.results) r.rows.forEach((row, i) => (out[row] = (r.outputs[i] as { logits: number[] }).logits));
       return out;
     };
-    const polyLogits: Record<"one" | "split" | "fuse" | "realistic", () => Promise<number[][]>> = {
+    const polyLogits: Record<Case, () => Promise<number[][]>> = {
       one: async () => rowsOf(await engine.predict({ ...request("a0"), options: withLogits })),
+      one_int8: async () => rowsOf(await engine8.predict({ ...request("a0"), options: withLogits })),
       split: async () => rowsOf(await engine.predict({ ...request(split), options: withLogits })),
       fuse: async () => rowsOf(await engine.predict({ ...request({ fuse: ADAPTERS.slice(0, STORE.fuse) } as Composition), options: withLogits })),
       realistic: async () =>
         (await Promise.all(realistic.map((r) => engine.predict({ model: MODEL, inputs: [text(r.i)], tasks: [{ adapters: r.adapter }], options: { ...withLogits, maxLength: r.tokens } })))).map((res) => rowsOf(res)[0]),
     };
-    let vsTorch: Record<"one" | "split" | "fuse" | "realistic", VsTorch> | { skipped: string };
+    let vsTorch: Record<Case, VsTorch> | { skipped: string };
     if (!PYTHON) {
       vsTorch = { skipped: "POLYHEAD_REFERENCE_PYTHON is not set" };
       process.stderr.write("    skipped: set POLYHEAD_REFERENCE_PYTHON to a python with adapter-transformers 3.2.1 (e.g. /tmp/ah/python)\n");
@@ -385,7 +397,7 @@ async function main() {
         const ref = await startEncoderReference(PYTHON, dir, enc.inputIds.map((r, i) => r.slice(0, enc.length[i])), realistic.map((r) => ({ input_ids: r.ids, adapter: r.adapter })));
         cleanups.push(() => ref.close());
         result.adapterhub = ref.info;
-        const cases = { one: ["one adapter (a0)", one], split: ["8 adapters, batch_split", mixed], fuse: ["fusion of 4", fuse], realistic: ["realistic workload", workload] } as const;
+        const cases = { one: ["one adapter (a0)", one], one_int8: ["one adapter (a0), polyhead int8", oneInt8], split: ["8 adapters, batch_split", mixed], fuse: ["fusion of 4", fuse], realistic: ["realistic workload", workload] } as const;
         const out = {} as Record<keyof typeof cases, VsTorch>;
         for (const [k, [label, poly]] of Object.entries(cases) as [keyof typeof cases, (typeof cases)[keyof typeof cases]][]) {
           const c = counter(`${label}: polyhead vs AdapterHub`, 2 * (REPS + 1));
@@ -395,7 +407,9 @@ async function main() {
             return performance.now() - t;
           };
           c.tick(`warm-up polyhead ${ms(await timePoly())}`);
-          const warm = await ref.run(k);
+          // AdapterHub computes the same case in fp32 for polyhead's int8 row
+          const refCase = k === "one_int8" ? "one" : k;
+          const warm = await ref.run(refCase);
           c.tick(`warm-up AdapterHub ${ms(warm.ms)}`);
           // the same computation? (same token ids, same weights: float32 noise only)
           const mine = await polyLogits[k]();
@@ -408,7 +422,7 @@ async function main() {
           for (let i = 0; i < REPS; i++) {
             for (const side of i % 2 ? ["torch", "poly"] : ["poly", "torch"]) {
               if (side === "poly") c.tick(`polyhead ${ms(sp[sp.push(await timePoly()) - 1])}`);
-              else c.tick(`AdapterHub ${ms(st[st.push((await ref.run(k)).ms) - 1])}`);
+              else c.tick(`AdapterHub ${ms(st[st.push((await ref.run(refCase)).ms) - 1])}`);
             }
           }
           c.done();
@@ -559,6 +573,8 @@ async function main() {
       { metric: "  8 adapters / one adapter", value: `${rel(p2.ratio)} (paired ${rel(p2.pairedRatio)})`, target: "≤ 1.15×", ok: p2.ratio <= 1.15 },
       { metric: `fusion of 4, ${ROWS}×${SEQ}`, value: `${ms(p3.b.median)} (encoder run ${ms(p3.b.encoderMedian)})`, target: base ? "≤ 1640 ms (AdapterHub 4.1 s)" : "(quick model: n/a)", ok: base ? p3.b.median <= 1640 : null },
       { metric: "  fusion of 4 / one adapter", value: `${rel(p3.ratio)} (paired ${rel(p3.pairedRatio)})`, target: "≤ 1.3×", ok: p3.ratio <= 1.3 },
+      { metric: `one adapter (a0), --precision int8, ${ROWS}×${SEQ}`, value: `${ms(p8.b.median)} (encoder run ${ms(p8.b.encoderMedian)})`, target: "", ok: null },
+      { metric: "  fp32 / int8", value: `${(1 / p8.ratio).toFixed(2)}× (paired ${(1 / p8.pairedRatio).toFixed(2)}×)`, target: "", ok: null },
       { metric: `realistic: ${REALISTIC.length} concurrent 1-row requests, ${REAL_MIN}..${SEQ} tokens, a0..a7`, value: `${ms(p4.b.median)} (${median(realRuns).toFixed(0)} encoder run${median(realRuns) === 1 ? "" : "s"}, ${ms(p4.b.encoderMedian)} in them)`, target: "", ok: null },
       ...adapterhubRows(vsTorch),
       { metric: `engine alone, ${CONCURRENCY} clients × 1-row requests`, value: `${median(eng).toFixed(2)} rows/s (${(batchSizes.length ? THROUGHPUT_REQUESTS * eng.length / batchSizes.length : 0).toFixed(1)} rows/run)`, target: "", ok: null },
@@ -624,8 +640,8 @@ async function main() {
 function adapterhubRows(v: Record<string, { polyhead_median: number; adapterhub_median: number; speedup: number; paired_speedup: number; max_abs_logit_diff: number }> | { skipped: string }): Row[] {
   const head = "speedup over AdapterHub 3.2.1 (PyTorch), same token ids";
   if ("skipped" in v) return [{ metric: head, value: `skipped: ${v.skipped === "POLYHEAD_REFERENCE_PYTHON is not set" ? "set POLYHEAD_REFERENCE_PYTHON" : v.skipped}`, target: "", ok: null }];
-  const targets: Record<string, number | null> = { one: QUICK ? null : 2.5, split: null, fuse: null, realistic: QUICK ? null : 3.5 };
-  const labels: Record<string, string> = { one: `one adapter, ${ROWS}×${SEQ}`, split: `8 adapters (batch_split), ${ROWS}×${SEQ}`, fuse: `fusion of 4, ${ROWS}×${SEQ}`, realistic: `realistic workload (${REALISTIC.length} requests)` };
+  const targets: Record<string, number | null> = { one: QUICK ? null : 2.5, one_int8: QUICK ? null : 4, split: null, fuse: null, realistic: QUICK ? null : 3.5 };
+  const labels: Record<string, string> = { one: `one adapter, ${ROWS}×${SEQ}`, one_int8: `one adapter, ${ROWS}×${SEQ}, polyhead int8 (|Δlogit| is int8's)`, split: `8 adapters (batch_split), ${ROWS}×${SEQ}`, fuse: `fusion of 4, ${ROWS}×${SEQ}`, realistic: `realistic workload (${REALISTIC.length} requests)` };
   return [
     { metric: head, value: "", target: "", ok: null },
     ...Object.entries(v).map(([k, x]) => {
@@ -633,7 +649,7 @@ function adapterhubRows(v: Record<string, { polyhead_median: number; adapterhub_
       return {
         metric: `  ${labels[k]}`,
         value: `${x.speedup.toFixed(2)}× (paired ${x.paired_speedup.toFixed(2)}×; AdapterHub ${ms(x.adapterhub_median)}, polyhead ${ms(x.polyhead_median)}; |Δlogit| ≤ ${x.max_abs_logit_diff.toExponential(0)})`,
-        target: t === null ? (QUICK && (k === "one" || k === "realistic") ? "(quick model: n/a)" : "") : `≥ ${t}×`,
+        target: t === null ? (QUICK && (k === "one" || k === "one_int8" || k === "realistic") ? "(quick model: n/a)" : "") : `≥ ${t}×`,
         ok: t === null ? null : x.speedup >= t,
       };
     }),

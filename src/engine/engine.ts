@@ -11,6 +11,7 @@ import { fusionOutputName, type SlotSpec } from "../graph/spec.ts";
 import { foldInputs, type FusionMember } from "../methods/fusion.ts";
 import type { Feed, WorkerPool } from "./worker-pool.ts";
 import { WeightFile } from "./weight-file.ts";
+import type { Precision } from "../graph/quantize.ts";
 import { LOCATION_NAMES, type Location } from "../families/index.ts";
 
 // The request path below the HTTP layer: resolve names, tokenize, plan, run
@@ -72,6 +73,8 @@ export class Engine {
      * prepacked copy (faster; memory grows with each shape, bounded by the pool's graph limits).
      */
     private shareWeights = true,
+    /** fp32 (exact, the default), or int8: the base model's linear layers dynamically quantised (faster, approximate) */
+    readonly precision: Precision = "fp32",
   ) {
     this.onRun = observers.onRun;
     this.batcher = new Batcher((job) => this.runJob(job), batch);
@@ -253,11 +256,11 @@ export class Engine {
     const started = performance.now();
     const { feeds, seqLen, uniform } = buildFeeds(job);
     // A batch where every row uses the same adapters runs a variant without per-row gathers.
-    const key = `${job.key}|${uniform ? "uniform" : "banked"}`;
+    const key = `${job.key}|${uniform ? "uniform" : "banked"}|${this.precision}`;
     let graph: Uint8Array | string | undefined;
     if (!this.encoderInputs.has(key) || !this.pool.has(key)) {
       const weights = this.weightFile(job.model);
-      const built = buildEncoder(job.model.family, job.model.config, job.model.weights, { ...job.spec, uniform }, weights ?? undefined);
+      const built = buildEncoder(job.model.family, job.model.config, job.model.weights, { ...job.spec, uniform }, weights ?? undefined, this.precision);
       graph = weights ? weights.graph(key, built.bytes) : built.bytes;
       this.encoderInputs.set(key, built.inputs);
     }

@@ -243,15 +243,15 @@ export class Translator {
     const bias = Float32Array.from(mask, (m) => (m === 1n ? 0 : NEG));
     feeds.attention_bias = { type: "float32", dims: [N, 1, 1, T], data: bias };
     const spec = { ...job.spec, uniform };
-    const variant = `${job.key}|${uniform ? "uniform" : "banked"}`;
+    const variant = `${job.key}|${uniform ? "uniform" : "banked"}|${this.engine.precision}`;
     // graphs keep the model's base weights in its shared weight file (one copy however many graphs)
     const weights = this.engine.weightFile(model);
     const onDisk = (key: string, built: { bytes: Uint8Array; inputs: Set<string> }) => ({ ...built, path: weights?.graph(key, built.bytes) });
     const encoderKey = `${variant}|encoder`;
     const decoderKey = `${variant}|decoder`;
-    const out = await this.run(encoderKey, () => onDisk(encoderKey, buildSeq2SeqEncoder(model.family, model.config, model.weights, spec, weights ?? undefined)), feeds);
+    const out = await this.run(encoderKey, () => onDisk(encoderKey, buildSeq2SeqEncoder(model.family, model.config, model.weights, spec, weights ?? undefined, this.engine.precision)), feeds);
     const decoder = (f: Record<string, Feed>, opts?: Parameters<Translator["run"]>[3]) =>
-      this.run(decoderKey, () => onDisk(decoderKey, buildSeq2SeqDecoder(model.family, model.config, model.weights, spec, weights ?? undefined)), f, opts);
+      this.run(decoderKey, () => onDisk(decoderKey, buildSeq2SeqDecoder(model.family, model.config, model.weights, spec, weights ?? undefined, this.engine.precision)), f, opts);
     const c = model.config;
     const heads = c.seq2seq!.decoderHeads;
     const dh = c.seq2seq!.headDim ?? c.hidden / heads;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { ExternalWeights } from "../graph/onnx-builder.ts";
+import type { ExternalWeights, InitData } from "../graph/onnx-builder.ts";
 
 // One copy of a model's base weights however many graphs are compiled: the
 // graphs keep their large initializers in a file per model (ONNX external
@@ -40,7 +40,7 @@ export class WeightFile implements ExternalWeights {
     return this.at.has(key);
   }
 
-  ref(key: string, data: Float32Array) {
+  ref(key: string, data: InitData) {
     let r = this.at.get(key);
     if (r && data.byteLength > 0 && r.length !== data.byteLength) throw new Error(`internal: weight "${key}" stored with ${r.length} bytes, now ${data.byteLength}`);
     if (!r) {

@@ -5,6 +5,7 @@ import type { GraphSpec } from "./spec.ts";
 import { embeddingNames, layerSchedule, type Family, type ModelConfig, type LinearTarget } from "../families/family.ts";
 import type { BaseWeights } from "../families/base-weights.ts";
 import { BaseInitializers } from "./base-weights.ts";
+import type { Precision } from "./quantize.ts";
 
 // The encoder skeleton (BERT-like post-LN blocks), built as an ONNX graph
 // from the family's weight names, with the composition's hooks where
@@ -23,12 +24,12 @@ export interface EncoderGraph {
   outputs: string[];
 }
 
-export function buildEncoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec, external?: ExternalWeights): EncoderGraph {
+export function buildEncoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec, external?: ExternalWeights, precision: Precision = "fp32"): EncoderGraph {
   const g = new GraphBuilder(external);
   const H = config.hidden;
 
-  const base = new BaseInitializers(g, weights, config.eps);
-  const { W, WT, ln: baseLn } = base;
+  const base = new BaseInitializers(g, weights, config.eps, "layer", precision);
+  const { W, WT, ln: baseLn, linear: baseLinear } = base;
 
   const e = embeddingNames(family, config);
   const inputIds = g.input("input_ids", "int64", ["batch", "seq"]);
@@ -61,7 +62,7 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
     const names = family.layer(l, config);
     const lin = (target: LinearTarget, input: Value) => {
       const p = names.linear[target];
-      return comp.linear(linear(input, WT(`${p}.weight`), W(`${p}.bias`)), input, `${l}.${target}`);
+      return comp.linear(baseLinear(p!, input), input, `${l}.${target}`);
     };
     const heads = (v: Value) => transpose(reshape(v, [0, 0, nh, dh]), [0, 2, 1, 3]);
     const q = heads(lin("q", x));

@@ -2,13 +2,17 @@ import onnxProto from "onnx-proto";
 
 const { onnx } = onnxProto;
 type Attr = number | number[] | string | Float32Array;
-export type ElemType = "float32" | "int64" | "bool";
+export type ElemType = "float32" | "int64" | "bool" | "int8";
 
 const ELEM: Record<ElemType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
   bool: onnx.TensorProto.DataType.BOOL,
+  int8: onnx.TensorProto.DataType.INT8,
 };
+
+/** Data an initializer may hold: float32 values, or int8 ones (quantised weights). */
+export type InitData = Float32Array | Int8Array;
 
 /**
  * Where large initializers go instead of the graph itself: a file shared by
@@ -16,10 +20,13 @@ const ELEM: Record<ElemType, number> = {
  * `ref` stores the data once per key and says where it lies.
  */
 export interface ExternalWeights {
-  ref(key: string, data: Float32Array): { location: string; offset: number; length: number };
+  ref(key: string, data: InitData): { location: string; offset: number; length: number };
   /** whether `key` is stored already (so its data need not even be computed) */
   has(key: string): boolean;
 }
+
+/** onnxruntime's contrib-op domain (DynamicQuantizeMatMul and the like). */
+export const MS = "com.microsoft";
 
 /** Initializers smaller than this stay inside the graph. */
 const EXTERNAL_MIN_BYTES = 64 * 1024;
@@ -63,14 +70,18 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(named.name, type, null));
   }
 
-  /** An initializer whose data is derived (a transpose): computed only when the weight file does not hold it yet. */
-  initDerived(name: string, dims: number[], data: () => Float32Array): Value {
-    if (this.external?.has(name) && dims.reduce((a, b) => a * b, 4) >= EXTERNAL_MIN_BYTES) return this.init(name, dims, new Float32Array(0), dims.reduce((a, b) => a * b, 4));
+  /** An initializer whose data is derived (a transpose, a quantisation): computed only when the weight file does not hold it yet. */
+  initDerived(name: string, dims: number[], data: () => Float32Array, type?: "float32"): Value;
+  initDerived(name: string, dims: number[], data: () => Int8Array, type: "int8"): Value;
+  initDerived(name: string, dims: number[], data: () => InitData, type: "float32" | "int8" = "float32"): Value {
+    const bytes = dims.reduce((a, b) => a * b, type === "int8" ? 1 : 4);
+    if (this.external?.has(name) && bytes >= EXTERNAL_MIN_BYTES) return this.init(name, dims, type === "int8" ? new Int8Array(0) : new Float32Array(0), bytes);
     return this.init(name, dims, data());
   }
 
-  /** A float32 initializer: inside the graph, or (large ones, with ExternalWeights) in the model's shared weight file. */
-  init(name: string, dims: number[], data: Float32Array, byteLength = data.byteLength): Value {
+  /** A float32 (or int8) initializer: inside the graph, or (large ones, with ExternalWeights) in the model's shared weight file. */
+  init(name: string, dims: number[], data: InitData, byteLength = data.byteLength): Value {
+    const dataType = data instanceof Int8Array ? ELEM.int8 : ELEM.float32;
     if (this.external && byteLength >= EXTERNAL_MIN_BYTES) {
       const at = this.external.ref(name, data);
       const externalData = [
@@ -78,9 +89,9 @@ export class GraphBuilder {
         { key: "offset", value: String(at.offset) },
         { key: "length", value: String(at.length) },
       ];
-      this.inits.push(onnx.TensorProto.create({ name, dims, dataType: ELEM.float32, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData }));
+      this.inits.push(onnx.TensorProto.create({ name, dims, dataType, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData }));
     } else {
-      this.inits.push(onnx.TensorProto.create({ name, dims, dataType: ELEM.float32, rawData: bytesOf(data) }));
+      this.inits.push(onnx.TensorProto.create({ name, dims, dataType, rawData: bytesOf(data) }));
     }
     return new Value(this, name);
   }
@@ -141,7 +152,8 @@ export class GraphBuilder {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: "polyhead",
-      opsetImport: [{ domain: "", version: 17 }],
+      // onnxruntime's contrib ops (com.microsoft) only when a node uses them
+      opsetImport: [{ domain: "", version: 17 }, ...(this.nodes.some((n) => n.domain === MS) ? [{ domain: MS, version: 1 }] : [])],
       graph: onnx.GraphProto.create({
         name: "polyhead",
         node: this.nodes,
@@ -154,7 +166,7 @@ export class GraphBuilder {
   }
 }
 
-function bytesOf(a: Float32Array | BigInt64Array): Uint8Array {
+function bytesOf(a: InitData | BigInt64Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 

@@ -1,5 +1,5 @@
 import { GraphBuilder, type ExternalWeights, type Value } from "./onnx-builder.ts";
-import { activation, add, concat, gather, linear, matmul, mul, reshape, scale, softmax, squeeze, transpose, unsqueeze } from "./ops.ts";
+import { activation, add, concat, gather, matmul, mul, reshape, scale, softmax, squeeze, transpose, unsqueeze } from "./ops.ts";
 import { relativePositionBias } from "./relative-positions.ts";
 import { CompositionGraph } from "./composition.ts";
 import type { GraphSpec } from "./spec.ts";
@@ -7,9 +7,9 @@ import type { EncoderGraph } from "./encoder.ts";
 import type { Family, LinearTarget, ModelConfig } from "../families/index.ts";
 import type { StackNames } from "../families/family.ts";
 import type { BaseWeights } from "../families/base-weights.ts";
-import { transpose2d } from "../formats/linear.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { BaseInitializers } from "./base-weights.ts";
+import type { Precision } from "./quantize.ts";
 
 // Encoder-decoder models (BART, mBART, Marian, T5) as two graphs: the encoder,
 // run once per input, and the decoder, run once per generated token with
@@ -43,16 +43,18 @@ class Builder {
     private weights: BaseWeights,
     spec: GraphSpec,
     external?: ExternalWeights,
+    precision: Precision = "fp32",
   ) {
     this.g = new GraphBuilder(external);
     this.comp = new CompositionGraph(this.g, spec, config.hidden);
-    this.base = new BaseInitializers(this.g, weights, config.eps, family.seq2seq!.norm);
+    this.base = new BaseInitializers(this.g, weights, config.eps, family.seq2seq!.norm, precision);
   }
 
   tensor = (name: string, t: Tensor) => this.base.tensor(name, t);
   W = (name: string) => this.base.W(name);
-  WT = (name: string) => this.base.WT(name);
   ln = (prefix: string) => this.base.ln(prefix);
+  /** x · wᵀ for a base weight w [out, in] (the LM head) */
+  project = (x: Value, key: string, w: Tensor) => this.base.project(x, key, w, () => null);
 
   /** token and position embeddings of one stack, scaled and normalised as the family does */
   embed(stack: StackNames, ids: Value, positions: Value): Value {
@@ -90,7 +92,7 @@ class Builder {
 
   /** the base linear layer alone (with its bias, where the family has biases) */
   plain(name: string, input: Value): Value {
-    return linear(input, this.WT(`${name}.weight`), this.family.seq2seq!.linearBias ? this.W(`${name}.bias`) : null);
+    return this.base.linear(name, input, this.family.seq2seq!.linearBias);
   }
 
   /** [N, T, H] → [N, heads, T, dh] */
@@ -148,8 +150,8 @@ export function sinusoidal(positions: number, dim: number): Tensor {
 const encoderDepth = (c: ModelConfig) => c.layers - c.decoderLayers;
 
 /** The encoder: input_ids, position_ids, attention_mask → encoder_hidden [N, T, H]. */
-export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec, external?: ExternalWeights): EncoderGraph {
-  const b = new Builder(family, config, weights, spec, external);
+export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec, external?: ExternalWeights, precision: Precision = "fp32"): EncoderGraph {
+  const b = new Builder(family, config, weights, spec, external, precision);
   const { g } = b;
   const shape = family.seq2seq!;
   const ids = g.input("input_ids", "int64", ["batch", "seq"]);
@@ -187,8 +189,8 @@ export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights
  * both on the worker. Outputs log-probabilities [N, S, V] and the keys and
  * values of past + new tokens for the next step.
  */
-export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec, external?: ExternalWeights): EncoderGraph {
-  const b = new Builder(family, config, weights, spec, external);
+export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec, external?: ExternalWeights, precision: Precision = "fp32"): EncoderGraph {
+  const b = new Builder(family, config, weights, spec, external, precision);
   const { g } = b;
   const shape = family.seq2seq!;
   const s2s = config.seq2seq!;
@@ -225,11 +227,10 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
   }
   if (shape.decoder.finalNorm) x = b.ln(shape.decoder.finalNorm)(x);
   const head = weights.first(shape.lmHead.map((n) => `${n}.weight`));
-  const [vocab, width] = head.shape;
   x = scale(x, s2s.lmHeadScale);
   // the composition's invertible adapter, reversed (its forward pass ran on the encoder's embeddings only)
   x = b.comp.embeddingsInverse(x);
-  let logits = matmul(x, b.g.initDerived("lm_head.T", [width, vocab], () => transpose2d(head).data));
+  let logits = b.project(x, "lm_head", head);
   if (shape.finalLogitsBias && weights.has(shape.finalLogitsBias)) {
     const bias = weights.get(shape.finalLogitsBias);
     logits = add(logits, b.tensor("final_logits_bias", { shape: [bias.data.length], data: bias.data }));

@@ -10,6 +10,7 @@ import type { Composition } from "../engine/composition.ts";
 import { Engine } from "../engine/engine.ts";
 import { Translator } from "../engine/seq2seq.ts";
 import { WorkerPool } from "../engine/worker-pool.ts";
+import type { Precision } from "../graph/quantize.ts";
 import { buildHead, headInput, headKey } from "../heads/graph.ts";
 import { Catalog } from "../store/catalog.ts";
 import { defaultCacheBytes, FileCache } from "../store/file-cache.ts";
@@ -29,6 +30,8 @@ export interface ServeOptions {
   host?: string;
   /** graphs map one shared copy of a model's base weights (default) instead of carrying their own */
   shareWeights?: boolean;
+  /** fp32 (default, exact) or int8: the base model's linear layers dynamically quantised */
+  precision?: Precision;
   /** compiled graphs each worker keeps, by count and ONNX bytes (least recently used go first) */
   maxGraphs?: number;
   maxGraphBytes?: number;
@@ -91,7 +94,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     cache,
     onLoad: (kind, _name, ms) => metrics.observeLoad(kind, ms),
   });
-  const engine = new Engine(catalog, pool, { ...DEFAULT_BATCH, concurrency: opts.threads ?? 1, ...opts.batch }, { onRun: (info) => metrics.observeRun(info) }, opts.shareWeights ?? true);
+  const engine = new Engine(catalog, pool, { ...DEFAULT_BATCH, concurrency: opts.threads ?? 1, ...opts.batch }, { onRun: (info) => metrics.observeRun(info) }, opts.shareWeights ?? true, opts.precision ?? "fp32");
   const preload = new Preloader((name) => engine.warm(name, opts.warm ?? []), () => catalog.list("models"), opts.models, log);
   const translator = new Translator(catalog, engine, pool);
   const app = createApp({

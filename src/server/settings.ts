@@ -4,6 +4,7 @@ import { formatIssues } from "../core/issues.ts";
 import { DEFAULT_BATCH, type BatchOptions } from "../engine/batcher.ts";
 import { CompositionSchema, type Composition } from "../engine/composition.ts";
 import type { ServeOptions } from "./serve.ts";
+import { PRECISIONS, type Precision } from "../graph/quantize.ts";
 
 // The server's configuration from outside, in one place: the container reads
 // it from env vars (optionsFromEnv), `polyhead serve` from flags built from
@@ -26,6 +27,11 @@ export const SERVE_SETTINGS = {
     flag: "--share-weights <bool>",
     env: "POLYHEAD_SHARE_WEIGHTS",
     help: "true: every compiled graph maps one copy of a model's base weights; false: each graph keeps its own prepacked copy, ~7% faster, memory grows per composition shape (default: true)",
+  },
+  precision: {
+    flag: "--precision <precision>",
+    env: "POLYHEAD_PRECISION",
+    help: "fp32: exact, as AdapterHub computes (default); int8: the base model's linear layers quantised to int8 at load (dynamic quantisation), faster, approximate; adapters, fusions and heads stay fp32; CPU only",
   },
   maxGraphs: { flag: "--max-graphs <n>", env: "POLYHEAD_MAX_GRAPHS", help: "compiled graphs (composition shapes) each worker keeps; the least recently used are released (default: 32)" },
   maxGraphBytes: { flag: "--max-graph-bytes <n>", env: "POLYHEAD_MAX_GRAPH_BYTES", help: "bytes of compiled graphs each worker keeps (default: 8 GiB)" },
@@ -78,6 +84,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
   };
   const device = raw("device") ?? "cpu";
   if (device !== "cpu" && device !== "cuda") throw new Error(`${name("device")}: expected cpu or cuda, got "${device}"`);
+  const precision = raw("precision") ?? "fp32";
+  if (!PRECISIONS.includes(precision as Precision)) throw new Error(`${name("precision")}: expected ${PRECISIONS.join(" or ")}, got "${precision}"`);
+  // onnxruntime's DynamicQuantizeMatMul has CPU kernels only: on CUDA every linear layer would copy to the host and back
+  if (precision === "int8" && device === "cuda") throw new Error(`${name("precision")}: int8 runs on the CPU only; with --device cuda use fp32`);
   const batch: Partial<BatchOptions> = { maxRows: int("maxBatchRows", 1), maxTokens: int("maxBatchTokens", 1), maxWaitMs: num("maxWaitMs") };
   return {
     store: raw("store") ?? "adapters",
@@ -86,6 +96,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
     threads: int("threads", 1) ?? 1,
     device,
     shareWeights: bool("shareWeights"),
+    precision: precision as Precision,
     maxGraphs: int("maxGraphs", 1),
     maxGraphBytes: int("maxGraphBytes", 1),
     models: raw("models")?.split(",").map((m) => m.trim()).filter(Boolean),

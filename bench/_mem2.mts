@@ -1,0 +1,17 @@
+import { Catalog } from "../src/store/catalog.ts";
+import { LocalStore } from "../src/store/local-store.ts";
+import { WorkerPool } from "../src/engine/worker-pool.ts";
+import { Engine } from "../src/engine/engine.ts";
+const pool = new WorkerPool({ threads: 1 });
+const catalog = new Catalog(new LocalStore("/tmp/lead/bb-store"));
+const engine = new Engine(catalog, pool);
+const ab = (l: string) => { (globalThis as any).gc(); console.log(l, (process.memoryUsage().arrayBuffers / 2 ** 20).toFixed(0)); };
+const req = (c: any) => ({ model: "random", inputs: ["the film was good", "a good film it was"], tasks: [{ adapters: c }], options: { maxLength: 128, returnLogits: false, returnHiddenStates: false, returnFusionAttention: false } } as any);
+await engine.predict(req("a0")); ab("after a0");
+for (const a of ["a1", "a2", "a3"]) await engine.predict(req(a)); ab("after a1..a3");
+const m = await catalog.model("random");
+const f = await catalog.fusion("fusion", m); ab("fusion loaded");
+await engine.fusionMember(f); ab("folded");
+await engine.predict(req({ fuse: ["a0", "a1", "a2", "a3"] })); ab("fusion run");
+await engine.predict(req({ fuse: ["a0", "a1", "a2", "a3"] })); ab("fusion run 2");
+await pool.close();
