@@ -1,7 +1,8 @@
 import type { Store } from "./store.ts";
 import { InvalidAdapterError, NotFoundError, StoreUnavailableError } from "../core/errors.ts";
-import { errorMessage, jsonSyntax } from "../core/issues.ts";
-import { EXPECTED_FILES as EXPECTED, FUSION_LIST, WEIGHT_FILES as WEIGHTS, adapterKind, fusionAdapters } from "./layout.ts";
+import { errorMessage } from "../core/issues.ts";
+import { parseStoredJson } from "../core/json.ts";
+import { EXPECTED_FILES as EXPECTED, FUSION_LIST, WEIGHT_FILES as WEIGHTS, adapterKind, fusionAdapters, fusionListProblem } from "./layout.ts";
 import { defaultCacheBytes, FileCache } from "./file-cache.ts";
 import { readConsistently, versionOf, type FolderSnapshot } from "./folder.ts";
 import { QUALIFIED_RE, closest } from "../core/names.ts";
@@ -108,11 +109,11 @@ class FolderFiles {
     const bytes = await this.snap.read(name);
     if (!bytes) return null;
     try {
-      return JSON.parse(new TextDecoder().decode(bytes));
+      return parseStoredJson(new TextDecoder().decode(bytes));
     } catch (e) {
       // the folder's kind and name: "adapters/x" → adapter "x" (a 422 for what the file holds, never a 500)
       const [dir, ...rest] = this.snap.folder.split("/");
-      throw new InvalidAdapterError(dir.replace(/s$/, ""), rest.join("/"), `${name} is not valid JSON: ${jsonSyntax(e)}`);
+      throw new InvalidAdapterError(dir.replace(/s$/, ""), rest.join("/"), `${name} is not valid JSON: ${(e as Error).message}`);
     }
   }
   async weights(names: string[]): Promise<StateDict | null> {
@@ -303,7 +304,10 @@ export class Catalog {
       const dict = await f.weights(WEIGHTS.fusion);
       if (!dict) throw new InvalidAdapterError("fusion", name, `no ${WEIGHTS.fusion.join(" or ")}`);
       const weights = wrap("fusion", name, () => readFusionWeights(familyKeys(dict, model.family), config, model.family, model.config));
-      const adapters = fusionAdapters(await f.json(FUSION_LIST), config.name)!;
+      const listed = await f.json(FUSION_LIST);
+      const problem = listed === null ? null : fusionListProblem(listed);
+      if (problem) throw new InvalidAdapterError("fusion", name, problem);
+      const adapters = fusionAdapters(listed, config.name)!;
       // a fusion's width is a composition's width: a list of 1,000 adapters would stall every request
       if (adapters.length > MAX_WIDTH) throw new InvalidAdapterError("fusion", name, `fuses ${adapters.length} adapters; a fusion fuses at most ${MAX_WIDTH}`);
       const head = await this.head(f, model, "fusion", name);

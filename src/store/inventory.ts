@@ -2,7 +2,8 @@ import type { Store } from "./store.ts";
 import { checkKey } from "../core/names.ts";
 import { adapterKind, CONFIG_FILE, FUSION_LIST, fusionAdapters, KIND_DIR, KINDS, MANIFEST, parseManifest, type Kind, type Manifest } from "./layout.ts";
 import { NotFoundError } from "../core/errors.ts";
-import { errorMessage, jsonSyntax } from "../core/issues.ts";
+import { errorMessage } from "../core/issues.ts";
+import { parseStoredJson } from "../core/json.ts";
 import { parseAdapterConfig, type AdapterFile } from "../methods/index.ts";
 import { parseFusionConfig } from "../methods/fusion.ts";
 import { isModelHead, parseHeadConfig, type HeadConfig } from "../heads/index.ts";
@@ -115,9 +116,9 @@ const decoder = new TextDecoder();
 /** Parsed JSON, or undefined with a problem noted when it is not JSON. */
 function decodeJson(bytes: Uint8Array, file: string, problems: string[]): unknown {
   try {
-    return JSON.parse(decoder.decode(bytes));
+    return parseStoredJson(decoder.decode(bytes));
   } catch (e) {
-    problems.push(`${file} is not valid JSON: ${jsonSyntax(e)}`);
+    problems.push(`${file} is not valid JSON: ${(e as Error).message}`);
     return undefined;
   }
 }

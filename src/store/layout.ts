@@ -115,7 +115,8 @@ export function detectKind(files: string[]): Kind | null {
 /** The adapters a fusion fuses, in order. A fusion of more than MAX_WIDTH adapters is refused where it is loaded. */
 export function fusionAdapters(fusionList: unknown, savedName: unknown): string[] | null {
   const listed = fusionList && typeof fusionList === "object" ? (fusionList as { adapters?: unknown }).adapters : undefined;
-  if (Array.isArray(listed)) return listed.map(String);
+  // anything but a list of strings is not a list of adapters (fusionListProblem says why)
+  if (Array.isArray(listed)) return listed.every((a) => typeof a === "string") ? listed : [];
   return typeof savedName === "string" ? savedName.split(",") : null;
 }
 
