@@ -165,43 +165,60 @@ export class Catalog {
 
   /**
    * The loaded value of a folder, loaded once however many requests ask at
-   * the same time, checked against the store again after the TTL, and
-   * replaced whole when the folder changed.
+   * the same time. Past the TTL it is still served at once while its version
+   * is checked in the background (stale-while-revalidate): a slow or frozen
+   * store never holds up a request for something already loaded. A changed
+   * folder is replaced whole when the check finds it.
    */
   private async get<T>(kind: "model" | "adapter" | "fusion", key: string, folder: string, name: string, parse: (f: FolderFiles) => Promise<T>): Promise<T> {
     const e = this.entries.get(key);
     if (e) {
       this.entries.delete(key);
       this.entries.set(key, e); // LRU: most recently used goes last
-      if (e.pinned || Date.now() - e.checkedAt < this.ttlMs) return e.value as T;
-      return this.flight(`${key}#check`, () => this.revalidate(kind, key, folder, name, e, parse));
+      if (!e.pinned && Date.now() - e.checkedAt >= this.ttlMs) void this.flight(`${key}#check`, () => this.revalidate(kind, key, folder, name, e, parse)).catch(() => {});
+      return e.value as T;
     }
     return this.flight(key, () => this.load(kind, key, folder, name, parse));
   }
 
-  private async revalidate<T>(kind: "model" | "adapter" | "fusion", key: string, folder: string, name: string, e: Entry, parse: (f: FolderFiles) => Promise<T>): Promise<T> {
+  /** Resolves once the background checks started so far have ended (tests; a clean shutdown). */
+  async settled(): Promise<void> {
+    while (this.inflight.size || this.listingChecks.size) await Promise.allSettled([...this.inflight.values(), ...this.listingChecks.values()]);
+  }
+
+  /** A loaded value, without touching the store or its TTL; undefined when it is not loaded. */
+  private peek<T>(key: string): T | undefined {
+    return this.entries.get(key)?.value as T | undefined;
+  }
+
+  private async revalidate<T>(kind: "model" | "adapter" | "fusion", key: string, folder: string, name: string, e: Entry, parse: (f: FolderFiles) => Promise<T>): Promise<void> {
     let current: string | null;
     try {
       current = versionOf(await this.store.list(`${folder}/`), folder);
     } catch (err) {
-      // The store is away: what was loaded stays good until it comes back.
-      if (err instanceof StoreUnavailableError) return e.value as T;
+      // The store is away: what was loaded stays good until it comes back (checked again after another TTL).
+      e.checkedAt = Date.now();
+      if (err instanceof StoreUnavailableError) return;
       throw err;
     }
     if (current === e.version) {
       e.checkedAt = Date.now();
-      return e.value as T;
+      return;
     }
     if (current === null) {
-      this.entries.delete(key);
-      throw new NotFoundError(kind, name, `${kind} "${name}" was removed from the store`);
+      if (this.entries.get(key) === e) this.entries.delete(key);
+      return;
     }
     try {
       this.counters.reloads++;
-      return await this.load(kind, key, folder, name, parse);
+      await this.load(kind, key, folder, name, parse);
     } catch (err) {
-      if (err instanceof StoreUnavailableError) return e.value as T;
-      throw err;
+      if (err instanceof StoreUnavailableError) {
+        e.checkedAt = Date.now();
+        return;
+      }
+      // The new version cannot be used: the next request loads it itself and gets the reason.
+      if (this.entries.get(key) === e) this.entries.delete(key);
     }
   }
 
@@ -315,72 +332,128 @@ export class Catalog {
     });
   }
 
-  /** Folder names under models/, adapters/ or fusions/. */
-  list(kind: "adapters" | "fusions" | "models"): Promise<string[]> {
-    // findFusion and findHead scan these on every request that names a fusion
-    // by its adapters: one listing per TTL, not one store round trip per request.
+  /**
+   * Folder names under models/, adapters/ or fusions/. findFusion and
+   * findHead scan these on every request that names a fusion by its
+   * adapters: one listing per TTL, not one store round trip per request.
+   * Past the TTL the last good listing is served while a fresh one is
+   * fetched; while the store is away it stays the last good one. `fresh`
+   * (after a miss) waits for the store.
+   */
+  async list(kind: "adapters" | "fusions" | "models", fresh = false): Promise<string[]> {
     const hit = this.listings.get(kind);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.names;
-    const names = this.store.listFolders(`${kind}/`);
-    this.listings.set(kind, { at: Date.now(), names });
-    names.catch(() => this.listings.delete(kind));
-    return names;
+    if (hit && !fresh) {
+      if (Date.now() - hit.at >= this.ttlMs) void this.relist(kind).catch(() => {});
+      return hit.names;
+    }
+    // a first listing, or a fresh one after a miss: while the store is away that is a 503, not a guess
+    return this.relist(kind);
   }
 
-  private listings = new Map<string, { at: number; names: Promise<string[]> }>();
+  private listings = new Map<string, { at: number; names: string[] }>();
+  private listingChecks = new Map<string, Promise<string[]>>();
+
+  private relist(kind: "adapters" | "fusions" | "models"): Promise<string[]> {
+    let p = this.listingChecks.get(kind);
+    if (!p) {
+      p = this.store.listFolders(`${kind}/`).then(
+        (names) => {
+          this.listings.set(kind, { at: Date.now(), names });
+          return names;
+        },
+        (e) => {
+          const hit = this.listings.get(kind);
+          if (hit) hit.at = Date.now(); // the last good listing, for another TTL
+          throw e;
+        },
+      );
+      p.catch(() => {}).finally(() => this.listingChecks.delete(kind));
+      this.listingChecks.set(kind, p);
+    }
+    return p;
+  }
 
   /** The fusion whose adapters are exactly `adapters` (fusion.json, or AdapterHub's saved name "a,b,c"). */
   findFusion(adapters: string[], model: LoadedModel): Promise<LoadedFusion> {
-    return this.freshOnMiss(() => this.scanFusions(adapters, model));
+    return this.freshOnMiss((fresh) => this.scanFusions(adapters, model, fresh));
   }
 
   /** A head by adapter folder, fusion folder, or the head's saved name. */
   findHead(name: string, model: LoadedModel): Promise<LoadedHead> {
-    return this.freshOnMiss(() => this.scanHeads(name, model));
+    return this.freshOnMiss((fresh) => this.scanHeads(name, model, fresh));
   }
 
-  /** Scans over the cached listings; on a miss, once more over fresh ones, so a folder added a moment ago is found. */
-  private async freshOnMiss<T>(scan: () => Promise<T>): Promise<T> {
+  /**
+   * Scans over the cached listings; on a miss, once more over fresh ones, so a
+   * folder added a moment ago is found. A miss while the store could not be
+   * read is a 503, not a 404: the folder may well be there.
+   */
+  private async freshOnMiss<T>(scan: (fresh: boolean) => Promise<T>): Promise<T> {
     try {
-      return await scan();
+      return await scan(false);
     } catch (e) {
       if (!(e instanceof NotFoundError)) throw e;
-      this.listings.clear();
-      return scan();
+      return scan(true);
     }
   }
 
-  private async scanFusions(adapters: string[], model: LoadedModel): Promise<LoadedFusion> {
+  /**
+   * Listed folders, those already loaded for this model first: they are
+   * matched without the store, so a store that is away or frozen does not
+   * hold up what is loaded.
+   */
+  private async candidates(kind: "adapters" | "fusions", model: LoadedModel, fresh: boolean): Promise<string[]> {
+    const names = await this.list(kind, fresh);
+    const loaded = (n: string) => this.entries.has(`${kind === "adapters" ? "adapter" : "fusion"}:${model.name}:${n}`);
+    return [...names.filter(loaded), ...names.filter((n) => !loaded(n))];
+  }
+
+  private async scanFusions(adapters: string[], model: LoadedModel, fresh: boolean): Promise<LoadedFusion> {
     const wanted = adapters.join(",");
-    for (const name of await this.list("fusions")) {
-      const f = await this.fusion(name, model).catch(() => null);
+    let away: StoreUnavailableError | null = null;
+    for (const name of await this.candidates("fusions", model, fresh)) {
+      const f = await this.fusion(name, model).catch((e) => {
+        if (e instanceof StoreUnavailableError) away = e;
+        return null;
+      });
       if (f && (f.adapters.join(",") === wanted || f.savedName === wanted)) return f;
     }
+    if (away) throw away;
     throw new NotFoundError("fusion", wanted, `no fusion of [${adapters.join(", ")}] in the store; name one with "fusion"`);
   }
 
-  private async scanHeads(name: string, model: LoadedModel): Promise<LoadedHead> {
+  private async scanHeads(name: string, model: LoadedModel, fresh: boolean): Promise<LoadedHead> {
+    let away: StoreUnavailableError | null = null;
+    const note = (e: unknown) => {
+      if (e instanceof StoreUnavailableError) away = e;
+      return null;
+    };
     if (QUALIFIED_RE.test(name)) {
-      const byFolder = await this.adapter(name, model).then((a) => a.head, () => null);
+      const byFolder = await this.adapter(name, model).then((a) => a.head, note);
       if (byFolder) return byFolder;
-      const byFusion = await this.fusion(name, model).then((f) => f.head, () => null);
+      const byFusion = await this.fusion(name, model).then((f) => f.head, note);
       if (byFusion) return byFusion;
     }
+    // loaded folders of both kinds first: matched without the store
+    const folders: { kind: "adapters" | "fusions"; folder: string; loaded?: LoadedAdapter | LoadedFusion }[] = [];
     for (const kind of ["adapters", "fusions"] as const) {
-      for (const folder of await this.list(kind)) {
-        const obj = await this.store.get(`${kind}/${folder}/head_config.json`).catch(() => null);
-        if (!obj) continue;
-        let saved: unknown;
-        try {
-          saved = (JSON.parse(new TextDecoder().decode(obj.bytes)) as { name?: unknown }).name;
-        } catch {
-          continue;
-        }
-        if (saved !== name) continue;
-        const owner = kind === "adapters" ? await this.adapter(folder, model) : await this.fusion(folder, model);
-        if (owner.head) return owner.head;
-      }
+      for (const folder of await this.list(kind, fresh)) folders.push({ kind, folder, loaded: this.peek(`${kind === "adapters" ? "adapter" : "fusion"}:${model.name}:${folder}`) });
     }
+    for (const { loaded } of folders) if (loaded?.head?.config.name === name) return loaded.head;
+    for (const { kind, folder } of folders.filter((f) => !f.loaded)) {
+      const obj = await this.store.get(`${kind}/${folder}/head_config.json`).catch(note);
+      if (!obj) continue;
+      let saved: unknown;
+      try {
+        saved = (parseStoredJson(new TextDecoder().decode(obj.bytes)) as { name?: unknown }).name;
+      } catch {
+        continue;
+      }
+      if (saved !== name) continue;
+      const owner = kind === "adapters" ? await this.adapter(folder, model) : await this.fusion(folder, model);
+      if (owner.head) return owner.head;
+    }
+    if (away) throw away;
     throw new NotFoundError("head", name);
   }
 }
