@@ -22,7 +22,6 @@ const ModelName = z.string().regex(NAME_RE, "a model folder name: letters, digit
 // A tenant's adapter or fusion folder is "tenant/name".
 const HeadName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._,-]{0,255}(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,127})?$/, "a head, adapter or fusion name");
 const Text = z.string().max(LIMITS.maxTextChars, `a text has at most ${LIMITS.maxTextChars} characters`);
-const FolderName = z.string().regex(NAME_RE, "a folder name: letters, digits, '.', '_' or '-'");
 const QualifiedFolderName = z.string().regex(QUALIFIED_RE, "a folder name: letters, digits, '.', '_' or '-', optionally after a tenant and '/'");
 const Inputs = z.array(z.union([Text, z.tuple([Text, Text])])).min(1).max(LIMITS.maxInputs);
 
@@ -246,7 +245,8 @@ export const AdapterDetail = AdapterSummary.extend({
 export const AdaptersResponse = z.object({ adapters: z.array(AdapterSummary) }).openapi("AdaptersResponse");
 
 export const AdapterParams = z.object({
-  name: FolderName.openapi({ param: { name: "name", in: "path" }, example: "sentiment" }),
+  // a tenant's adapter is "tenant/name", sent as tenant%2Fname
+  name: QualifiedFolderName.openapi({ param: { name: "name", in: "path" }, example: "sentiment" }),
 });
 
 // ---- operations ------------------------------------------------------------

@@ -5,7 +5,7 @@ import { parseStoredJson } from "../core/json.ts";
 import { EXPECTED_FILES as EXPECTED, FUSION_LIST, WEIGHT_FILES as WEIGHTS, adapterKind, fusionAdapters, fusionListProblem } from "./layout.ts";
 import { defaultCacheBytes, FileCache } from "./file-cache.ts";
 import { readConsistently, versionOf, type FolderSnapshot } from "./folder.ts";
-import { QUALIFIED_RE, closest } from "../core/names.ts";
+import { QUALIFIED_RE, closest, tenantOf } from "../core/names.ts";
 import { readStateDict } from "../formats/state-dict.ts";
 import type { StateDict, Tensor } from "../core/tensor.ts";
 import { familyFor, type Family, type ModelConfig } from "../families/index.ts";
@@ -325,6 +325,12 @@ export class Catalog {
       const problem = listed === null ? null : fusionListProblem(listed);
       if (problem) throw new InvalidAdapterError("fusion", name, problem);
       const adapters = fusionAdapters(listed, config.name)!;
+      // A fusion fuses shared adapters and its own tenant's only: a shared fusion that named a
+      // tenant's adapter would name it in errors to every other tenant. The names are not repeated.
+      const owner = tenantOf(name);
+      if (adapters.some((a) => tenantOf(a) !== undefined && tenantOf(a) !== owner)) {
+        throw new InvalidAdapterError("fusion", name, owner === undefined ? "a shared fusion fuses only shared adapters" : "a tenant's fusion fuses only shared adapters and the tenant's own");
+      }
       // a fusion's width is a composition's width: a list of 1,000 adapters would stall every request
       if (adapters.length > MAX_WIDTH) throw new InvalidAdapterError("fusion", name, `fuses ${adapters.length} adapters; a fusion fuses at most ${MAX_WIDTH}`);
       const head = await this.head(f, model, "fusion", name);
@@ -340,35 +346,36 @@ export class Catalog {
    * fetched; while the store is away it stays the last good one. `fresh`
    * (after a miss) waits for the store.
    */
-  async list(kind: "adapters" | "fusions" | "models", fresh = false): Promise<string[]> {
-    const hit = this.listings.get(kind);
+  async list(kind: "adapters" | "fusions" | "models", fresh = false, tenant?: string): Promise<string[]> {
+    const prefix = `${kind}/${tenant === undefined ? "" : `${checkName(tenant)}/`}`;
+    const hit = this.listings.get(prefix);
     if (hit && !fresh) {
-      if (Date.now() - hit.at >= this.ttlMs) void this.relist(kind).catch(() => {});
+      if (Date.now() - hit.at >= this.ttlMs) void this.relist(prefix).catch(() => {});
       return hit.names;
     }
     // a first listing, or a fresh one after a miss: while the store is away that is a 503, not a guess
-    return this.relist(kind);
+    return this.relist(prefix);
   }
 
   private listings = new Map<string, { at: number; names: string[] }>();
   private listingChecks = new Map<string, Promise<string[]>>();
 
-  private relist(kind: "adapters" | "fusions" | "models"): Promise<string[]> {
-    let p = this.listingChecks.get(kind);
+  private relist(prefix: string): Promise<string[]> {
+    let p = this.listingChecks.get(prefix);
     if (!p) {
-      p = this.store.listFolders(`${kind}/`).then(
+      p = this.store.listFolders(prefix).then(
         (names) => {
-          this.listings.set(kind, { at: Date.now(), names });
+          this.listings.set(prefix, { at: Date.now(), names });
           return names;
         },
         (e) => {
-          const hit = this.listings.get(kind);
+          const hit = this.listings.get(prefix);
           if (hit) hit.at = Date.now(); // the last good listing, for another TTL
           throw e;
         },
       );
-      p.catch(() => {}).finally(() => this.listingChecks.delete(kind));
-      this.listingChecks.set(kind, p);
+      p.catch(() => {}).finally(() => this.listingChecks.delete(prefix));
+      this.listingChecks.set(prefix, p);
     }
     return p;
   }
@@ -402,8 +409,9 @@ export class Catalog {
    * matched without the store, so a store that is away or frozen does not
    * hold up what is loaded.
    */
-  private async candidates(kind: "adapters" | "fusions", model: LoadedModel, fresh: boolean): Promise<string[]> {
-    const names = await this.list(kind, fresh);
+  private async candidates(kind: "adapters" | "fusions", model: LoadedModel, fresh: boolean, tenant?: string): Promise<string[]> {
+    const shared = await this.list(kind, fresh);
+    const names = tenant === undefined ? shared : [...(await this.list(kind, fresh, tenant)).map((n) => `${tenant}/${n}`), ...shared];
     const loaded = (n: string) => this.entries.has(`${kind === "adapters" ? "adapter" : "fusion"}:${model.name}:${n}`);
     return [...names.filter(loaded), ...names.filter((n) => !loaded(n))];
   }
@@ -411,7 +419,9 @@ export class Catalog {
   private async scanFusions(adapters: string[], model: LoadedModel, fresh: boolean): Promise<LoadedFusion> {
     const wanted = adapters.join(",");
     let away: StoreUnavailableError | null = null;
-    for (const name of await this.candidates("fusions", model, fresh)) {
+    // adapters of one tenant (its own, maybe with shared ones) are looked for in its fusions too
+    const owners = [...new Set(adapters.map(tenantOf).filter((t) => t !== undefined))];
+    for (const name of await this.candidates("fusions", model, fresh, owners.length === 1 ? owners[0] : undefined)) {
       const f = await this.fusion(name, model).catch((e) => {
         if (e instanceof StoreUnavailableError) away = e;
         return null;

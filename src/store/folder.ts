@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ObjectInfo } from "./store.ts";
 import { InvalidAdapterError, StoreUnavailableError } from "../core/errors.ts";
-import { MANIFEST, parseManifest, type Manifest } from "./layout.ts";
+import { directFiles, MANIFEST, parseManifest, type Manifest } from "./layout.ts";
 import type { FileCache } from "./file-cache.ts";
 import { parseStoredJson } from "../core/json.ts";
 
@@ -24,7 +24,8 @@ export interface FolderSnapshot {
 }
 
 /** The folder's current version, or null when it is empty or missing. */
-export function versionOf(infos: ObjectInfo[], folder: string): string | null {
+export function versionOf(all: ObjectInfo[], folder: string): string | null {
+  const infos = directFiles(all, `${folder}/`);
   if (!infos.length) return null;
   const manifest = infos.find((i) => i.key === `${folder}/${MANIFEST}`);
   if (manifest) return `manifest ${manifest.etag}`;
@@ -33,7 +34,7 @@ export function versionOf(infos: ObjectInfo[], folder: string): string | null {
 
 export async function snapshot(cache: FileCache, folder: string, expected: string[] = []): Promise<FolderSnapshot | null> {
   cache.fetchEarly(expected.map((name) => `${folder}/${name}`));
-  const infos = await cache.store.list(`${folder}/`);
+  const infos = directFiles(await cache.store.list(`${folder}/`), `${folder}/`);
   const version = versionOf(infos, folder);
   if (!version) return null;
   const byName = new Map(infos.map((i) => [i.key.slice(folder.length + 1), i]));

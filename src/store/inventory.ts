@@ -1,6 +1,6 @@
 import type { Store } from "./store.ts";
 import { checkKey } from "../core/names.ts";
-import { adapterKind, CONFIG_FILE, FUSION_LIST, fusionAdapters, KIND_DIR, KINDS, MANIFEST, parseManifest, type Kind, type Manifest } from "./layout.ts";
+import { adapterKind, CONFIG_FILE, directFiles, FUSION_LIST, fusionAdapters, KIND_DIR, KINDS, MANIFEST, parseManifest, type Kind, type Manifest } from "./layout.ts";
 import { NotFoundError } from "../core/errors.ts";
 import { errorMessage } from "../core/issues.ts";
 import { parseStoredJson } from "../core/json.ts";
@@ -48,10 +48,26 @@ interface Folder extends StoreEntry {
   problems: string[];
 }
 
-/** Every folder of the given kinds. */
+/**
+ * The folder names of a kind that a viewer may see: the shared ones, then
+ * tenants' as "tenant/name" (adapters/<tenant>/<name>/). A tenant sees its
+ * own; undefined (the CLI, a server without keys) sees every tenant's.
+ * Models are always shared.
+ */
+export async function folderNames(store: Store, kind: Kind, tenant?: string): Promise<string[]> {
+  const dir = KIND_DIR[kind];
+  const shared = await store.listFolders(`${dir}/`);
+  if (kind === "model") return shared;
+  const owners = tenant === undefined ? shared : [tenant];
+  const own = await Promise.all(owners.map(async (t) => (await store.listFolders(`${dir}/${checkKey(t)}/`)).map((n) => `${t}/${n}`)));
+  return [...shared, ...own.flat()];
+}
+
+/** Every folder of the given kinds, tenants' included (a tenant's namespace itself holds no files and is left out). */
 export async function inventory(store: Store, kinds: Kind[] = KINDS): Promise<StoreEntry[]> {
-  const folders = await Promise.all(kinds.map(async (kind) => (await store.listFolders(`${KIND_DIR[kind]}/`)).map((name) => ({ kind, name }))));
-  return Promise.all(folders.flat().map(({ kind, name }) => entry(store, kind, name)));
+  const folders = await Promise.all(kinds.map(async (kind) => (await folderNames(store, kind)).map((name) => ({ kind, name }))));
+  const entries = await Promise.all(folders.flat().map(({ kind, name }) => entry(store, kind, name)));
+  return entries.filter((e) => e.files.length > 0 || e.manifest !== null);
 }
 
 /** One folder (with no files when the store has nothing under it). */
@@ -67,7 +83,7 @@ export async function entry(store: Store, kind: Kind, name: string): Promise<Sto
  */
 async function readFolder(store: Store, kind: Kind, name: string): Promise<Folder> {
   const prefix = `${KIND_DIR[kind]}/${checkKey(name)}/`;
-  const objects = await store.list(prefix);
+  const objects = directFiles(await store.list(prefix), prefix);
   const found = new Map(objects.map((o) => [o.key.slice(prefix.length), o]));
   const problems: string[] = [];
   let manifest: Manifest | null = null;
@@ -362,18 +378,13 @@ function adapterDetail(a: AdapterReading): AdapterDetail {
 }
 
 /**
- * Every shared adapter folder (one holding adapter_config.json), summarised;
- * with a tenant, also that tenant's own (adapters/<tenant>/<name>, listed as
- * "tenant/name"). A tenant's folder holds folders, not an adapter_config.json,
+ * Every shared adapter folder (one holding adapter_config.json), summarised,
+ * and the tenants' ones the viewer may see (folderNames), listed as
+ * "tenant/name". A tenant's folder holds folders, not an adapter_config.json,
  * so it is never listed itself.
  */
 export async function listAdapters(store: Store, tenant?: string): Promise<AdapterSummary[]> {
-  const [shared, own, members] = await Promise.all([
-    store.listFolders(`${KIND_DIR.adapter}/`),
-    tenant === undefined ? [] : store.listFolders(`${KIND_DIR.adapter}/${checkKey(tenant)}/`),
-    fusionMembers(store),
-  ]);
-  const names = [...shared, ...own.map((n) => `${tenant}/${n}`)];
+  const [names, members] = await Promise.all([folderNames(store, "adapter", tenant), fusionMembers(store)]);
   const out = await Promise.all(names.map((n) => readAdapter(store, n, members).catch((e) => (e instanceof NotFoundError ? null : Promise.reject(e)))));
   return out.filter((a): a is AdapterReading => a !== null).map((a) => {
     const { config: _c, files: _f, ...summary } = adapterDetail(a);

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { inspectAdapter, listAdapters, listModels } from "../../store/inventory.ts";
 import type { Store } from "../../store/store.ts";
 import { problems, type ApiEnv } from "../context.ts";
+import { checkTenantName } from "../tenants.ts";
 import { AdapterDetail, AdapterParams, AdaptersResponse, ModelsResponse } from "../schemas.ts";
 
 // GET /v1/models, /v1/adapters, /v1/adapters/{name}: what the store holds,
@@ -17,14 +18,14 @@ const modelsRoute = createRoute({
 const adaptersRoute = createRoute({
   method: "get",
   path: "/v1/adapters",
-  summary: "Adapters in the store: type, head, size, ETag and the fusions that use them",
+  summary: "Adapters in the store the caller may use (shared ones and its tenant's, as tenant/name): type, head, size, ETag and the fusions that use them",
   responses: { 200: { description: "Adapters", content: { "application/json": { schema: AdaptersResponse } } }, 503: problems[503] },
 });
 
 const adapterRoute = createRoute({
   method: "get",
   path: "/v1/adapters/{name}",
-  summary: "One adapter in detail: its saved config, head labels, files",
+  summary: "One adapter in detail: its saved config, head labels, files (a tenant's adapter as tenant%2Fname)",
   request: { params: AdapterParams },
   responses: {
     200: { description: "The adapter", content: { "application/json": { schema: AdapterDetail } } },
@@ -41,6 +42,8 @@ export function storeRoutes(app: OpenAPIHono<ApiEnv>, store: Store): void {
 
   app.openapi(adapterRoute, async (c) => {
     const { name } = c.req.valid("param");
+    const tenant = c.get("tenant");
+    if (tenant !== undefined) checkTenantName("adapter", name, tenant);
     const detail = await inspectAdapter(store, name);
     c.header("etag", detail.etag);
     return c.json(detail, 200);
