@@ -19,6 +19,7 @@ export async function inspect(location: string, name: string, kind?: Kind): Prom
   if (!QUALIFIED_RE.test(name)) throw new NotInStoreError(`"${name}" is not a valid name (${QUALIFIED_RULE})`);
   const store = openStore(location);
   try {
+    await store.check?.();
     // "tenant/name": a tenant's adapter or fusion (models are shared)
     const kinds = (kind ? [kind] : ORDER).filter((k) => !(k === "model" && tenantOf(name) !== undefined));
     const found = await inspectFolder(store, name, kinds);

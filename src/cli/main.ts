@@ -76,20 +76,13 @@ program
   .argument("<texts...>", "input texts")
   .addHelpText("after", examples('polyhead predict --store adapters --model bert-tiny --adapters sentiment "what a wonderful film"'))
   .action(async (texts: string[], o) => {
-    const [{ Catalog }, { openStore }, { Engine }, { WorkerPool }, { CompositionSchema }] = await Promise.all([
+    const [{ Catalog }, { openStore }, { Engine }, { WorkerPool }] = await Promise.all([
       import("../store/catalog.ts"),
       import("../store/open.ts"),
       import("../engine/engine.ts"),
       import("../engine/worker-pool.ts"),
-      import("../engine/composition.ts"),
     ]);
-    let adapters: unknown = o.adapters;
-    try {
-      adapters = JSON.parse(o.adapters);
-    } catch {
-      // a bare adapter name
-    }
-    const composition = adapters === null ? null : CompositionSchema.parse(adapters);
+    const composition = await compositionOf(o.adapters);
     const pool = new WorkerPool({ threads: 1 });
     try {
       const engine = new Engine(new Catalog(openStore(o.store)), pool);
@@ -120,15 +113,19 @@ async function translatorOver(store: string) {
   return { translator: new Translator(catalog, new Engine(catalog, pool), pool), close: () => pool.close() };
 }
 
+/** --adapters as a composition: a bare name or JSON; a mistake is one short line, as the API says it. */
 async function compositionOf(text: string) {
-  const { CompositionSchema } = await import("../engine/composition.ts");
+  const [{ CompositionSchema }, { formatIssues }] = await Promise.all([import("../engine/composition.ts"), import("../core/issues.ts")]);
   let adapters: unknown = text;
   try {
     adapters = JSON.parse(text);
   } catch {
     // a bare adapter name
   }
-  return adapters === null ? null : CompositionSchema.parse(adapters);
+  if (adapters === null) return null;
+  const parsed = CompositionSchema.safeParse(adapters);
+  if (!parsed.success) throw new Error(formatIssues(parsed.error.issues, "--adapters"));
+  return parsed.data;
 }
 
 program

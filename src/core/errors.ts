@@ -33,6 +33,9 @@ export class FormatError extends Error {
 /** Raised when the store cannot be reached or answers with a server error, as opposed to a missing key (→ 503). */
 export class StoreUnavailableError extends Error {}
 
+/** A store location where there is no store (a local folder that does not exist). */
+export class StoreMissingError extends Error {}
+
 /** A folder `polyhead push` will not upload, with the reason. */
 export class RefusedError extends Error {}
 
