@@ -22,6 +22,13 @@ export class CompositionError extends Error {
   }
 }
 
+/** An input the task cannot read: an empty text, a single text for a head that reads pairs; `path` points into the request (→ 422). */
+export class InputError extends Error {
+  constructor(message: string, readonly path: string) {
+    super(message);
+  }
+}
+
 /** A weight file is malformed, hostile or in a form polyhead does not read (→ 422). */
 export class FormatError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,4 +1,5 @@
 import type { Catalog, LoadedModel } from "../store/catalog.ts";
+import { checkTexts } from "./inputs.ts";
 import { CompositionError, InvalidAdapterError } from "../core/errors.ts";
 import { toBranches, type Chain, type Composition } from "./composition.ts";
 import { buildFeeds, planJobs, type Job, type PlannedBranch } from "./plan.ts";
@@ -87,6 +88,7 @@ export class Translator {
   ) {}
 
   async generate(req: GenerateInput): Promise<{ model: string; results: Seq2SeqResult<Generated[]>[] }> {
+    checkTexts(req.inputs);
     const checked = this.check(req.tasks, req.inputs.length);
     const model = await this.seq2seqModel(req.model);
     const enc = this.encodeSources(model, req.inputs, req.options.srcLang);
@@ -125,6 +127,7 @@ export class Translator {
 
   async score(req: ScoreInput): Promise<{ model: string; results: Seq2SeqResult<Scored>[] }> {
     if (req.targets.length !== req.inputs.length) throw new CompositionError(`give one target per input: ${req.inputs.length} inputs, ${req.targets.length} targets`, "targets");
+    checkTexts(req.inputs);
     const checked = this.check(req.tasks, req.inputs.length);
     const model = await this.seq2seqModel(req.model);
     const enc = this.encodeSources(model, req.inputs, req.options.srcLang);

@@ -227,6 +227,21 @@ describe("tenants", () => {
     }
   });
 
+  test("unknown names suggest only names the key may use: its own and shared ones, never another tenant's or a tenant's namespace", async () => {
+    const own = await predict("key-a", "A/mien");
+    assert.equal(own.status, 404, own.text);
+    assert.match(own.json.detail, /did you mean "A\/mine"\?/);
+    for (const name of ["mine", "B/mine", "A/mien"]) {
+      const other = await predict("key-b", name);
+      assert.equal(other.status, 404, other.text);
+      assert.doesNotMatch(other.json.detail, /did you mean.*A\//, `${name}: ${other.json.detail}`);
+    }
+    const namespace = await predict("key-b", "AA");
+    assert.equal(namespace.status, 404);
+    assert.doesNotMatch(namespace.json.detail, /did you mean "A"/, "a tenant's namespace is not an adapter");
+    assert.match((await predict("key-b", "sentimen")).json.detail, /did you mean "sentiment"/, "shared names are suggested");
+  });
+
   test("push --tenant lands in the tenant's namespace and is served to that tenant", async () => {
     const lines: string[] = [];
     const pushed = await push([path.join(ADAPTERHUB_FIXTURES, "adapters/topic")], { store: new LocalStore(copy.dir), tenant: "B", as: "pushed", quiet: true }, (l) => lines.push(l));
