@@ -15,7 +15,8 @@ import { ADAPTERHUB_FIXTURES } from "../../support/paths.ts";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const request = (adapter: string) => ({
   model: "bert-tiny",
-  inputs: ["the cast was great", "a dull evening"],
+  // question answering reads [question, context] pairs
+  inputs: adapter === "qa" ? [["who was great?", "the cast was great"], ["how was it?", "a dull evening"]] as [string, string][] : ["the cast was great", "a dull evening"],
   tasks: [{ adapters: adapter }],
   options: { maxLength: 32, returnLogits: true, returnHiddenStates: false, returnFusionAttention: false },
 });
