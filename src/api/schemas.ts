@@ -249,6 +249,12 @@ export const AdapterParams = z.object({
   name: QualifiedFolderName.openapi({ param: { name: "name", in: "path" }, example: "sentiment" }),
 });
 
+/** GET /v1/adapters/{tenant}/{name}: a tenant's adapter with the slash as it is. */
+export const TenantAdapterParams = z.object({
+  tenant: z.string().regex(NAME_RE, "a tenant name").openapi({ param: { name: "tenant", in: "path" }, example: "acme" }),
+  name: z.string().regex(NAME_RE, "an adapter folder name").openapi({ param: { name: "name", in: "path" }, example: "sentiment" }),
+});
+
 // ---- operations ------------------------------------------------------------
 
 export const ReadyResponse = z.object({ status: z.literal("ready"), models: z.array(z.string()) }).openapi("Ready");

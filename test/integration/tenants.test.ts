@@ -181,6 +181,10 @@ describe("tenants", () => {
     assert.equal(mine.status, 200, mine.text);
     assert.equal(mine.json.name, "A/mine");
     assert.equal(mine.json.supported, true);
+    const plain = await call("/v1/adapters/A/mine", "key-a");
+    assert.equal(plain.status, 200, plain.text);
+    assert.deepEqual(plain.json, mine.json, "the slash as it is works too");
+    assert.equal((await call("/v1/adapters/A/mine", "key-b")).status, 404);
     const other = await call("/v1/adapters/A%2Fmine", "key-b");
     const missing = await call("/v1/adapters/B%2Fnone", "key-b");
     assert.equal(other.status, 404, other.text);

@@ -3,7 +3,7 @@ import { inspectAdapter, listAdapters, listModels } from "../../store/inventory.
 import type { Store } from "../../store/store.ts";
 import { problems, type ApiEnv } from "../context.ts";
 import { checkTenantName } from "../tenants.ts";
-import { AdapterDetail, AdapterParams, AdaptersResponse, ModelsResponse } from "../schemas.ts";
+import { AdapterDetail, AdapterParams, AdaptersResponse, ModelsResponse, TenantAdapterParams } from "../schemas.ts";
 
 // GET /v1/models, /v1/adapters, /v1/adapters/{name}: what the store holds,
 // read from configs only (store/inventory.ts); nothing is loaded.
@@ -35,16 +35,31 @@ const adapterRoute = createRoute({
   },
 });
 
+const tenantAdapterRoute = createRoute({
+  method: "get",
+  path: "/v1/adapters/{tenant}/{name}",
+  summary: "A tenant's adapter in detail (the same as /v1/adapters/tenant%2Fname)",
+  request: { params: TenantAdapterParams },
+  responses: adapterRoute.responses,
+});
+
 export function storeRoutes(app: OpenAPIHono<ApiEnv>, store: Store): void {
   app.openapi(modelsRoute, async (c) => c.json({ models: await listModels(store) }, 200));
 
   app.openapi(adaptersRoute, async (c) => c.json({ adapters: await listAdapters(store, c.get("tenant")) }, 200));
 
-  app.openapi(adapterRoute, async (c) => {
-    const { name } = c.req.valid("param");
-    const tenant = c.get("tenant");
+  const describe = async (name: string, tenant: string | undefined) => {
     if (tenant !== undefined) checkTenantName("adapter", name, tenant);
-    const detail = await inspectAdapter(store, name);
+    return inspectAdapter(store, name);
+  };
+  app.openapi(adapterRoute, async (c) => {
+    const detail = await describe(c.req.valid("param").name, c.get("tenant"));
+    c.header("etag", detail.etag);
+    return c.json(detail, 200);
+  });
+  app.openapi(tenantAdapterRoute, async (c) => {
+    const { tenant, name } = c.req.valid("param");
+    const detail = await describe(`${tenant}/${name}`, c.get("tenant"));
     c.header("etag", detail.etag);
     return c.json(detail, 200);
   });
