@@ -164,6 +164,7 @@ const Generated = z.object({
   tokens: z.array(z.string()).optional().openapi({ description: "the vocabulary's string of each of token_ids (e.g. Ġfilm, ▁Film, </s>)" }),
   sequence_score: z.number().optional().openapi({ description: "beam search: the beam's length-normalised score, as transformers reports it" }),
   fusion_attention: FusionAttention.optional(),
+  truncated: z.literal(true).optional().openapi({ description: "the source was cut to the model's maximum length" }),
 });
 
 export const GenerateResponse = z
@@ -190,6 +191,7 @@ const Scored = z.object({
   token_logprobs: z.array(z.number()).openapi({ description: "log-probability of each target token given the source and the tokens before it" }),
   logprob: z.number().openapi({ description: "their sum" }),
   fusion_attention: FusionAttention.optional(),
+  truncated: z.literal(true).optional().openapi({ description: "the source or the target was cut to the model's maximum length" }),
 });
 
 export const ScoreResponse = z
