@@ -338,4 +338,7 @@ test("a mistaken --adapters is one short line, as the API says it", async () => 
     assert.match(r.stderr, want);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
+  const typo = await polyhead(["predict", "--store", ADAPTERHUB_FIXTURES, "--model", "bert-tiny", "--adapters", "sentimnt", "a fine day"]);
+  assert.equal(typo.code, 1, typo.stdout);
+  assert.match(typo.stderr, /adapter "sentimnt" not found; did you mean "sentiment"\?/);
 });
