@@ -174,9 +174,9 @@ async function fusedAdapters(store: Store, fusion: string, problems: string[] = 
   return fusionAdapters(listed, saved);
 }
 
-/** fusion folder → the adapter folder names it fuses. */
-export async function fusionMembers(store: Store): Promise<Map<string, string[]>> {
-  const names = await store.listFolders(`${KIND_DIR.fusion}/`);
+/** fusion folder → the adapter folder names it fuses, over the fusions a viewer may see (folderNames). */
+export async function fusionMembers(store: Store, tenant?: string): Promise<Map<string, string[]>> {
+  const names = await folderNames(store, "fusion", tenant);
   const entries = await Promise.all(names.map(async (name) => [name, await fusedAdapters(store, name)] as const));
   return new Map(entries.filter((e): e is [string, string[]] => e[1] !== null));
 }
@@ -384,7 +384,7 @@ function adapterDetail(a: AdapterReading): AdapterDetail {
  * so it is never listed itself.
  */
 export async function listAdapters(store: Store, tenant?: string): Promise<AdapterSummary[]> {
-  const [names, members] = await Promise.all([folderNames(store, "adapter", tenant), fusionMembers(store)]);
+  const [names, members] = await Promise.all([folderNames(store, "adapter", tenant), fusionMembers(store, tenant)]);
   const out = await Promise.all(names.map((n) => readAdapter(store, n, members).catch((e) => (e instanceof NotFoundError ? null : Promise.reject(e)))));
   return out.filter((a): a is AdapterReading => a !== null).map((a) => {
     const { config: _c, files: _f, ...summary } = adapterDetail(a);
@@ -392,9 +392,9 @@ export async function listAdapters(store: Store, tenant?: string): Promise<Adapt
   });
 }
 
-/** One adapter folder in detail; NotFoundError when it holds no adapter_config.json. */
-export async function inspectAdapter(store: Store, name: string): Promise<AdapterDetail> {
-  return adapterDetail(await readAdapter(store, name, await fusionMembers(store)));
+/** One adapter folder in detail (its fusions: those `tenant` may see, every one without); NotFoundError when it holds no adapter_config.json. */
+export async function inspectAdapter(store: Store, name: string, tenant?: string): Promise<AdapterDetail> {
+  return adapterDetail(await readAdapter(store, name, await fusionMembers(store, tenant)));
 }
 
 // ---- any folder, in detail (`polyhead inspect`) --------------------------------

@@ -150,6 +150,7 @@ describe("tenants", () => {
     assert.ok(!namesB.includes("A/mine") && namesB.includes("sentiment"), namesB.join());
     assert.ok(!namesA.includes("A") && !namesB.includes("A"), "a tenant folder is not an adapter");
     assert.deepEqual(namesB.sort(), namesA.filter((n) => !n.startsWith("A/")).sort());
+    assert.ok(!b.text.includes("A/fa"), "another tenant's fusion is not named in the fusions of shared adapters");
     const entry = a.json.adapters.find((x: { name: string }) => x.name === "A/mine");
     assert.equal(entry.supported, true, JSON.stringify(entry));
   });
@@ -180,6 +181,7 @@ describe("tenants", () => {
     const mine = await call("/v1/adapters/A%2Fmine", "key-a");
     assert.equal(mine.status, 200, mine.text);
     assert.equal(mine.json.name, "A/mine");
+    assert.ok(mine.json.fusions.includes("A/fa"), `the tenant's own fusion that fuses it: ${mine.json.fusions}`);
     assert.equal(mine.json.supported, true);
     const plain = await call("/v1/adapters/A/mine", "key-a");
     assert.equal(plain.status, 200, plain.text);

@@ -50,7 +50,7 @@ export function storeRoutes(app: OpenAPIHono<ApiEnv>, store: Store): void {
 
   const describe = async (name: string, tenant: string | undefined) => {
     if (tenant !== undefined) checkTenantName("adapter", name, tenant);
-    return inspectAdapter(store, name);
+    return inspectAdapter(store, name, tenant);
   };
   app.openapi(adapterRoute, async (c) => {
     const detail = await describe(c.req.valid("param").name, c.get("tenant"));
