@@ -1,7 +1,7 @@
 import type { Store } from "./store.ts";
 import { checkKey } from "../core/names.ts";
 import { adapterKind, CONFIG_FILE, directFiles, FUSION_LIST, fusionAdapters, KIND_DIR, KINDS, MANIFEST, parseManifest, type Kind, type Manifest } from "./layout.ts";
-import { NotFoundError } from "../core/errors.ts";
+import { InvalidAdapterError, NotFoundError } from "../core/errors.ts";
 import { errorMessage } from "../core/issues.ts";
 import { parseStoredJson } from "../core/json.ts";
 import { parseAdapterConfig, type AdapterFile } from "../methods/index.ts";
@@ -315,6 +315,8 @@ export interface AdapterDetail extends AdapterSummary {
 interface AdapterReading {
   folder: Folder;
   etag: string;
+  /** why adapter_config.json could not be read at all (not JSON, nested too deep), else null */
+  unreadable: string | null;
   /** `config` of adapter_config.json as saved */
   rawConfig: Record<string, unknown>;
   parsed: AdapterFile | null;
@@ -335,6 +337,7 @@ async function readAdapter(store: Store, name: string, members: Map<string, stri
   const problems = [...folder.problems];
   // raw fields first, so a refused config is still described
   const json = decodeJson(configObj.bytes, CONFIG_FILE.adapter, problems);
+  const unreadable = json === undefined ? problems[problems.length - 1] : null;
   const raw = record(json);
   const rawConfig = record(raw.config);
   const parsed = json === undefined ? null : attempt(CONFIG_FILE.adapter, problems, () => parseAdapterConfig(json));
@@ -345,6 +348,7 @@ async function readAdapter(store: Store, name: string, members: Map<string, stri
   return {
     folder,
     etag: folder.manifestEtag ?? configObj.etag,
+    unreadable,
     rawConfig,
     parsed,
     type,
@@ -392,9 +396,12 @@ export async function listAdapters(store: Store, tenant?: string): Promise<Adapt
   });
 }
 
-/** One adapter folder in detail (its fusions: those `tenant` may see, every one without); NotFoundError when it holds no adapter_config.json. */
+/** One adapter folder in detail (its fusions: those `tenant` may see, every one without); NotFoundError when it holds no adapter_config.json, InvalidAdapterError when that is not readable JSON. */
 export async function inspectAdapter(store: Store, name: string, tenant?: string): Promise<AdapterDetail> {
-  return adapterDetail(await readAdapter(store, name, await fusionMembers(store, tenant)));
+  const a = await readAdapter(store, name, await fusionMembers(store, tenant));
+  // nothing to describe: a 422 saying why (a listing marks it unsupported instead)
+  if (a.unreadable) throw new InvalidAdapterError("adapter", name, a.unreadable);
+  return adapterDetail(a);
 }
 
 // ---- any folder, in detail (`polyhead inspect`) --------------------------------

@@ -54,12 +54,11 @@ describe("deeply nested and misplaced store files", () => {
     assert.match(res.json.detail, /no weights found/);
   });
 
-  test("a 100,000-deep array in an adapter's config: described as unsupported, refused by predict", async () => {
+  test("a 100,000-deep array in an adapter's config: 422 on GET /v1/adapters/{name}, listed as unsupported, refused by predict", async () => {
     const detail = await get(`${server.url}/v1/adapters/deepcfg`);
-    assert.equal(detail.status, 200, detail.text.slice(0, 300));
-    assert.equal(detail.json.supported, false);
-    assert.match(detail.json.error, /nested deeper than 32 levels/);
-    assert.deepEqual(detail.json.config, {});
+    assert.equal(detail.status, 422, detail.text.slice(0, 300));
+    assert.equal(detail.json.type, "https://polyhead.dev/problems/invalid-adapter");
+    assert.match(detail.json.detail, /adapter_config\.json is not valid JSON: it is nested deeper than 32 levels/);
     const list = await get(`${server.url}/v1/adapters`);
     assert.equal(list.status, 200);
     assert.equal(list.json.adapters.find((a: { name: string }) => a.name === "deepcfg").supported, false);

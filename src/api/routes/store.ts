@@ -31,6 +31,7 @@ const adapterRoute = createRoute({
     200: { description: "The adapter", content: { "application/json": { schema: AdapterDetail } } },
     400: problems[400],
     404: problems[404],
+    422: problems[422],
     503: problems[503],
   },
 });
