@@ -15,6 +15,7 @@ import { playgroundRoutes } from "./routes/playground.ts";
 import { storeRoutes } from "./routes/store.ts";
 import { translationRoutes, type TranslationDeps } from "./routes/translation.ts";
 import type { ApiKey } from "./tenants.ts";
+import { withSuggestions } from "./suggest.ts";
 
 // The HTTP API as a runtime-neutral Hono app: it takes web-standard Requests
 // and never touches Node APIs, so the same routes run in any Hono runtime.
@@ -56,6 +57,6 @@ export function createApp(deps: AppDeps) {
   playgroundRoutes(app);
 
   app.notFound(notFound);
-  app.onError(onError(deps.log));
+  app.onError(onError(deps.log, (e, tenant) => withSuggestions(e, deps.store, tenant)));
   return app;
 }

@@ -12,6 +12,6 @@ export const problems = {
   400: problem("Malformed or invalid request"),
   404: problem("Unknown model, adapter, fusion or head"),
   413: problem("Request too large"),
-  422: problem("Invalid composition or adapter"),
+  422: problem("Invalid composition, adapter or input"),
   503: problem("Store unavailable"),
 };

@@ -58,13 +58,15 @@ export const PLAYGROUND_HTML = `<!doctype html>
   .t-heatmap th, .t-heatmap td { border: 1px solid #ddd; padding: .15rem .45rem; text-align: center; font-size: 12px; }
   .t-heatmap td { min-width: 4.5rem; font-variant-numeric: tabular-nums; }
   .t-heatmap th.t-token { text-align: left; font-family: ui-monospace, monospace; font-weight: 400; white-space: pre; }
+  #key-field { margin: .3rem 0 0; font-size: 13px; } #key-field input { width: 22rem; }
   #adapters-panel table { border-collapse: collapse; width: 100%; font-size: 12px; }
   #adapters-panel td, #adapters-panel th { border-bottom: 1px solid #eee; padding: .15rem .4rem; text-align: left; vertical-align: top; }
 </style>
 </head>
 <body>
 <header><h1>polyhead playground <a href="/docs">API docs</a></h1>
-<nav id="tabs"><a href="#classify" data-view="classify" class="on">Classify</a><a href="#translate" data-view="translate">Translate</a></nav></header>
+<nav id="tabs"><a href="#classify" data-view="classify" class="on">Classify</a><a href="#translate" data-view="translate">Translate</a></nav>
+<p id="key-field"><label for="api-key">API key</label> <input type="password" id="api-key" autocomplete="off" placeholder="servers with keys: yours (kept in this tab only)"></p></header>
 <main id="view-classify">
 <div>
 <section id="input-panel">
@@ -162,8 +164,14 @@ Paris is a beautiful city in France.</textarea>
     return e;
   }
   function status(msg, err) { var s = $("status"); s.textContent = msg; s.className = err ? "error" : ""; }
+  // a server with API keys: every /v1 call carries the key typed above; the listings then show its tenant's adapters
+  function auth(h) {
+    var k = $("api-key").value.trim();
+    if (k) h.authorization = "Bearer " + k;
+    return h;
+  }
   function getJSON(url) {
-    return fetch(url).then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.detail || r.statusText); return j; }); });
+    return fetch(url, { headers: auth({}) }).then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.detail || r.statusText); return j; }); });
   }
   function pct(x) { return (x * 100).toFixed(1) + "%"; }
 
@@ -354,7 +362,7 @@ Paris is a beautiful city in France.</textarea>
     status("running…");
     $("run").disabled = true;
     document.body.removeAttribute("data-ready");
-    fetch("/v1/predict", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+    fetch("/v1/predict", { method: "POST", headers: auth({ "content-type": "application/json" }), body: JSON.stringify(body) })
       .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
       .then(function (res) {
         var out = $("results"); out.textContent = "";
@@ -478,7 +486,7 @@ Paris is a beautiful city in France.</textarea>
     tStatus("translating…");
     $("t-run").disabled = true;
     document.body.removeAttribute("data-translated");
-    fetch("/v1/generate", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(req) })
+    fetch("/v1/generate", { method: "POST", headers: auth({ "content-type": "application/json" }), body: JSON.stringify(req) })
       .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
       .then(function (res) {
         var out = $("t-results"); out.textContent = "";
@@ -523,8 +531,11 @@ Paris is a beautiful city in France.</textarea>
   window.addEventListener("hashchange", showView);
   showView();
   showComposition();
-  Promise.all([getJSON("/v1/models"), getJSON("/v1/adapters")]).then(function (v) {
+  function load() {
+   document.body.removeAttribute("data-loaded");
+   return Promise.all([getJSON("/v1/models"), getJSON("/v1/adapters")]).then(function (v) {
     var sel = $("model"), tsel = $("t-model");
+    sel.textContent = ""; tsel.textContent = ""; models = {};
     v[0].models.forEach(function (m) {
       models[m.name] = m;
       var opt = el("option", { value: m.name }, m.name + (m.supported === false ? " (unsupported)" : ""));
@@ -535,8 +546,16 @@ Paris is a beautiful city in France.</textarea>
     renderAdapters();
     classifyChecks();
     tModelChanged();
+    status("");
     document.body.setAttribute("data-loaded", "1");
-  }).catch(function (e) { status("could not load the store: " + e, true); tStatus("could not load the store: " + e, true); });
+   }).catch(function (e) { status("could not load the store: " + e, true); tStatus("could not load the store: " + e, true); document.body.setAttribute("data-loaded", "error"); });
+  }
+  try { $("api-key").value = sessionStorage.getItem("polyhead-key") || ""; } catch (e) { /* storage off */ }
+  $("api-key").addEventListener("change", function () {
+    try { sessionStorage.setItem("polyhead-key", $("api-key").value.trim()); } catch (e) { /* storage off */ }
+    load();
+  });
+  load();
 })();
 </script>
 </body>

@@ -22,7 +22,6 @@ const ModelName = z.string().regex(NAME_RE, "a model folder name: letters, digit
 // A tenant's adapter or fusion folder is "tenant/name".
 const HeadName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._,-]{0,255}(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,127})?$/, "a head, adapter or fusion name");
 const Text = z.string().max(LIMITS.maxTextChars, `a text has at most ${LIMITS.maxTextChars} characters`);
-const FolderName = z.string().regex(NAME_RE, "a folder name: letters, digits, '.', '_' or '-'");
 const QualifiedFolderName = z.string().regex(QUALIFIED_RE, "a folder name: letters, digits, '.', '_' or '-', optionally after a tenant and '/'");
 const Inputs = z.array(z.union([Text, z.tuple([Text, Text])])).min(1).max(LIMITS.maxInputs);
 
@@ -165,6 +164,7 @@ const Generated = z.object({
   tokens: z.array(z.string()).optional().openapi({ description: "the vocabulary's string of each of token_ids (e.g. Ġfilm, ▁Film, </s>)" }),
   sequence_score: z.number().optional().openapi({ description: "beam search: the beam's length-normalised score, as transformers reports it" }),
   fusion_attention: FusionAttention.optional(),
+  truncated: z.literal(true).optional().openapi({ description: "the source was cut to the model's maximum length" }),
 });
 
 export const GenerateResponse = z
@@ -191,6 +191,7 @@ const Scored = z.object({
   token_logprobs: z.array(z.number()).openapi({ description: "log-probability of each target token given the source and the tokens before it" }),
   logprob: z.number().openapi({ description: "their sum" }),
   fusion_attention: FusionAttention.optional(),
+  truncated: z.literal(true).optional().openapi({ description: "the source or the target was cut to the model's maximum length" }),
 });
 
 export const ScoreResponse = z
@@ -246,7 +247,14 @@ export const AdapterDetail = AdapterSummary.extend({
 export const AdaptersResponse = z.object({ adapters: z.array(AdapterSummary) }).openapi("AdaptersResponse");
 
 export const AdapterParams = z.object({
-  name: FolderName.openapi({ param: { name: "name", in: "path" }, example: "sentiment" }),
+  // a tenant's adapter is "tenant/name", sent as tenant%2Fname
+  name: QualifiedFolderName.openapi({ param: { name: "name", in: "path" }, example: "sentiment" }),
+});
+
+/** GET /v1/adapters/{tenant}/{name}: a tenant's adapter with the slash as it is. */
+export const TenantAdapterParams = z.object({
+  tenant: z.string().regex(NAME_RE, "a tenant name").openapi({ param: { name: "tenant", in: "path" }, example: "acme" }),
+  name: z.string().regex(NAME_RE, "an adapter folder name").openapi({ param: { name: "name", in: "path" }, example: "sentiment" }),
 });
 
 // ---- operations ------------------------------------------------------------

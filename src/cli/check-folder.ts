@@ -12,7 +12,7 @@ import { isModelHead, parseHeadConfig, readHeadWeights } from "../heads/index.ts
 import { readStateDict } from "../formats/state-dict.ts";
 import type { StateDict } from "../core/tensor.ts";
 import { CONFIG_FILES, detectKind, filesToKeep, fusionListProblem, FUSION_LIST, isWeightFile, KINDS, MANIFEST, WEIGHT_FILES, type Kind } from "../store/layout.ts";
-import { jsonSyntax } from "../core/issues.ts";
+import { parseStoredJson } from "../core/json.ts";
 
 // Everything `polyhead push` checks about a saved folder before a single byte
 // goes to the store: what it is, that its configs are ones the server can
@@ -89,9 +89,9 @@ export async function checkFolder(dir: string, opts: { kind?: Kind; as?: string 
       }
     } else if (n.endsWith(".json")) {
       try {
-        json.set(n, JSON.parse(bytes.toString("utf8")));
+        json.set(n, parseStoredJson(bytes.toString("utf8")));
       } catch (e) {
-        refuse(`${n} is not valid JSON: ${jsonSyntax(e)}`);
+        refuse(`${n} is not valid JSON: ${(e as Error).message}`);
       }
     }
     files.push({ name: n, path: p, size: bytes.byteLength, sha256, phase: isWeightFile(n) ? 0 : CONFIG_FILES.has(n) ? 2 : 1 });

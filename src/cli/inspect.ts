@@ -1,12 +1,12 @@
 import { NotInStoreError } from "../core/errors.ts";
-import { NAME_RE } from "../core/names.ts";
+import { QUALIFIED_RE, QUALIFIED_RULE, tenantOf } from "../core/names.ts";
 import { inspectFolder, type Inspection } from "../store/inventory.ts";
 import { openStore } from "../store/open.ts";
 import { KIND_DIR, type Kind } from "../store/layout.ts";
 import { formatBytes, table } from "./format.ts";
 import { closeStore } from "./store-option.ts";
 
-// `polyhead inspect <name>`: what the server will make of a folder, read with
+// `polyhead inspect <name>` (or <tenant>/<name>): what the server will make of a folder, read with
 // the server's own config readers (src/store/inventory.ts, which the HTTP
 // listing routes use too), so a config it would refuse shows up here as a
 // problem instead of at the first request.
@@ -16,10 +16,12 @@ export type { Inspection };
 const ORDER: Kind[] = ["adapter", "fusion", "model"];
 
 export async function inspect(location: string, name: string, kind?: Kind): Promise<Inspection> {
-  if (!NAME_RE.test(name)) throw new NotInStoreError(`"${name}" is not a valid name`);
+  if (!QUALIFIED_RE.test(name)) throw new NotInStoreError(`"${name}" is not a valid name (${QUALIFIED_RULE})`);
   const store = openStore(location);
   try {
-    const kinds = kind ? [kind] : ORDER;
+    await store.check?.();
+    // "tenant/name": a tenant's adapter or fusion (models are shared)
+    const kinds = (kind ? [kind] : ORDER).filter((k) => !(k === "model" && tenantOf(name) !== undefined));
     const found = await inspectFolder(store, name, kinds);
     if (!found) throw new NotInStoreError(`"${name}" is not in ${store.description} (looked in ${kinds.map((k) => `${KIND_DIR[k]}/`).join(", ")})`);
     return found;

@@ -8,6 +8,7 @@ import { closeStore } from "./store-option.ts";
 export async function ls(location: string): Promise<StoreEntry[]> {
   const store = openStore(location);
   try {
+    await store.check?.();
     return await inventory(store);
   } finally {
     closeStore(store);
@@ -15,7 +16,7 @@ export async function ls(location: string): Promise<StoreEntry[]> {
 }
 
 export function lsTable(entries: StoreEntry[]): string {
-  if (entries.length === 0) return "(the store is empty)";
+  if (entries.length === 0) return "(the store holds no models, adapters or fusions)";
   const state = (e: StoreEntry) => (!e.manifest ? "-" : e.manifest.complete ? e.manifest.pushed_at : `INCOMPLETE (missing ${e.manifest.missing.join(", ")})`);
   return table(
     ["KIND", "NAME", "SIZE", "FILES", "PUSHED"],

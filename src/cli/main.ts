@@ -76,23 +76,17 @@ program
   .argument("<texts...>", "input texts")
   .addHelpText("after", examples('polyhead predict --store adapters --model bert-tiny --adapters sentiment "what a wonderful film"'))
   .action(async (texts: string[], o) => {
-    const [{ Catalog }, { openStore }, { Engine }, { WorkerPool }, { CompositionSchema }] = await Promise.all([
+    const [{ Catalog }, { openStore }, { Engine }, { WorkerPool }] = await Promise.all([
       import("../store/catalog.ts"),
       import("../store/open.ts"),
       import("../engine/engine.ts"),
       import("../engine/worker-pool.ts"),
-      import("../engine/composition.ts"),
     ]);
-    let adapters: unknown = o.adapters;
-    try {
-      adapters = JSON.parse(o.adapters);
-    } catch {
-      // a bare adapter name
-    }
-    const composition = adapters === null ? null : CompositionSchema.parse(adapters);
+    const composition = await compositionOf(o.adapters);
     const pool = new WorkerPool({ threads: 1 });
+    const store = openStore(o.store);
     try {
-      const engine = new Engine(new Catalog(openStore(o.store)), pool);
+      const engine = new Engine(new Catalog(store), pool);
       const inputs = o.pair ? [[texts[0], texts[1] ?? ""] as [string, string]] : texts;
       const out = await engine.predict({
         model: o.model,
@@ -101,10 +95,18 @@ program
         options: { maxLength: o.maxLength, returnLogits: true, returnHiddenStates: false, returnFusionAttention: false },
       });
       console.log(JSON.stringify(out, null, 2));
+    } catch (e) {
+      throw await explained(e, store);
     } finally {
       await pool.close();
     }
   });
+
+/** An unknown adapter or fusion name with the closest ones in the store, as the API answers it. */
+async function explained(e: unknown, store: import("../store/store.ts").Store): Promise<unknown> {
+  const { withSuggestions } = await import("../api/suggest.ts");
+  return withSuggestions(e, store, undefined);
+}
 
 /** An in-process translator over a store, for `generate` and `score`. */
 async function translatorOver(store: string) {
@@ -116,19 +118,24 @@ async function translatorOver(store: string) {
     import("../engine/seq2seq.ts"),
   ]);
   const pool = new WorkerPool({ threads: 1 });
-  const catalog = new Catalog(openStore(store));
-  return { translator: new Translator(catalog, new Engine(catalog, pool), pool), close: () => pool.close() };
+  const opened = openStore(store);
+  const catalog = new Catalog(opened);
+  return { translator: new Translator(catalog, new Engine(catalog, pool), pool), close: () => pool.close(), explain: (e: unknown) => explained(e, opened) };
 }
 
+/** --adapters as a composition: a bare name or JSON; a mistake is one short line, as the API says it. */
 async function compositionOf(text: string) {
-  const { CompositionSchema } = await import("../engine/composition.ts");
+  const [{ CompositionSchema }, { formatIssues }] = await Promise.all([import("../engine/composition.ts"), import("../core/issues.ts")]);
   let adapters: unknown = text;
   try {
     adapters = JSON.parse(text);
   } catch {
     // a bare adapter name
   }
-  return adapters === null ? null : CompositionSchema.parse(adapters);
+  if (adapters === null) return null;
+  const parsed = CompositionSchema.safeParse(adapters);
+  if (!parsed.success) throw new Error(formatIssues(parsed.error.issues, "--adapters"));
+  return parsed.data;
 }
 
 program
@@ -146,7 +153,7 @@ program
   .addHelpText("after", examples('polyhead generate --store ./store --model mbart-s2s --adapters mbart-news --src-lang en_XX --tgt-lang de_DE "The movie was great!"'))
   .action(async (texts: string[], o) => {
     const adapters = await compositionOf(o.adapters);
-    const { translator, close } = await translatorOver(o.store);
+    const { translator, close, explain } = await translatorOver(o.store);
     try {
       const out = await translator.generate({
         model: o.model,
@@ -155,6 +162,8 @@ program
         options: { maxNewTokens: o.maxNewTokens, numBeams: o.numBeams, numReturnSequences: o.numReturnSequences, srcLang: o.srcLang, tgtLang: o.tgtLang },
       });
       console.log(JSON.stringify(out, null, 2));
+    } catch (e) {
+      throw await explain(e);
     } finally {
       await close();
     }
@@ -173,10 +182,12 @@ program
   .addHelpText("after", examples('polyhead score --store ./store --model bart-s2s --target "Der Vertrag endet." -- "The contract ends."'))
   .action(async (texts: string[], o) => {
     const adapters = await compositionOf(o.adapters);
-    const { translator, close } = await translatorOver(o.store);
+    const { translator, close, explain } = await translatorOver(o.store);
     try {
       const out = await translator.score({ model: o.model, inputs: texts, targets: o.target, tasks: [{ adapters }], options: { srcLang: o.srcLang, tgtLang: o.tgtLang } });
       console.log(JSON.stringify(out, null, 2));
+    } catch (e) {
+      throw await explain(e);
     } finally {
       await close();
     }

@@ -22,6 +22,13 @@ export class CompositionError extends Error {
   }
 }
 
+/** An input the task cannot read: an empty text, a single text for a head that reads pairs; `path` points into the request (→ 422). */
+export class InputError extends Error {
+  constructor(message: string, readonly path: string) {
+    super(message);
+  }
+}
+
 /** A weight file is malformed, hostile or in a form polyhead does not read (→ 422). */
 export class FormatError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -32,6 +39,9 @@ export class FormatError extends Error {
 
 /** Raised when the store cannot be reached or answers with a server error, as opposed to a missing key (→ 503). */
 export class StoreUnavailableError extends Error {}
+
+/** A store location where there is no store (a local folder that does not exist). */
+export class StoreMissingError extends Error {}
 
 /** A folder `polyhead push` will not upload, with the reason. */
 export class RefusedError extends Error {}

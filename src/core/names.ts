@@ -37,13 +37,13 @@ function distance(a: string, b: string): number {
   return prev[b.length];
 }
 
-/** The candidates closest to `name` (at most 3, within a third of its length in edits), best first. */
-export function closest(name: string, candidates: string[]): string[] {
+/** The candidates closest to `name` (at most `max`, within a third of its length in edits), best first. */
+export function closest(name: string, candidates: string[], max = 3): string[] {
   const limit = Math.max(2, Math.ceil(name.length / 3));
   return candidates
     .map((c) => ({ c, d: distance(name.toLowerCase(), c.toLowerCase()) }))
     .filter(({ d }) => d <= limit)
     .sort((x, y) => x.d - y.d || x.c.localeCompare(y.c))
-    .slice(0, 3)
+    .slice(0, max)
     .map(({ c }) => c);
 }

@@ -1,4 +1,4 @@
-import { CompositionError, FormatError, InvalidAdapterError, NotFoundError, StoreUnavailableError } from "./errors.ts";
+import { CompositionError, FormatError, InputError, InvalidAdapterError, NotFoundError, StoreUnavailableError } from "./errors.ts";
 import { issuePath, issuesOf } from "./issues.ts";
 
 // Every error leaves as application/problem+json (RFC 9457) with a stable
@@ -30,6 +30,7 @@ export function toProblem(e: unknown): HttpProblem {
     return new HttpProblem(400, "invalid-request", "Invalid request", `${field ? `${field}: ` : ""}${issue?.message ?? "invalid request"}`, field);
   }
   if (e instanceof NotFoundError) return new HttpProblem(404, "not-found", `Unknown ${e.kind}`, e.message, e.kind);
+  if (e instanceof InputError) return new HttpProblem(422, "invalid-input", "Unusable input", e.message, e.path);
   if (e instanceof CompositionError) return new HttpProblem(422, "invalid-composition", "Invalid composition", e.message, e.path);
   if (e instanceof InvalidAdapterError) return new HttpProblem(422, "invalid-adapter", `Unusable ${e.kind}`, e.message, e.name);
   if (e instanceof FormatError) return new HttpProblem(422, "invalid-adapter", "Unreadable weight file", e.message);

@@ -6,7 +6,7 @@ import { adapterKind, CONFIG_FILE, KIND_DIR } from "../store/layout.ts";
 
 /** The part of an R2 bucket binding this module uses. */
 export interface R2Like {
-  list(options: { prefix: string; delimiter: string; cursor?: string }): Promise<{ delimitedPrefixes: string[]; truncated: boolean; cursor?: string }>;
+  list(options: { prefix: string; delimiter: string; cursor?: string }): Promise<{ objects: { key: string }[]; delimitedPrefixes: string[]; truncated: boolean; cursor?: string }>;
   get(key: string): Promise<{ text(): Promise<string> } | null>;
 }
 
@@ -29,11 +29,16 @@ export async function listAdapters(bucket: R2Like, prefix = `${KIND_DIR.adapter}
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   const names = folders.map((p) => p.slice(prefix.length).replace(/\/$/, "")).filter(Boolean).sort();
-  return Promise.all(
-    names.map(async (name): Promise<EdgeAdapter> => {
+  const listed = await Promise.all(
+    names.map(async (name): Promise<EdgeAdapter | null> => {
       const base = { name, saved_name: null, model_type: null, hidden_size: null };
       const obj = await bucket.get(`${prefix}${name}/${CONFIG_FILE.adapter}`);
-      if (!obj) return { ...base, type: "unknown", supported: false, error: "adapter_config.json is missing" };
+      if (!obj) {
+        // a folder of folders only is a tenant's namespace, not an adapter: its name is not listed
+        const inside = await bucket.list({ prefix: `${prefix}${name}/`, delimiter: "/" });
+        if (inside.objects.length === 0) return null;
+        return { ...base, type: "unknown", supported: false, error: "adapter_config.json is missing" };
+      }
       let json: any;
       try {
         json = JSON.parse(await obj.text());
@@ -49,4 +54,5 @@ export async function listAdapters(bucket: R2Like, prefix = `${KIND_DIR.adapter}
       };
     }),
   );
+  return listed.filter((a): a is EdgeAdapter => a !== null);
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CompositionError } from "../core/errors.ts";
 import { QUALIFIED_RE, QUALIFIED_RULE } from "../core/names.ts";
+import { compositionMistake } from "./composition-errors.ts";
 
 // The composition grammar of the API (it mirrors AdapterHub's blocks) and its
 // normal form. Parallel and BatchSplit only route rows: every row of a branch
@@ -29,17 +30,23 @@ export const MAX_BRANCH_ROWS = 1024;
 
 export const QualifiedName = z.string().regex(QUALIFIED_RE, QUALIFIED_RULE);
 
-const list = <T extends z.ZodTypeAny>(item: T) => z.array(item).min(1).max(MAX_WIDTH);
+const list = <T extends z.ZodTypeAny>(item: T) => z.array(item).min(1, "a block needs at least one member").max(MAX_WIDTH, `a block has at most ${MAX_WIDTH} members`);
+
+const explained = { error: (issue: { input?: unknown }) => compositionMistake(issue.input) ?? undefined };
 
 export const CompositionSchema: z.ZodType<Composition> = z.lazy(() =>
-  z.union([
-    QualifiedName,
-    z.strictObject({ stack: list(CompositionSchema) }),
-    z.strictObject({ fuse: list(CompositionSchema), fusion: QualifiedName.optional() }),
-    z.strictObject({ parallel: list(CompositionSchema) }),
-    z.strictObject({ batch_split: list(CompositionSchema), sizes: z.array(z.number().int().nonnegative()).min(1).max(MAX_WIDTH) }),
-    z.strictObject({ average: list(CompositionSchema), weights: z.array(z.number().finite()).min(1).max(MAX_WIDTH).optional() }),
-  ]),
+  z.union(
+    [
+      QualifiedName,
+      z.strictObject({ stack: list(CompositionSchema) }, explained),
+      z.strictObject({ fuse: list(CompositionSchema), fusion: QualifiedName.optional() }, explained),
+      z.strictObject({ parallel: list(CompositionSchema) }, explained),
+      z.strictObject({ batch_split: list(CompositionSchema), sizes: z.array(z.number().int().nonnegative()).min(1).max(MAX_WIDTH) }, explained),
+      z.strictObject({ average: list(CompositionSchema), weights: z.array(z.number().finite()).min(1).max(MAX_WIDTH).optional() }, explained),
+    ],
+    // a failed union says only "Invalid input", an unknown key only that it is unknown: say what the mistake is, and where
+    explained,
+  ),
 );
 
 /** A chain block after normalisation: no Parallel, no BatchSplit. */

@@ -2,6 +2,7 @@ import type { Catalog, LoadedAdapter, LoadedFusion, LoadedHead, LoadedModel } fr
 import { buildFold } from "../graph/fold.ts";
 import { toBranches, type Chain, type Composition } from "./composition.ts";
 import { CompositionError, InvalidAdapterError } from "../core/errors.ts";
+import { checkPairs, checkTexts } from "./inputs.ts";
 import { buildFeeds, planJobs, type Job, type PlannedBranch, type Resolved } from "./plan.ts";
 import { Batcher, DEFAULT_BATCH, type BatchOptions, type RunOutputs } from "./batcher.ts";
 import { buildEncoder } from "../graph/encoder.ts";
@@ -81,6 +82,7 @@ export class Engine {
   }
 
   async predict(req: PredictInput): Promise<PredictOutput> {
+    checkTexts(req.inputs);
     const rows = req.inputs.map((_, i) => i);
     // The compositions are checked before anything is loaded.
     const tasks = req.tasks.map((task, t) => {
@@ -108,6 +110,7 @@ export class Engine {
       }
     }
 
+    checkPairs(branches, req.inputs);
     const enc = model.tokenizer.encodeBatch(req.inputs, Math.min(req.options.maxLength, model.family.maxTokens(model.config)));
     const H = model.config.hidden;
     const results: TaskResult[] = branches.map((b) => ({ name: b.name, head: b.headName, type: resultType(b.head?.config ?? null), rows: b.rows, outputs: [] }));
@@ -126,6 +129,8 @@ export class Engine {
           results[bi].outputs = b.rows.map((row, i) => {
             const ctx = { enc, row, inputs: req.inputs, returnLogits: req.options.returnLogits };
             const out: Record<string, unknown> = b.head ? headType(b.head.config).output(b.head.config, logits!.subarray(i * perRow, (i + 1) * perRow), ctx) : {};
+            // said, not silently: the answer is about the part that fit
+            if (enc.truncated?.[row]) out.truncated = true;
             if (req.options.returnHiddenStates || !b.head) out.last_hidden_state = hiddenRows(hidden, offset + i, T, H, enc.length[row]);
             if (req.options.returnFusionAttention) {
               const fa = fusionAttention(job.spec.slots, run, offset + i, T, enc.length[row], job.rows[offset + i].fused);

@@ -1,4 +1,5 @@
 import type { Catalog, LoadedModel } from "../store/catalog.ts";
+import { checkTexts } from "./inputs.ts";
 import { CompositionError, InvalidAdapterError } from "../core/errors.ts";
 import { toBranches, type Chain, type Composition } from "./composition.ts";
 import { buildFeeds, planJobs, type Job, type PlannedBranch } from "./plan.ts";
@@ -59,6 +60,8 @@ export interface Generated {
   tokens?: string[];
   sequence_score?: number;
   fusion_attention?: FusionAttention;
+  /** the source was cut to the model's maximum length */
+  truncated?: true;
 }
 
 export interface Scored {
@@ -66,6 +69,8 @@ export interface Scored {
   token_logprobs: number[];
   logprob: number;
   fusion_attention?: FusionAttention;
+  /** the source or the target was cut to the model's maximum length */
+  truncated?: true;
 }
 
 export interface Seq2SeqResult<T> {
@@ -87,6 +92,7 @@ export class Translator {
   ) {}
 
   async generate(req: GenerateInput): Promise<{ model: string; results: Seq2SeqResult<Generated[]>[] }> {
+    checkTexts(req.inputs);
     const checked = this.check(req.tasks, req.inputs.length);
     const model = await this.seq2seqModel(req.model);
     const enc = this.encodeSources(model, req.inputs, req.options.srcLang);
@@ -107,13 +113,14 @@ export class Translator {
           results.push({
             name: names[branch],
             rows: b.rows,
-            outputs: b.rows.map((_, i) =>
+            outputs: b.rows.map((row, i) =>
               out.sequences[offset + i].map((ids, k) => ({
                 text: model.tokenizer.decode(ids),
                 token_ids: ids,
                 tokens: ids.map((id) => model.tokenizer.tokenOf(id)),
                 ...(out.scores ? { sequence_score: out.scores[offset + i][k] } : {}),
                 ...(k === 0 && attention?.[offset + i] ? { fusion_attention: attention[offset + i] } : {}),
+                ...(enc.truncated?.[row] ? { truncated: true as const } : {}),
               })),
             ),
           });
@@ -125,6 +132,7 @@ export class Translator {
 
   async score(req: ScoreInput): Promise<{ model: string; results: Seq2SeqResult<Scored>[] }> {
     if (req.targets.length !== req.inputs.length) throw new CompositionError(`give one target per input: ${req.inputs.length} inputs, ${req.targets.length} targets`, "targets");
+    checkTexts(req.inputs);
     const checked = this.check(req.tasks, req.inputs.length);
     const model = await this.seq2seqModel(req.model);
     const enc = this.encodeSources(model, req.inputs, req.options.srcLang);
@@ -138,7 +146,8 @@ export class Translator {
         const scored = await this.scoreJob(model, job, targets, req.options.returnFusionAttention === true);
         for (const { branch, offset } of placed) {
           const b = branches[branch];
-          results.push({ name: names[branch], rows: b.rows, outputs: b.rows.map((_, i) => scored[offset + i]) });
+          const cut = (row: number) => enc.truncated?.[row] || labels.truncated?.[row];
+          results.push({ name: names[branch], rows: b.rows, outputs: b.rows.map((row, i) => (cut(row) ? { ...scored[offset + i], truncated: true as const } : scored[offset + i])) });
         }
       }
     }

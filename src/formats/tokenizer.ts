@@ -11,6 +11,8 @@ export interface Encoded {
   tokens: string[][];
   /** Real (non-pad) tokens per row. */
   length: number[];
+  /** Rows whose text (or either text of a pair) was cut to fit the maximum length (absent: none was). */
+  truncated?: boolean[];
 }
 
 type Piece = { kind: "special"; ids: number[]; tokens: string[]; typeId: number } | { kind: "seq"; seq: 0 | 1; typeId: number };
@@ -127,7 +129,7 @@ export class TextTokenizer {
       for (const r of rows) r.tokens = r.tokens.map((t, i) => (t === saved && r.segments[i] === -1 ? language : t));
     }
     const width = Math.max(0, ...rows.map((r) => r.ids.length));
-    const out: Encoded = { inputIds: [], attentionMask: [], tokenTypeIds: [], offsets: [], segments: [], tokens: [], length: [] };
+    const out: Encoded = { inputIds: [], attentionMask: [], tokenTypeIds: [], offsets: [], segments: [], tokens: [], length: [], truncated: [] };
     for (const r of rows) {
       const pad = width - r.ids.length;
       out.inputIds.push([...r.ids, ...Array(pad).fill(this.padId)]);
@@ -137,6 +139,7 @@ export class TextTokenizer {
       out.segments.push([...r.segments, ...Array(pad).fill(-1)]);
       out.tokens.push([...r.tokens, ...Array(pad).fill(this.padToken)]);
       out.length.push(r.ids.length);
+      out.truncated!.push(r.truncated);
     }
     return out;
   }
@@ -146,7 +149,7 @@ export class TextTokenizer {
     const segs = texts.map((t) => this.encodeText(t));
     const budget = Math.max(0, maxLength - this.numSpecialTokens(segs.length === 2));
     const keep = segs.length === 2 ? truncatePair(segs[0].ids.length, segs[1].ids.length, budget) : [Math.min(segs[0].ids.length, budget)];
-    const row = { ids: [] as number[], types: [] as number[], tokens: [] as string[], offsets: [] as [number, number][], segments: [] as number[] };
+    const row = { ids: [] as number[], types: [] as number[], tokens: [] as string[], offsets: [] as [number, number][], segments: [] as number[], truncated: segs.some((s, i) => keep[i] < s.ids.length) };
     for (const p of segs.length === 2 ? this.template.pair : this.template.single) {
       if (p.kind === "special") {
         row.ids.push(...p.ids);

@@ -40,6 +40,8 @@ export interface HeadType {
   type: string;
   /** "first" reads the first token (sequence heads), "tokens" every token */
   read: "first" | "tokens";
+  /** the head reads [question, context] pairs: a single text is refused, not answered with a span of itself */
+  needsPair?: boolean;
   /** the number of outputs, when fixed by the head type (QA: start and end) */
   fixedLabels?: number;
   /** result types this head can answer with (the API's `type`) */

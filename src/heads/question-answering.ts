@@ -3,13 +3,15 @@ import { round, softmax, type HeadType, type RowContext } from "./head.ts";
 
 // Extractive question answering: start and end logits per token; the answer
 // is the most probable span (p_start · p_end) inside the context: segment B
-// of a pair (question, context), or the text itself.
+// of a pair (question, context). The API refuses single texts (needsPair);
+// given one anyway, the span is taken from the text itself.
 
 const MAX_ANSWER_TOKENS = 30;
 
 export const questionAnswering: HeadType = {
   type: "question_answering",
   read: "tokens",
+  needsPair: true,
   fixedLabels: 2,
   resultTypes: ["question_answering"],
   resultType: () => "question_answering",

@@ -70,6 +70,9 @@ export interface RunningServer {
 }
 
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
+  const store = typeof opts.store === "string" ? openStore(opts.store) : opts.store;
+  // a mistyped store path stops the start, rather than a server that is ready with nothing to serve
+  await store.check?.();
   const logOptions = { level: opts.quiet ? "warn" : "info" };
   const log = opts.logDestination ? pino(logOptions, opts.logDestination) : pino(logOptions);
   const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu", maxGraphs: opts.maxGraphs, maxGraphBytes: opts.maxGraphBytes });
@@ -78,7 +81,6 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     await pool.close();
     throw e;
   });
-  const store = typeof opts.store === "string" ? openStore(opts.store) : opts.store;
   const cache = new FileCache(store, { memoryBytes: opts.cacheBytes ?? defaultCacheBytes(store), diskDir: opts.cacheDir, diskBytes: opts.diskCacheBytes });
   const metrics = new Metrics({
     cacheStats: opts.cacheStats ?? (() => {

@@ -1,10 +1,11 @@
 import type { Store } from "./store.ts";
 import { InvalidAdapterError, NotFoundError, StoreUnavailableError } from "../core/errors.ts";
-import { errorMessage, jsonSyntax } from "../core/issues.ts";
-import { EXPECTED_FILES as EXPECTED, FUSION_LIST, WEIGHT_FILES as WEIGHTS, adapterKind, fusionAdapters } from "./layout.ts";
+import { errorMessage } from "../core/issues.ts";
+import { parseStoredJson } from "../core/json.ts";
+import { EXPECTED_FILES as EXPECTED, FUSION_LIST, WEIGHT_FILES as WEIGHTS, adapterKind, fusionAdapters, fusionListProblem } from "./layout.ts";
 import { defaultCacheBytes, FileCache } from "./file-cache.ts";
 import { readConsistently, versionOf, type FolderSnapshot } from "./folder.ts";
-import { QUALIFIED_RE, closest } from "../core/names.ts";
+import { QUALIFIED_RE, closest, tenantOf } from "../core/names.ts";
 import { readStateDict } from "../formats/state-dict.ts";
 import type { StateDict, Tensor } from "../core/tensor.ts";
 import { familyFor, type Family, type ModelConfig } from "../families/index.ts";
@@ -108,11 +109,11 @@ class FolderFiles {
     const bytes = await this.snap.read(name);
     if (!bytes) return null;
     try {
-      return JSON.parse(new TextDecoder().decode(bytes));
+      return parseStoredJson(new TextDecoder().decode(bytes));
     } catch (e) {
       // the folder's kind and name: "adapters/x" → adapter "x" (a 422 for what the file holds, never a 500)
       const [dir, ...rest] = this.snap.folder.split("/");
-      throw new InvalidAdapterError(dir.replace(/s$/, ""), rest.join("/"), `${name} is not valid JSON: ${jsonSyntax(e)}`);
+      throw new InvalidAdapterError(dir.replace(/s$/, ""), rest.join("/"), `${name} is not valid JSON: ${(e as Error).message}`);
     }
   }
   async weights(names: string[]): Promise<StateDict | null> {
@@ -164,43 +165,60 @@ export class Catalog {
 
   /**
    * The loaded value of a folder, loaded once however many requests ask at
-   * the same time, checked against the store again after the TTL, and
-   * replaced whole when the folder changed.
+   * the same time. Past the TTL it is still served at once while its version
+   * is checked in the background (stale-while-revalidate): a slow or frozen
+   * store never holds up a request for something already loaded. A changed
+   * folder is replaced whole when the check finds it.
    */
   private async get<T>(kind: "model" | "adapter" | "fusion", key: string, folder: string, name: string, parse: (f: FolderFiles) => Promise<T>): Promise<T> {
     const e = this.entries.get(key);
     if (e) {
       this.entries.delete(key);
       this.entries.set(key, e); // LRU: most recently used goes last
-      if (e.pinned || Date.now() - e.checkedAt < this.ttlMs) return e.value as T;
-      return this.flight(`${key}#check`, () => this.revalidate(kind, key, folder, name, e, parse));
+      if (!e.pinned && Date.now() - e.checkedAt >= this.ttlMs) void this.flight(`${key}#check`, () => this.revalidate(kind, key, folder, name, e, parse)).catch(() => {});
+      return e.value as T;
     }
     return this.flight(key, () => this.load(kind, key, folder, name, parse));
   }
 
-  private async revalidate<T>(kind: "model" | "adapter" | "fusion", key: string, folder: string, name: string, e: Entry, parse: (f: FolderFiles) => Promise<T>): Promise<T> {
+  /** Resolves once the background checks started so far have ended (tests; a clean shutdown). */
+  async settled(): Promise<void> {
+    while (this.inflight.size || this.listingChecks.size) await Promise.allSettled([...this.inflight.values(), ...this.listingChecks.values()]);
+  }
+
+  /** A loaded value, without touching the store or its TTL; undefined when it is not loaded. */
+  private peek<T>(key: string): T | undefined {
+    return this.entries.get(key)?.value as T | undefined;
+  }
+
+  private async revalidate<T>(kind: "model" | "adapter" | "fusion", key: string, folder: string, name: string, e: Entry, parse: (f: FolderFiles) => Promise<T>): Promise<void> {
     let current: string | null;
     try {
       current = versionOf(await this.store.list(`${folder}/`), folder);
     } catch (err) {
-      // The store is away: what was loaded stays good until it comes back.
-      if (err instanceof StoreUnavailableError) return e.value as T;
+      // The store is away: what was loaded stays good until it comes back (checked again after another TTL).
+      e.checkedAt = Date.now();
+      if (err instanceof StoreUnavailableError) return;
       throw err;
     }
     if (current === e.version) {
       e.checkedAt = Date.now();
-      return e.value as T;
+      return;
     }
     if (current === null) {
-      this.entries.delete(key);
-      throw new NotFoundError(kind, name, `${kind} "${name}" was removed from the store`);
+      if (this.entries.get(key) === e) this.entries.delete(key);
+      return;
     }
     try {
       this.counters.reloads++;
-      return await this.load(kind, key, folder, name, parse);
+      await this.load(kind, key, folder, name, parse);
     } catch (err) {
-      if (err instanceof StoreUnavailableError) return e.value as T;
-      throw err;
+      if (err instanceof StoreUnavailableError) {
+        e.checkedAt = Date.now();
+        return;
+      }
+      // The new version cannot be used: the next request loads it itself and gets the reason.
+      if (this.entries.get(key) === e) this.entries.delete(key);
     }
   }
 
@@ -303,7 +321,16 @@ export class Catalog {
       const dict = await f.weights(WEIGHTS.fusion);
       if (!dict) throw new InvalidAdapterError("fusion", name, `no ${WEIGHTS.fusion.join(" or ")}`);
       const weights = wrap("fusion", name, () => readFusionWeights(familyKeys(dict, model.family), config, model.family, model.config));
-      const adapters = fusionAdapters(await f.json(FUSION_LIST), config.name)!;
+      const listed = await f.json(FUSION_LIST);
+      const problem = listed === null ? null : fusionListProblem(listed);
+      if (problem) throw new InvalidAdapterError("fusion", name, problem);
+      const adapters = fusionAdapters(listed, config.name)!;
+      // A fusion fuses shared adapters and its own tenant's only: a shared fusion that named a
+      // tenant's adapter would name it in errors to every other tenant. The names are not repeated.
+      const owner = tenantOf(name);
+      if (adapters.some((a) => tenantOf(a) !== undefined && tenantOf(a) !== owner)) {
+        throw new InvalidAdapterError("fusion", name, owner === undefined ? "a shared fusion fuses only shared adapters" : "a tenant's fusion fuses only shared adapters and the tenant's own");
+      }
       // a fusion's width is a composition's width: a list of 1,000 adapters would stall every request
       if (adapters.length > MAX_WIDTH) throw new InvalidAdapterError("fusion", name, `fuses ${adapters.length} adapters; a fusion fuses at most ${MAX_WIDTH}`);
       const head = await this.head(f, model, "fusion", name);
@@ -311,47 +338,97 @@ export class Catalog {
     });
   }
 
-  /** Folder names under models/, adapters/ or fusions/. */
-  list(kind: "adapters" | "fusions" | "models"): Promise<string[]> {
-    // findFusion and findHead scan these on every request that names a fusion
-    // by its adapters: one listing per TTL, not one store round trip per request.
-    const hit = this.listings.get(kind);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.names;
-    const names = this.store.listFolders(`${kind}/`);
-    this.listings.set(kind, { at: Date.now(), names });
-    names.catch(() => this.listings.delete(kind));
-    return names;
+  /**
+   * Folder names under models/, adapters/ or fusions/. findFusion and
+   * findHead scan these on every request that names a fusion by its
+   * adapters: one listing per TTL, not one store round trip per request.
+   * Past the TTL the last good listing is served while a fresh one is
+   * fetched; while the store is away it stays the last good one. `fresh`
+   * (after a miss) waits for the store.
+   */
+  async list(kind: "adapters" | "fusions" | "models", fresh = false, tenant?: string): Promise<string[]> {
+    const prefix = `${kind}/${tenant === undefined ? "" : `${checkName(tenant)}/`}`;
+    const hit = this.listings.get(prefix);
+    if (hit && !fresh) {
+      if (Date.now() - hit.at >= this.ttlMs) void this.relist(prefix).catch(() => {});
+      return hit.names;
+    }
+    // a first listing, or a fresh one after a miss: while the store is away that is a 503, not a guess
+    return this.relist(prefix);
   }
 
-  private listings = new Map<string, { at: number; names: Promise<string[]> }>();
+  private listings = new Map<string, { at: number; names: string[] }>();
+  private listingChecks = new Map<string, Promise<string[]>>();
+
+  private relist(prefix: string): Promise<string[]> {
+    let p = this.listingChecks.get(prefix);
+    if (!p) {
+      p = this.store.listFolders(prefix).then(
+        (names) => {
+          this.listings.set(prefix, { at: Date.now(), names });
+          return names;
+        },
+        (e) => {
+          const hit = this.listings.get(prefix);
+          if (hit) hit.at = Date.now(); // the last good listing, for another TTL
+          throw e;
+        },
+      );
+      p.catch(() => {}).finally(() => this.listingChecks.delete(prefix));
+      this.listingChecks.set(prefix, p);
+    }
+    return p;
+  }
 
   /** The fusion whose adapters are exactly `adapters` (fusion.json, or AdapterHub's saved name "a,b,c"). */
   findFusion(adapters: string[], model: LoadedModel): Promise<LoadedFusion> {
-    return this.freshOnMiss(() => this.scanFusions(adapters, model));
+    return this.freshOnMiss((fresh) => this.scanFusions(adapters, model, fresh));
   }
 
   /** A head by adapter folder, fusion folder, or the head's saved name. */
   findHead(name: string, model: LoadedModel): Promise<LoadedHead> {
-    return this.freshOnMiss(() => this.scanHeads(name, model));
+    return this.freshOnMiss((fresh) => this.scanHeads(name, model, fresh));
   }
 
-  /** Scans over the cached listings; on a miss, once more over fresh ones, so a folder added a moment ago is found. */
-  private async freshOnMiss<T>(scan: () => Promise<T>): Promise<T> {
+  /**
+   * Scans over the cached listings; on a miss, once more over fresh ones, so a
+   * folder added a moment ago is found. A miss while the store could not be
+   * read is a 503, not a 404: the folder may well be there.
+   */
+  private async freshOnMiss<T>(scan: (fresh: boolean) => Promise<T>): Promise<T> {
     try {
-      return await scan();
+      return await scan(false);
     } catch (e) {
       if (!(e instanceof NotFoundError)) throw e;
-      this.listings.clear();
-      return scan();
+      return scan(true);
     }
   }
 
-  private async scanFusions(adapters: string[], model: LoadedModel): Promise<LoadedFusion> {
+  /**
+   * Listed folders, those already loaded for this model first: they are
+   * matched without the store, so a store that is away or frozen does not
+   * hold up what is loaded.
+   */
+  private async candidates(kind: "adapters" | "fusions", model: LoadedModel, fresh: boolean, tenant?: string): Promise<string[]> {
+    const shared = await this.list(kind, fresh);
+    const names = tenant === undefined ? shared : [...(await this.list(kind, fresh, tenant)).map((n) => `${tenant}/${n}`), ...shared];
+    const loaded = (n: string) => this.entries.has(`${kind === "adapters" ? "adapter" : "fusion"}:${model.name}:${n}`);
+    return [...names.filter(loaded), ...names.filter((n) => !loaded(n))];
+  }
+
+  private async scanFusions(adapters: string[], model: LoadedModel, fresh: boolean): Promise<LoadedFusion> {
     const wanted = adapters.join(",");
-    for (const name of await this.list("fusions")) {
-      const f = await this.fusion(name, model).catch(() => null);
+    let away: StoreUnavailableError | null = null;
+    // adapters of one tenant (its own, maybe with shared ones) are looked for in its fusions too
+    const owners = [...new Set(adapters.map(tenantOf).filter((t) => t !== undefined))];
+    for (const name of await this.candidates("fusions", model, fresh, owners.length === 1 ? owners[0] : undefined)) {
+      const f = await this.fusion(name, model).catch((e) => {
+        if (e instanceof StoreUnavailableError) away = e;
+        return null;
+      });
       if (f && (f.adapters.join(",") === wanted || f.savedName === wanted)) return f;
     }
+    if (away) throw away;
     throw new NotFoundError("fusion", wanted, `no fusion of [${adapters.join(", ")}] in the store; name one with "fusion"`);
   }
 
@@ -375,28 +452,38 @@ export class Catalog {
     }
   }
 
-  private async scanHeads(name: string, model: LoadedModel): Promise<LoadedHead> {
+  private async scanHeads(name: string, model: LoadedModel, fresh: boolean): Promise<LoadedHead> {
+    let away: StoreUnavailableError | null = null;
+    const note = (e: unknown) => {
+      if (e instanceof StoreUnavailableError) away = e;
+      return null;
+    };
     if (QUALIFIED_RE.test(name)) {
-      const byFolder = await this.adapterFolderHead(name, model).catch(() => null);
+      const byFolder = await this.adapterFolderHead(name, model).catch(note);
       if (byFolder) return byFolder;
-      const byFusion = await this.fusion(name, model).then((f) => f.head, () => null);
+      const byFusion = await this.fusion(name, model).then((f) => f.head, note);
       if (byFusion) return byFusion;
     }
+    // loaded folders of both kinds first: matched without the store
+    const folders: { kind: "adapters" | "fusions"; folder: string; loaded?: LoadedAdapter | LoadedFusion }[] = [];
     for (const kind of ["adapters", "fusions"] as const) {
-      for (const folder of await this.list(kind)) {
-        const obj = await this.store.get(`${kind}/${folder}/head_config.json`).catch(() => null);
-        if (!obj) continue;
-        let saved: unknown;
-        try {
-          saved = (JSON.parse(new TextDecoder().decode(obj.bytes)) as { name?: unknown }).name;
-        } catch {
-          continue;
-        }
-        if (saved !== name) continue;
-        const head = kind === "adapters" ? await this.adapterFolderHead(folder, model) : (await this.fusion(folder, model)).head;
-        if (head) return head;
-      }
+      for (const folder of await this.list(kind, fresh)) folders.push({ kind, folder, loaded: this.peek(`${kind === "adapters" ? "adapter" : "fusion"}:${model.name}:${folder}`) });
     }
+    for (const { loaded } of folders) if (loaded?.head?.config.name === name) return loaded.head;
+    for (const { kind, folder } of folders.filter((f) => !f.loaded)) {
+      const obj = await this.store.get(`${kind}/${folder}/head_config.json`).catch(note);
+      if (!obj) continue;
+      let saved: unknown;
+      try {
+        saved = (parseStoredJson(new TextDecoder().decode(obj.bytes)) as { name?: unknown }).name;
+      } catch {
+        continue;
+      }
+      if (saved !== name) continue;
+      const head = kind === "adapters" ? await this.adapterFolderHead(folder, model) : (await this.fusion(folder, model)).head;
+      if (head) return head;
+    }
+    if (away) throw away;
     throw new NotFoundError("head", name);
   }
 }

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import type { ObjectInfo } from "./store.ts";
-import { StoreUnavailableError } from "../core/errors.ts";
-import { MANIFEST, parseManifest, type Manifest } from "./layout.ts";
+import { InvalidAdapterError, StoreUnavailableError } from "../core/errors.ts";
+import { directFiles, MANIFEST, parseManifest, type Manifest } from "./layout.ts";
 import type { FileCache } from "./file-cache.ts";
+import { parseStoredJson } from "../core/json.ts";
 
 // One version of a folder (an adapter, a fusion, a model), read whole or not
 // at all. The version is the manifest's ETag when `polyhead push` wrote one,
@@ -23,7 +24,8 @@ export interface FolderSnapshot {
 }
 
 /** The folder's current version, or null when it is empty or missing. */
-export function versionOf(infos: ObjectInfo[], folder: string): string | null {
+export function versionOf(all: ObjectInfo[], folder: string): string | null {
+  const infos = directFiles(all, `${folder}/`);
   if (!infos.length) return null;
   const manifest = infos.find((i) => i.key === `${folder}/${MANIFEST}`);
   if (manifest) return `manifest ${manifest.etag}`;
@@ -32,7 +34,7 @@ export function versionOf(infos: ObjectInfo[], folder: string): string | null {
 
 export async function snapshot(cache: FileCache, folder: string, expected: string[] = []): Promise<FolderSnapshot | null> {
   cache.fetchEarly(expected.map((name) => `${folder}/${name}`));
-  const infos = await cache.store.list(`${folder}/`);
+  const infos = directFiles(await cache.store.list(`${folder}/`), `${folder}/`);
   const version = versionOf(infos, folder);
   if (!version) return null;
   const byName = new Map(infos.map((i) => [i.key.slice(folder.length + 1), i]));
@@ -41,9 +43,10 @@ export async function snapshot(cache: FileCache, folder: string, expected: strin
     const m = await cache.read(`${folder}/${MANIFEST}`, byName.get(MANIFEST)!.etag);
     if (!m || m.etag !== byName.get(MANIFEST)!.etag) throw new FolderChanged(folder);
     try {
-      manifest = parseManifest(JSON.parse(new TextDecoder().decode(m.bytes)));
+      manifest = parseManifest(parseStoredJson(new TextDecoder().decode(m.bytes)));
     } catch (e) {
-      throw new Error(`${folder}/${MANIFEST} is not a valid manifest: ${(e as Error).message}`);
+      const [dir, ...rest] = folder.split("/");
+      throw new InvalidAdapterError(dir.replace(/s$/, ""), rest.join("/"), `${MANIFEST} is not a valid manifest: ${(e as Error).message}`);
     }
   }
   const counted = new Map<string, number>();

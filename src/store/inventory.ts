@@ -1,8 +1,9 @@
 import type { Store } from "./store.ts";
 import { checkKey } from "../core/names.ts";
-import { adapterKind, CONFIG_FILE, FUSION_LIST, fusionAdapters, KIND_DIR, KINDS, MANIFEST, parseManifest, type Kind, type Manifest } from "./layout.ts";
-import { NotFoundError } from "../core/errors.ts";
-import { errorMessage, jsonSyntax } from "../core/issues.ts";
+import { adapterKind, CONFIG_FILE, directFiles, FUSION_LIST, fusionAdapters, KIND_DIR, KINDS, MANIFEST, parseManifest, type Kind, type Manifest } from "./layout.ts";
+import { InvalidAdapterError, NotFoundError } from "../core/errors.ts";
+import { errorMessage } from "../core/issues.ts";
+import { parseStoredJson } from "../core/json.ts";
 import { parseAdapterConfig, type AdapterFile } from "../methods/index.ts";
 import { parseFusionConfig } from "../methods/fusion.ts";
 import { isModelHead, parseHeadConfig, type HeadConfig } from "../heads/index.ts";
@@ -47,10 +48,26 @@ interface Folder extends StoreEntry {
   problems: string[];
 }
 
-/** Every folder of the given kinds. */
+/**
+ * The folder names of a kind that a viewer may see: the shared ones, then
+ * tenants' as "tenant/name" (adapters/<tenant>/<name>/). A tenant sees its
+ * own; undefined (the CLI, a server without keys) sees every tenant's.
+ * Models are always shared.
+ */
+export async function folderNames(store: Store, kind: Kind, tenant?: string): Promise<string[]> {
+  const dir = KIND_DIR[kind];
+  const shared = await store.listFolders(`${dir}/`);
+  if (kind === "model") return shared;
+  const owners = tenant === undefined ? shared : [tenant];
+  const own = await Promise.all(owners.map(async (t) => (await store.listFolders(`${dir}/${checkKey(t)}/`)).map((n) => `${t}/${n}`)));
+  return [...shared, ...own.flat()];
+}
+
+/** Every folder of the given kinds, tenants' included (a tenant's namespace itself holds no files and is left out). */
 export async function inventory(store: Store, kinds: Kind[] = KINDS): Promise<StoreEntry[]> {
-  const folders = await Promise.all(kinds.map(async (kind) => (await store.listFolders(`${KIND_DIR[kind]}/`)).map((name) => ({ kind, name }))));
-  return Promise.all(folders.flat().map(({ kind, name }) => entry(store, kind, name)));
+  const folders = await Promise.all(kinds.map(async (kind) => (await folderNames(store, kind)).map((name) => ({ kind, name }))));
+  const entries = await Promise.all(folders.flat().map(({ kind, name }) => entry(store, kind, name)));
+  return entries.filter((e) => e.files.length > 0 || e.manifest !== null);
 }
 
 /** One folder (with no files when the store has nothing under it). */
@@ -66,7 +83,7 @@ export async function entry(store: Store, kind: Kind, name: string): Promise<Sto
  */
 async function readFolder(store: Store, kind: Kind, name: string): Promise<Folder> {
   const prefix = `${KIND_DIR[kind]}/${checkKey(name)}/`;
-  const objects = await store.list(prefix);
+  const objects = directFiles(await store.list(prefix), prefix);
   const found = new Map(objects.map((o) => [o.key.slice(prefix.length), o]));
   const problems: string[] = [];
   let manifest: Manifest | null = null;
@@ -115,9 +132,9 @@ const decoder = new TextDecoder();
 /** Parsed JSON, or undefined with a problem noted when it is not JSON. */
 function decodeJson(bytes: Uint8Array, file: string, problems: string[]): unknown {
   try {
-    return JSON.parse(decoder.decode(bytes));
+    return parseStoredJson(decoder.decode(bytes));
   } catch (e) {
-    problems.push(`${file} is not valid JSON: ${jsonSyntax(e)}`);
+    problems.push(`${file} is not valid JSON: ${(e as Error).message}`);
     return undefined;
   }
 }
@@ -157,9 +174,9 @@ async function fusedAdapters(store: Store, fusion: string, problems: string[] = 
   return fusionAdapters(listed, saved);
 }
 
-/** fusion folder → the adapter folder names it fuses. */
-export async function fusionMembers(store: Store): Promise<Map<string, string[]>> {
-  const names = await store.listFolders(`${KIND_DIR.fusion}/`);
+/** fusion folder → the adapter folder names it fuses, over the fusions a viewer may see (folderNames). */
+export async function fusionMembers(store: Store, tenant?: string): Promise<Map<string, string[]>> {
+  const names = await folderNames(store, "fusion", tenant);
   const entries = await Promise.all(names.map(async (name) => [name, await fusedAdapters(store, name)] as const));
   return new Map(entries.filter((e): e is [string, string[]] => e[1] !== null));
 }
@@ -298,6 +315,8 @@ export interface AdapterDetail extends AdapterSummary {
 interface AdapterReading {
   folder: Folder;
   etag: string;
+  /** why adapter_config.json could not be read at all (not JSON, nested too deep), else null */
+  unreadable: string | null;
   /** `config` of adapter_config.json as saved */
   rawConfig: Record<string, unknown>;
   parsed: AdapterFile | null;
@@ -318,6 +337,7 @@ async function readAdapter(store: Store, name: string, members: Map<string, stri
   const problems = [...folder.problems];
   // raw fields first, so a refused config is still described
   const json = decodeJson(configObj.bytes, CONFIG_FILE.adapter, problems);
+  const unreadable = json === undefined ? problems[problems.length - 1] : null;
   const raw = record(json);
   const rawConfig = record(raw.config);
   const parsed = json === undefined ? null : attempt(CONFIG_FILE.adapter, problems, () => parseAdapterConfig(json));
@@ -328,6 +348,7 @@ async function readAdapter(store: Store, name: string, members: Map<string, stri
   return {
     folder,
     etag: folder.manifestEtag ?? configObj.etag,
+    unreadable,
     rawConfig,
     parsed,
     type,
@@ -361,18 +382,13 @@ function adapterDetail(a: AdapterReading): AdapterDetail {
 }
 
 /**
- * Every shared adapter folder (one holding adapter_config.json), summarised;
- * with a tenant, also that tenant's own (adapters/<tenant>/<name>, listed as
- * "tenant/name"). A tenant's folder holds folders, not an adapter_config.json,
+ * Every shared adapter folder (one holding adapter_config.json), summarised,
+ * and the tenants' ones the viewer may see (folderNames), listed as
+ * "tenant/name". A tenant's folder holds folders, not an adapter_config.json,
  * so it is never listed itself.
  */
 export async function listAdapters(store: Store, tenant?: string): Promise<AdapterSummary[]> {
-  const [shared, own, members] = await Promise.all([
-    store.listFolders(`${KIND_DIR.adapter}/`),
-    tenant === undefined ? [] : store.listFolders(`${KIND_DIR.adapter}/${checkKey(tenant)}/`),
-    fusionMembers(store),
-  ]);
-  const names = [...shared, ...own.map((n) => `${tenant}/${n}`)];
+  const [names, members] = await Promise.all([folderNames(store, "adapter", tenant), fusionMembers(store, tenant)]);
   const out = await Promise.all(names.map((n) => readAdapter(store, n, members).catch((e) => (e instanceof NotFoundError ? null : Promise.reject(e)))));
   return out.filter((a): a is AdapterReading => a !== null).map((a) => {
     const { config: _c, files: _f, ...summary } = adapterDetail(a);
@@ -380,9 +396,12 @@ export async function listAdapters(store: Store, tenant?: string): Promise<Adapt
   });
 }
 
-/** One adapter folder in detail; NotFoundError when it holds no adapter_config.json. */
-export async function inspectAdapter(store: Store, name: string): Promise<AdapterDetail> {
-  return adapterDetail(await readAdapter(store, name, await fusionMembers(store)));
+/** One adapter folder in detail (its fusions: those `tenant` may see, every one without); NotFoundError when it holds no adapter_config.json, InvalidAdapterError when that is not readable JSON. */
+export async function inspectAdapter(store: Store, name: string, tenant?: string): Promise<AdapterDetail> {
+  const a = await readAdapter(store, name, await fusionMembers(store, tenant));
+  // nothing to describe: a 422 saying why (a listing marks it unsupported instead)
+  if (a.unreadable) throw new InvalidAdapterError("adapter", name, a.unreadable);
+  return adapterDetail(a);
 }
 
 // ---- any folder, in detail (`polyhead inspect`) --------------------------------

@@ -1,4 +1,4 @@
-import { NAME_RE } from "../core/names.ts";
+import { QUALIFIED_RE } from "../core/names.ts";
 import { MAX_WIDTH } from "../core/limits.ts";
 
 // The one reader of a store folder's layout: which kinds of folder a store
@@ -11,6 +11,16 @@ import { MAX_WIDTH } from "../core/limits.ts";
 export type Kind = "model" | "adapter" | "fusion";
 export const KINDS: Kind[] = ["model", "adapter", "fusion"];
 export const KIND_DIR: Record<Kind, "models" | "adapters" | "fusions"> = { model: "models", adapter: "adapters", fusion: "fusions" };
+
+/**
+ * The objects directly in a folder, not in folders below it. A tenant's
+ * namespace may share its name with a shared adapter (adapters/gamma/ and
+ * tenant gamma's adapters/gamma/private_g/): the shared adapter's files are
+ * only its own, so neither its version nor its listing ever shows the tenant's.
+ */
+export function directFiles<T extends { key: string }>(objects: T[], prefix: string): T[] {
+  return objects.filter((o) => o.key.startsWith(prefix) && !o.key.slice(prefix.length).includes("/"));
+}
 
 /** The config that makes a folder what it is. */
 export const CONFIG_FILE = { model: "config.json", adapter: "adapter_config.json", fusion: "adapter_fusion_config.json", head: "head_config.json" } as const;
@@ -115,14 +125,16 @@ export function detectKind(files: string[]): Kind | null {
 /** The adapters a fusion fuses, in order. A fusion of more than MAX_WIDTH adapters is refused where it is loaded. */
 export function fusionAdapters(fusionList: unknown, savedName: unknown): string[] | null {
   const listed = fusionList && typeof fusionList === "object" ? (fusionList as { adapters?: unknown }).adapters : undefined;
-  if (Array.isArray(listed)) return listed.map(String);
+  // anything but a list of strings is not a list of adapters (fusionListProblem says why)
+  if (Array.isArray(listed)) return listed.every((a) => typeof a === "string") ? listed : [];
   return typeof savedName === "string" ? savedName.split(",") : null;
 }
 
 /** Why a fusion.json is refused (it must be {"adapters": [adapter names]}), or null when it is good. */
 export function fusionListProblem(json: unknown): string | null {
   const listed = json && typeof json === "object" ? (json as { adapters?: unknown }).adapters : undefined;
-  const ok = Array.isArray(listed) && listed.length > 0 && listed.every((a) => typeof a === "string" && NAME_RE.test(a));
+  // a tenant's fusion lists its own adapters as "tenant/name"
+  const ok = Array.isArray(listed) && listed.length > 0 && listed.every((a) => typeof a === "string" && QUALIFIED_RE.test(a));
   if (!ok) return `${FUSION_LIST} must be {"adapters": [adapter names]}`;
   return listed.length > MAX_WIDTH ? `${FUSION_LIST} lists ${listed.length} adapters; a fusion fuses at most ${MAX_WIDTH}` : null;
 }

@@ -2,6 +2,7 @@ import { mkdir, readFile, readdir, realpath, rename, stat, writeFile } from "nod
 import path from "node:path";
 import type { ObjectInfo, Store, StoredObject } from "./store.ts";
 import { checkKey } from "../core/names.ts";
+import { StoreMissingError } from "../core/errors.ts";
 
 /** A store in a local folder: the key is the relative path; the ETag comes from size and mtime. */
 export class LocalStore implements Store {
@@ -15,6 +16,12 @@ export class LocalStore implements Store {
 
   private file(key: string) {
     return path.join(this.root, checkKey(key));
+  }
+
+  async check(): Promise<void> {
+    const st = await stat(this.root).catch(() => null);
+    if (!st) throw new StoreMissingError(`the store ${this.root} does not exist (give --store a folder holding models/, adapters/, fusions/, or s3://bucket/prefix)`);
+    if (!st.isDirectory()) throw new StoreMissingError(`the store ${this.root} is not a folder`);
   }
 
   private realRoot: Promise<string> | null = null;

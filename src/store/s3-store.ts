@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { parseS3Location, type S3Location } from "./s3-location.ts";
 import type { ObjectInfo, Store, StoredObject } from "./store.ts";
-import { StoreUnavailableError } from "../core/errors.ts";
+import { StoreMissingError, StoreUnavailableError } from "../core/errors.ts";
 import { checkKey } from "../core/names.ts";
 
 // A store in an S3-compatible bucket: AWS S3, Cloudflare R2, MinIO. The same
@@ -123,6 +123,19 @@ export class S3Store implements Store {
     await this.call(`put ${key}`, () =>
       this.client.send(new PutObjectCommand({ Bucket: this.location.bucket, Key, Body: bytes, ContentLength: bytes.byteLength })),
     );
+  }
+
+  /**
+   * A bucket that does not exist stops `serve`, `ls` and `inspect` at once.
+   * A store that cannot be reached right now does not: the server starts,
+   * says so on /readyz, and retries.
+   */
+  async check(): Promise<void> {
+    try {
+      await this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.location.prefix, MaxKeys: 1 }));
+    } catch (e) {
+      if ((e as SdkError).name === "NoSuchBucket") throw new StoreMissingError(`the store ${this.description} does not exist: the bucket does not exist`);
+    }
   }
 
   /** Frees the client's sockets (tests, CLI exit). */

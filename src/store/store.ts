@@ -29,4 +29,10 @@ export interface Store {
   /** Names of the "folders" directly under a prefix such as "adapters/". */
   listFolders(prefix: string): Promise<string[]>;
   put(key: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Throws, naming the location, when the store itself is not there (a local
+   * folder that does not exist): `serve`, `ls` and `inspect` refuse it at
+   * once instead of answering as for an empty store.
+   */
+  check?(): Promise<void>;
 }

@@ -80,7 +80,8 @@ describe("edge worker (Miniflare)", () => {
   };
   const predict = (body: unknown, key?: string | null) =>
     call("/v1/predict", { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body), key });
-  const request = (adapters: unknown) => ({ model: "bert-tiny", inputs: ["what a wonderful film"], tasks: [{ adapters }] });
+  // question answering reads [question, context] pairs
+  const request = (adapters: unknown) => ({ model: "bert-tiny", inputs: [adapters === "qa" ? ["what was it?", "a wonderful film"] : "what a wonderful film"], tasks: [{ adapters }] });
   const totalHits = () => proxies.reduce((n, p) => n + p.hits.length, 0);
   const expectedOrder = (adapters: unknown) => rank(affinityKey("bert-tiny", compositionNames(adapters as never)), backendUrls);
 
@@ -291,6 +292,8 @@ describe("edge worker (Miniflare)", () => {
     }
     await bucket.put("adapters/broken/adapter_config.json", "{nope");
     await bucket.put("adapters/no_config/model.safetensors", "x");
+    // a tenant's namespace: its name is not an adapter, and the edge (which has no tenants) lists neither it nor what it holds
+    await bucket.put("adapters/acme/secret/adapter_config.json", readFileSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment/adapter_config.json"), "utf8"));
     const before = totalHits();
     assert.equal((await call("/v1/adapters", { key: null })).status, 401);
     const r = await call("/v1/adapters");

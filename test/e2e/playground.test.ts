@@ -2,7 +2,9 @@
 // page draws must be the API's own numbers for the same input.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, statSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { RunningServer } from "../../src/server/serve.ts";
@@ -60,6 +62,37 @@ describe("playground", { timeout: 20 * 60_000 }, () => {
     const models = await page.$$eval("#model option", (os) => os.map((o) => (o as HTMLOptionElement).value));
     // encoder-decoder models are in the translation view (test/e2e/playground-translation.test.ts)
     assert.deepEqual(models, (await get(`${server.url}/v1/models`)).json.models.filter((m: any) => !m.encoder_decoder).map((m: any) => m.name));
+  });
+
+  test("with API keys: the key typed in the page lists and runs its tenant's adapters", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "polyhead-playground-"));
+    cpSync(ADAPTERHUB_FIXTURES, dir, { recursive: true });
+    cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"), path.join(dir, "adapters/acme/mine"), { recursive: true });
+    const keyed = await startServer(dir, { keys: [{ sha256: createHash("sha256").update("k-acme").digest("hex"), tenant: "acme" }], models: [MODEL] });
+    try {
+      await page.goto(`${keyed.url}/`);
+      await page.waitForSelector("body[data-loaded]");
+      assert.equal(await page.$eval("body", (b) => b.getAttribute("data-loaded")), "error", "without a key the listings are refused");
+      await page.fill("#api-key", "k-acme");
+      await page.dispatchEvent("#api-key", "change");
+      await page.waitForSelector('body[data-loaded="1"]');
+      const api = (await get(`${keyed.url}/v1/adapters`, { authorization: "Bearer k-acme" })).json.adapters as any[];
+      const rows = await page.$$eval("#adapters-panel tr.adapter-info", (trs) => trs.map((t) => t.getAttribute("data-adapter")));
+      assert.deepEqual(rows, api.map((a) => a.name));
+      assert.ok(rows.includes("acme/mine"), rows.join());
+      await page.selectOption("#model", MODEL);
+      await page.fill("#text", TEXT);
+      await page.selectOption("#mode", "single");
+      await page.check('#adapter-list input[data-adapter="acme/mine"]');
+      await page.click("#run");
+      await page.waitForSelector("body[data-ready]");
+      assert.equal(await page.$eval("#status", (e) => e.className), "", await page.$eval("#status", (e) => e.textContent));
+      assert.equal(await page.$$eval(".result[data-name]", (r) => r.length), 1);
+    } finally {
+      await page.evaluate(() => sessionStorage.clear());
+      await keyed.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("a single adapter: the bars are the API's labels and scores", async () => {

@@ -91,7 +91,7 @@ describe("adapter data put in the right class", () => {
     assert.match(stack.json.detail, /more than 64 branches/);
     const wide = await predict({ fuse: ["sentiment", "topic"], fusion: "wide" });
     assert.equal(wide.status, 422, wide.text);
-    assert.match(wide.json.detail, /fuses 1000 adapters; a fusion fuses at most 16/);
+    assert.match(wide.json.detail, /fusion.json lists 1000 adapters; a fusion fuses at most 16/);
     const labels = await predict("many_labels");
     assert.equal(labels.status, 422, labels.text);
     assert.match(labels.json.detail, /at most 32768 labels/);

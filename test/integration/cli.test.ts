@@ -322,3 +322,28 @@ test("polyhead --version prints package.json's version", async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim(), JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version);
 });
+
+test("a store path that does not exist: ls, inspect and serve refuse it, naming the path", async () => {
+  const missing = path.join(tmp, "no-such-store");
+  for (const args of [["ls", "--store", missing], ["inspect", "sentiment", "--store", missing], ["serve", "--store", missing, "--port", "0"]]) {
+    const r = await polyhead(args, {}, 60_000);
+    assert.equal(r.code, 1, `${args[0]}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`the store ${missing.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} does not exist`), args[0]);
+    assert.doesNotMatch(r.stdout, /listening|empty/);
+  }
+});
+
+test("a mistaken --adapters is one short line, as the API says it", async () => {
+  for (const [adapters, want] of [
+    ['{"stak": ["sentiment"]}', /unknown key "stak" — did you mean "stack"\?/],
+    ['["sentiment", "topic"]', /a list is not a composition: use \{"stack": \[\.\.\.\]\} or \{"parallel": \[\.\.\.\]\}/],
+  ] as const) {
+    const r = await polyhead(["predict", "--store", ADAPTERHUB_FIXTURES, "--model", "bert-tiny", "--adapters", adapters, "a fine day"]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, want);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
+  const typo = await polyhead(["predict", "--store", ADAPTERHUB_FIXTURES, "--model", "bert-tiny", "--adapters", "sentimnt", "a fine day"]);
+  assert.equal(typo.code, 1, typo.stdout);
+  assert.match(typo.stderr, /adapter "sentimnt" not found; did you mean "sentiment"\?/);
+});

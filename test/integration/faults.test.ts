@@ -42,6 +42,30 @@ describe("store faults", () => {
     }
   });
 
+  test("a frozen store past the TTL: requests for what is loaded are answered without waiting for it", async () => {
+    const fuse = { fuse: ["sentiment", "topic", "formality"] };
+    const byHead = () => post(`${server.url}/v1/predict`, { model: "bert-tiny", inputs: ["a calm and kind reply"], tasks: [{ adapters: "topic", head: "sentiment,topic,formality" }] });
+    const warm = [await ask(server.url, "sentiment"), await post(`${server.url}/v1/predict`, { model: "bert-tiny", inputs: ["a calm and kind reply"], tasks: [{ adapters: fuse }] }), await byHead()];
+    for (const w of warm) assert.equal(w.status, 200, w.text);
+    await new Promise((r) => setTimeout(r, 250)); // past the TTL (0.2 s)
+    store.freeze();
+    try {
+      const all = Promise.all(
+        Array.from({ length: 8 }, () => [
+          ask(server.url, "sentiment"),
+          post(`${server.url}/v1/predict`, { model: "bert-tiny", inputs: ["a calm and kind reply"], tasks: [{ adapters: fuse }] }),
+          byHead(),
+        ]).flat(),
+      );
+      // a guard only: without stale-while-revalidate these wait on the store for as long as it is frozen
+      const answers = await Promise.race([all, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("requests for loaded adapters waited on the frozen store")), 30_000))]);
+      for (const a of answers) assert.equal(a.status, 200, a.text);
+      assert.ok(store.waiting > 0, "the checks past the TTL went to the store and are still waiting there");
+    } finally {
+      store.thaw();
+    }
+  });
+
   test("downloads breaking off: loaded adapters keep serving, new ones get 503 + Retry-After, then recover", async () => {
     const loaded = await ask(server.url, "formality");
     assert.equal(loaded.status, 200);

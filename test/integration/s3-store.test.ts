@@ -5,7 +5,7 @@ import { S3Store } from "../../src/store/s3-store.ts";
 import { parseS3Location } from "../../src/store/s3-location.ts";
 import { openStore } from "../../src/store/open.ts";
 import { LocalStore } from "../../src/store/local-store.ts";
-import { StoreUnavailableError } from "../../src/core/errors.ts";
+import { StoreMissingError, StoreUnavailableError } from "../../src/core/errors.ts";
 import { startS3, withEnv, type TestS3 } from "../support/s3.ts";
 
 // The S3 store against a real S3-protocol server (s3rver on loopback).
@@ -98,7 +98,12 @@ test("bad credentials and a missing bucket are StoreUnavailableError with a reas
   const noBucket = new S3Store("s3://no-such-bucket", { endpoint: s3.endpoint, credentials: s3.credentials });
   await assert.rejects(noBucket.listFolders(""), (e: Error) => e instanceof StoreUnavailableError && /bucket does not exist/.test(e.message));
   await assert.rejects(noBucket.get("a/b"), StoreUnavailableError);
+  // what serve, ls and inspect ask first: a missing bucket stops them, naming it
+  await assert.rejects(noBucket.check(), (e: Error) => e instanceof StoreMissingError && /s3:\/\/no-such-bucket\/.* does not exist/.test(e.message));
   noBucket.close();
+  const empty = new S3Store(`s3://${s3.bucket}/nothing-here`, { endpoint: s3.endpoint, credentials: s3.credentials });
+  await empty.check(); // an empty prefix is a new store, not a missing one
+  empty.close();
 });
 
 test("endpoint, region and credentials from the AWS environment", async () => {

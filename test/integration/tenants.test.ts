@@ -1,7 +1,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync } from "node:fs";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { answer, copyStore, startServer, type Answer } from "../support/server.ts";
 import { ADAPTERHUB_FIXTURES } from "../support/paths.ts";
@@ -10,6 +10,8 @@ import { optionsFromEnv } from "../../src/server/settings.ts";
 import { push } from "../../src/cli/push.ts";
 import { LocalStore } from "../../src/store/local-store.ts";
 import type { Store } from "../../src/store/store.ts";
+import { ls } from "../../src/cli/ls.ts";
+import { inspect } from "../../src/cli/inspect.ts";
 
 // Tenants over HTTP: API keys (hashed) → namespaces of adapters, per-key
 // rate and concurrency limits.
@@ -20,6 +22,7 @@ const KEYS = [
   { sha256: sha("key-b"), tenant: "B" },
   { sha256: sha("key-rps"), tenant: "A", rps: 1 },
   { sha256: sha("key-one"), tenant: "B", concurrency: 1 },
+  { sha256: sha("key-g"), tenant: "gamma" },
 ];
 
 /** A store whose listing of adapters/ waits while the gate is closed: a request held in flight, without timing. */
@@ -78,6 +81,15 @@ describe("tenants", () => {
     copy = copyStore(ADAPTERHUB_FIXTURES, () => true);
     mkdirSync(path.join(copy.dir, "adapters/A"), { recursive: true });
     cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"), path.join(copy.dir, "adapters/A/mine"), { recursive: true });
+    // a shared adapter named like a tenant, and that tenant's own adapter inside its namespace
+    cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/sentiment"), path.join(copy.dir, "adapters/gamma"), { recursive: true });
+    cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/topic"), path.join(copy.dir, "adapters/gamma/private_g"), { recursive: true });
+    // a shared fusion whose list names a tenant's adapter
+    cpSync(path.join(ADAPTERHUB_FIXTURES, "fusions/sentiment-fusion"), path.join(copy.dir, "fusions/leaky"), { recursive: true });
+    writeFileSync(path.join(copy.dir, "fusions/leaky/fusion.json"), JSON.stringify({ adapters: ["A/mine", "topic", "formality"] }));
+    // tenant A's own fusion of its adapter and shared ones
+    cpSync(path.join(ADAPTERHUB_FIXTURES, "fusions/sentiment-fusion"), path.join(copy.dir, "fusions/A/fa"), { recursive: true });
+    writeFileSync(path.join(copy.dir, "fusions/A/fa/fusion.json"), JSON.stringify({ adapters: ["A/mine", "topic", "formality"] }));
     store = new GatedStore(new LocalStore(copy.dir));
     server = await startServer(copy.dir, { store, keys: KEYS, models: ["bert-tiny"] });
   });
@@ -138,8 +150,102 @@ describe("tenants", () => {
     assert.ok(!namesB.includes("A/mine") && namesB.includes("sentiment"), namesB.join());
     assert.ok(!namesA.includes("A") && !namesB.includes("A"), "a tenant folder is not an adapter");
     assert.deepEqual(namesB.sort(), namesA.filter((n) => !n.startsWith("A/")).sort());
+    assert.ok(!b.text.includes("A/fa"), "another tenant's fusion is not named in the fusions of shared adapters");
     const entry = a.json.adapters.find((x: { name: string }) => x.name === "A/mine");
     assert.equal(entry.supported, true, JSON.stringify(entry));
+  });
+
+  test("a shared adapter named like a tenant: its files are its own; the tenant's adapters inside never show to others", async () => {
+    const shared = await call("/v1/adapters/gamma", "key-a");
+    assert.equal(shared.status, 200, shared.text);
+    const files: string[] = shared.json.files.map((f: { name: string }) => f.name);
+    assert.ok(files.includes("adapter_config.json"), files.join());
+    assert.ok(!shared.text.includes("private_g"), `tenant gamma's folder leaks: ${files.join()}`);
+    const sentiment = await call("/v1/adapters/sentiment", "key-a");
+    assert.equal(shared.json.size, sentiment.json.size, "the size is the shared adapter's files only");
+    const listed = await call("/v1/adapters", "key-a");
+    assert.ok(!listed.text.includes("private_g"), "not in another tenant's listing");
+    assert.equal((await predict("key-a", "gamma")).status, 200);
+    assert.equal((await predict("key-a", "gamma/private_g")).status, 404);
+    // tenant gamma sees both, and each is what it is
+    const own = await call("/v1/adapters", "key-g");
+    const names: string[] = own.json.adapters.map((x: { name: string }) => x.name);
+    assert.ok(names.includes("gamma") && names.includes("gamma/private_g"), names.join());
+    const g = await predict("key-g", "gamma/private_g");
+    const topic = await predict("key-g", "topic");
+    assert.equal(g.status, 200, g.text);
+    assert.deepEqual(g.json.results[0].outputs, topic.json.results[0].outputs);
+  });
+
+  test("a tenant inspects its own adapter as tenant%2Fname; another tenant gets the 404 of a missing one", async () => {
+    const mine = await call("/v1/adapters/A%2Fmine", "key-a");
+    assert.equal(mine.status, 200, mine.text);
+    assert.equal(mine.json.name, "A/mine");
+    assert.ok(mine.json.fusions.includes("A/fa"), `the tenant's own fusion that fuses it: ${mine.json.fusions}`);
+    assert.equal(mine.json.supported, true);
+    const plain = await call("/v1/adapters/A/mine", "key-a");
+    assert.equal(plain.status, 200, plain.text);
+    assert.deepEqual(plain.json, mine.json, "the slash as it is works too");
+    assert.equal((await call("/v1/adapters/A/mine", "key-b")).status, 404);
+    const other = await call("/v1/adapters/A%2Fmine", "key-b");
+    const missing = await call("/v1/adapters/B%2Fnone", "key-b");
+    assert.equal(other.status, 404, other.text);
+    assert.equal(missing.status, 404, missing.text);
+    assert.equal(other.json.type, missing.json.type);
+  });
+
+  test("a shared fusion that lists a tenant's adapter is refused without naming it, to every tenant", async () => {
+    for (const key of ["key-a", "key-b"]) {
+      const fuse = await call("/v1/fuse", key, { model: "bert-tiny", inputs: ["x"], fusion: "leaky" });
+      assert.ok(fuse.status === 404 || fuse.status === 422, fuse.text);
+      assert.ok(!/mine/.test(fuse.text), `the tenant's adapter is named: ${fuse.text}`);
+      const composed = await call("/v1/predict", key, { model: "bert-tiny", inputs: ["x"], tasks: [{ adapters: { fuse: ["sentiment", "topic", "formality"], fusion: "leaky" } }] });
+      assert.equal(composed.status, 422, composed.text);
+      assert.ok(!/mine/.test(composed.text), `the tenant's adapter is named: ${composed.text}`);
+    }
+    // the tenant's own fusion of the same adapters is found by its adapter list, for that tenant only
+    const own = await call("/v1/fuse", "key-a", { model: "bert-tiny", inputs: ["x"], fuse: ["A/mine", "topic", "formality"] });
+    assert.equal(own.status, 200, own.text);
+    assert.equal(own.json.fusion, "A/fa");
+    const shared = await call("/v1/fuse", "key-a", { model: "bert-tiny", inputs: ["x"], fuse: ["sentiment", "topic", "formality"] });
+    assert.deepEqual(own.json.outputs, shared.json.outputs, "the same files give the same answer");
+    assert.equal((await call("/v1/fuse", "key-b", { model: "bert-tiny", inputs: ["x"], fusion: "A/fa" })).status, 404);
+  });
+
+  test("polyhead ls and inspect show tenants' adapters as tenant/name; a server without keys lists them too", async () => {
+    const entries = await ls(copy.dir);
+    const names = entries.filter((e) => e.kind === "adapter").map((e) => e.name);
+    assert.ok(names.includes("A/mine") && names.includes("gamma/private_g") && names.includes("gamma"), names.join());
+    assert.ok(!names.includes("A"), "a tenant's namespace is not an entry");
+    assert.ok(!entries.find((e) => e.name === "gamma")!.files.some((f) => f.name.includes("/")));
+    const found = await inspect(copy.dir, "A/mine");
+    assert.equal(found.kind, "adapter");
+    assert.equal(found.prefix, "adapters/A/mine/");
+    assert.deepEqual(found.problems, []);
+    const open = await startServer(copy.dir, { models: ["bert-tiny"] });
+    try {
+      const listed = await answer(await fetch(`${open.url}/v1/adapters`));
+      const all: string[] = listed.json.adapters.map((x: { name: string }) => x.name);
+      assert.ok(all.includes("A/mine") && all.includes("gamma/private_g"), all.join());
+      assert.equal((await answer(await fetch(`${open.url}/v1/adapters/A%2Fmine`))).status, 200);
+    } finally {
+      await open.close();
+    }
+  });
+
+  test("unknown names suggest only names the key may use: its own and shared ones, never another tenant's or a tenant's namespace", async () => {
+    const own = await predict("key-a", "A/mien");
+    assert.equal(own.status, 404, own.text);
+    assert.match(own.json.detail, /did you mean "A\/mine"\?/);
+    for (const name of ["mine", "B/mine", "A/mien"]) {
+      const other = await predict("key-b", name);
+      assert.equal(other.status, 404, other.text);
+      assert.doesNotMatch(other.json.detail, /did you mean.*A\//, `${name}: ${other.json.detail}`);
+    }
+    const namespace = await predict("key-b", "AA");
+    assert.equal(namespace.status, 404);
+    assert.doesNotMatch(namespace.json.detail, /did you mean "A"/, "a tenant's namespace is not an adapter");
+    assert.match((await predict("key-b", "sentimen")).json.detail, /did you mean "sentiment"/, "shared names are suggested");
   });
 
   test("push --tenant lands in the tenant's namespace and is served to that tenant", async () => {

@@ -122,6 +122,7 @@ describe("translation over HTTP", () => {
       [{ model: "bert-tiny" }, 422, /encoder.*\/v1\/predict/],
       [{ model: "nope-s2s" }, 404, /nope-s2s/],
       [{ tasks: [{ adapters: "no-such-adapter" }] }, 404, /no-such-adapter/],
+      [{ inputs: ["fine", " "] }, 422, /inputs\[1\] is empty/],
     ];
     for (const [body, status, detail] of cases) {
       const r = await generate(body);
@@ -137,6 +138,19 @@ describe("translation over HTTP", () => {
     assert.match(classify.json.detail, /encoder-decoder.*\/v1\/generate/);
     const ok = await generate({ options: { max_new_tokens: 3 } });
     assert.equal(ok.status, 200);
+  });
+
+  test("a source cut to the model's maximum length is flagged truncated, in generate and score; one that fits is not", async () => {
+    const long = Array.from({ length: 400 }, (_, i) => `word${i % 9}`).join(" ");
+    const g = await post(`${server.url}/v1/generate`, { model: "bart-s2s", inputs: [long, texts[0]], tasks: [{ adapters: null }], options: { max_new_tokens: 3 } });
+    assert.equal(g.status, 200, g.text);
+    const [cut, fits] = g.json.results[0].outputs;
+    assert.equal(cut[0].truncated, true);
+    assert.equal("truncated" in fits[0], false);
+    const s = await post(`${server.url}/v1/score`, { model: "bart-s2s", inputs: [long, texts[0]], targets: ["x", "y"], tasks: [{ adapters: null }] });
+    assert.equal(s.status, 200, s.text);
+    assert.equal(s.json.results[0].outputs[0].truncated, true);
+    assert.equal("truncated" in s.json.results[0].outputs[1], false);
   });
 
   test("the OpenAPI document describes both routes", async () => {

@@ -10,11 +10,30 @@ export class FaultyStore implements Store {
   /** reads of keys matching this fail with StoreUnavailableError */
   failing: RegExp | null = null;
   readonly gets: string[] = [];
+  /** calls made while frozen and still waiting for thaw() */
+  waiting = 0;
+  private frozen: Promise<void> | null = null;
+  private thawing: (() => void) | null = null;
   constructor(private inner: Store) {}
+  /** From now on every call waits, as on a store that accepts connections and never answers. */
+  freeze() {
+    this.frozen ??= new Promise((r) => (this.thawing = r));
+  }
+  thaw() {
+    this.thawing?.();
+    this.frozen = null;
+  }
+  private async gate() {
+    if (!this.frozen) return;
+    this.waiting++;
+    await this.frozen;
+    this.waiting--;
+  }
   get description() {
     return `faulty ${this.inner.description}`;
   }
   private async fault(key: string) {
+    await this.gate();
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.failing?.test(key)) throw new StoreUnavailableError(`${key}: connection reset during download`);
   }
@@ -28,10 +47,12 @@ export class FaultyStore implements Store {
     return this.inner.head(key);
   }
   async list(prefix: string): Promise<ObjectInfo[]> {
+    await this.gate();
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     return this.inner.list(prefix);
   }
-  listFolders(prefix: string): Promise<string[]> {
+  async listFolders(prefix: string): Promise<string[]> {
+    await this.gate();
     return this.inner.listFolders(prefix);
   }
   put(key: string, bytes: Uint8Array): Promise<void> {

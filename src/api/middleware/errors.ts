@@ -8,8 +8,10 @@ import type { Log } from "./request-log.ts";
 // Every error leaves as application/problem+json (core/problem.ts). Errors
 // the server did not expect are logged with their stack; their answer says nothing of it.
 
-export function onError(log?: Log): ErrorHandler<ApiEnv> {
-  return async (err, c: Context<ApiEnv>) => {
+/** `explain` may add to an error on its way out (the closest names to an unknown one). */
+export function onError(log?: Log, explain?: (err: unknown, tenant: string | undefined) => Promise<unknown>): ErrorHandler<ApiEnv> {
+  return async (raw, c: Context<ApiEnv>) => {
+    const err = explain ? await explain(raw, c.get("tenant")) : raw;
     let p: HttpProblem;
     if (err instanceof HTTPException) {
       if (err.status === 413) p = new HttpProblem(413, "too-large", "Request too large", err.message);

@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { CompositionError } from "../../core/errors.ts";
+import { CompositionError, NotFoundError } from "../../core/errors.ts";
+import { tenantOf } from "../../core/names.ts";
 import type { Engine } from "../../engine/engine.ts";
 import type { Catalog } from "../../store/catalog.ts";
 import { problems, type ApiEnv } from "../context.ts";
@@ -68,8 +69,9 @@ export function inferenceRoutes(app: OpenAPIHono<ApiEnv>, { engine, fusions }: I
       const model = await fusions.model(body.model);
       if (!adapters) adapters = (await fusions.fusion(fusion!, model)).adapters;
       else fusion = (await fusions.findFusion(adapters, model)).name;
-      // a fusion's own list may name another tenant's adapters: refused alike
-      if (tenant !== undefined) for (const a of adapters) checkTenantName("adapter", a, tenant);
+      // a fusion's own list may name another tenant's adapters (the catalog refuses such fusions):
+      // answered as a missing fusion, never naming them
+      if (tenant !== undefined && fusion !== undefined) for (const a of adapters) if (tenantOf(a) !== undefined && tenantOf(a) !== tenant) throw new NotFoundError("fusion", fusion);
     }
     const out = await engine
       .predict({

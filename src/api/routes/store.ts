@@ -2,7 +2,8 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { inspectAdapter, listAdapters, listModels } from "../../store/inventory.ts";
 import type { Store } from "../../store/store.ts";
 import { problems, type ApiEnv } from "../context.ts";
-import { AdapterDetail, AdapterParams, AdaptersResponse, ModelsResponse } from "../schemas.ts";
+import { checkTenantName } from "../tenants.ts";
+import { AdapterDetail, AdapterParams, AdaptersResponse, ModelsResponse, TenantAdapterParams } from "../schemas.ts";
 
 // GET /v1/models, /v1/adapters, /v1/adapters/{name}: what the store holds,
 // read from configs only (store/inventory.ts); nothing is loaded.
@@ -17,21 +18,30 @@ const modelsRoute = createRoute({
 const adaptersRoute = createRoute({
   method: "get",
   path: "/v1/adapters",
-  summary: "Adapters in the store: type, head, size, ETag and the fusions that use them",
+  summary: "Adapters in the store the caller may use (shared ones and its tenant's, as tenant/name): type, head, size, ETag and the fusions that use them",
   responses: { 200: { description: "Adapters", content: { "application/json": { schema: AdaptersResponse } } }, 503: problems[503] },
 });
 
 const adapterRoute = createRoute({
   method: "get",
   path: "/v1/adapters/{name}",
-  summary: "One adapter in detail: its saved config, head labels, files",
+  summary: "One adapter in detail: its saved config, head labels, files (a tenant's adapter as tenant%2Fname)",
   request: { params: AdapterParams },
   responses: {
     200: { description: "The adapter", content: { "application/json": { schema: AdapterDetail } } },
     400: problems[400],
     404: problems[404],
+    422: problems[422],
     503: problems[503],
   },
+});
+
+const tenantAdapterRoute = createRoute({
+  method: "get",
+  path: "/v1/adapters/{tenant}/{name}",
+  summary: "A tenant's adapter in detail (the same as /v1/adapters/tenant%2Fname)",
+  request: { params: TenantAdapterParams },
+  responses: adapterRoute.responses,
 });
 
 export function storeRoutes(app: OpenAPIHono<ApiEnv>, store: Store): void {
@@ -39,9 +49,18 @@ export function storeRoutes(app: OpenAPIHono<ApiEnv>, store: Store): void {
 
   app.openapi(adaptersRoute, async (c) => c.json({ adapters: await listAdapters(store, c.get("tenant")) }, 200));
 
+  const describe = async (name: string, tenant: string | undefined) => {
+    if (tenant !== undefined) checkTenantName("adapter", name, tenant);
+    return inspectAdapter(store, name, tenant);
+  };
   app.openapi(adapterRoute, async (c) => {
-    const { name } = c.req.valid("param");
-    const detail = await inspectAdapter(store, name);
+    const detail = await describe(c.req.valid("param").name, c.get("tenant"));
+    c.header("etag", detail.etag);
+    return c.json(detail, 200);
+  });
+  app.openapi(tenantAdapterRoute, async (c) => {
+    const { tenant, name } = c.req.valid("param");
+    const detail = await describe(`${tenant}/${name}`, c.get("tenant"));
     c.header("etag", detail.etag);
     return c.json(detail, 200);
   });

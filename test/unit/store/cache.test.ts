@@ -15,7 +15,8 @@ import { ADAPTERHUB_FIXTURES } from "../../support/paths.ts";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const request = (adapter: string) => ({
   model: "bert-tiny",
-  inputs: ["the cast was great", "a dull evening"],
+  // question answering reads [question, context] pairs
+  inputs: adapter === "qa" ? [["who was great?", "the cast was great"], ["how was it?", "a dull evening"]] as [string, string][] : ["the cast was great", "a dull evening"],
   tasks: [{ adapters: adapter }],
   options: { maxLength: 32, returnLogits: true, returnHiddenStates: false, returnFusionAttention: false },
 });
@@ -84,13 +85,16 @@ describe("catalog cache", () => {
     assert.equal(counting.folderListings.get("fusions/"), 2, "a miss lists once more");
   });
 
-  test("a replaced adapter is served in its new version after the TTL, not before", async () => {
+  test("a replaced adapter is served in its new version once the check after the TTL has seen it, not before", async () => {
     const catalog = new Catalog(new LocalStore(store.dir), { ttlMs: 300 });
     const engine = new Engine(catalog, pool);
     const v1 = logitsOf(await engine.predict(request("sentiment")));
     rescale(path.join(store.dir, "adapters/sentiment/adapter.safetensors"), 3);
     assert.deepEqual(logitsOf(await engine.predict(request("sentiment"))), v1, "within the TTL the old version is served");
     await sleep(350);
+    // stale-while-revalidate: the request past the TTL is answered at once, the check runs behind it
+    assert.deepEqual(logitsOf(await engine.predict(request("sentiment"))), v1, "past the TTL, served from what is loaded while the check runs");
+    await catalog.settled();
     const v2 = logitsOf(await engine.predict(request("sentiment")));
     assert.notDeepEqual(v2, v1);
     const fresh = logitsOf(await new Engine(new Catalog(new LocalStore(store.dir)), pool).predict(request("sentiment")));
@@ -109,10 +113,14 @@ describe("catalog cache", () => {
     writeFileSync(path.join(dir, "polyhead.json"), readFileSync(path.join(dir, "polyhead.json"))); // new manifest ETag, old content
     await sleep(150);
     assert.deepEqual(logitsOf(await engine.predict(request("formality"))), v1, "the old version, whole");
+    await catalog.settled();
+    assert.deepEqual(logitsOf(await engine.predict(request("formality"))), v1, "still the old version, whole, after the check");
     // a server that never saw the old version refuses rather than serving half of the new one
     await assert.rejects(new Engine(new Catalog(new LocalStore(store.dir)), pool).predict(request("formality")), /kept changing/);
     writeManifest(dir); // the push completes
     await sleep(150);
+    await engine.predict(request("formality")); // starts the check
+    await catalog.settled();
     const v2 = logitsOf(await engine.predict(request("formality")));
     assert.notDeepEqual(v2, v1);
     assert.deepEqual(v2, logitsOf(await new Engine(new Catalog(new LocalStore(store.dir)), pool).predict(request("formality"))));
