@@ -134,13 +134,14 @@ export class GraphBuilder {
     return new Value(this, out);
   }
 
-  /** Ops with several outputs (Split). */
-  opN(type: string, ins: Value[], n: number, attrs: Record<string, Attr> = {}): Value[] {
+  /** Ops with several outputs (Split, EmbedLayerNormalization). */
+  opN(type: string, ins: (Value | null)[], n: number, attrs: Record<string, Attr> = {}, domain?: string): Value[] {
     const outs = Array.from({ length: n }, () => this.fresh(type.toLowerCase()));
     this.nodes.push(
       onnx.NodeProto.create({
         opType: type,
-        input: ins.map((v) => v.name),
+        domain: domain ?? "",
+        input: ins.map((v) => (v ? v.name : "")),
         output: outs,
         attribute: Object.entries(attrs).map(([name, a]) => attribute(name, a)),
       }),

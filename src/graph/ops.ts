@@ -1,4 +1,4 @@
-import type { Value } from "./onnx-builder.ts";
+import { MS, type Value } from "./onnx-builder.ts";
 
 // Thin helpers over ONNX ops so graph code reads like the equations in
 // ADAPTER-MATH.md.
@@ -46,11 +46,11 @@ export function activation(x: Value, name: string): Value {
       return mul(x, g.op("Sigmoid", [x]));
     case "gelu":
     case "gelu_python":
-    case "gelu_orig": {
-      // exact erf GELU, as torch.nn.functional.gelu
-      const e = g.op("Erf", [mul(x, g.constF(Math.SQRT1_2))]);
-      return mul(mul(x, g.constF(0.5)), add(e, g.constF(1)));
-    }
+    case "gelu_orig":
+      // exact erf GELU, as torch.nn.functional.gelu: onnxruntime's own op, one pass over the tensor where
+      // Erf and its four Mul/Add took five (ONNX's Gelu needs opset 20); a bias Add before it fuses into
+      // BiasGelu
+      return g.op("Gelu", [x], {}, undefined, MS);
     case "gelu_new":
     case "gelu_fast":
     case "gelu_pytorch_tanh":
