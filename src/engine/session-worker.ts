@@ -3,6 +3,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import type { WorkerMessage, WorkerRequest, WorkerResponse, WorkerSettings } from "./worker-pool.ts";
+import { sessionOptions } from "./session-options.ts";
 
 const settings = workerData as WorkerSettings;
 const stop = new Int32Array(settings.stop);
@@ -10,18 +11,13 @@ const sessions = new Map<string, Promise<ort.InferenceSession>>();
 /** tensors kept between runs of a decoding loop (see RunRequest.state) */
 const states = new Map<string, Record<string, ort.Tensor>>();
 
-const sessionOptions: ort.InferenceSession.SessionOptions = {
-  graphOptimizationLevel: "all",
-  intraOpNumThreads: settings.intraOpThreads,
-  executionProviders: [settings.device],
-};
-
 async function createSession(model: Uint8Array | string, noArena = false): Promise<ort.InferenceSession> {
   try {
     // From a file, the graph's external weights are mapped, shared by every session of the model; prepacking
     // would give each session its own packed copy of them.
-    if (typeof model === "string") return await ort.InferenceSession.create(model, { ...sessionOptions, extra: { session: { disable_prepacking: "1" } } });
-    return await ort.InferenceSession.create(model, noArena ? { ...sessionOptions, enableCpuMemArena: false } : sessionOptions);
+    if (typeof model === "string") return await ort.InferenceSession.create(model, sessionOptions(settings.device, settings.intraOpThreads, true));
+    const opts = sessionOptions(settings.device, settings.intraOpThreads, false);
+    return await ort.InferenceSession.create(model, noArena ? { ...opts, enableCpuMemArena: false } : opts);
   } catch (e) {
     if (settings.device !== "cuda") throw e;
     const backends = ort.listSupportedBackends().map((b) => b.name).join(", ");
