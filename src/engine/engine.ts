@@ -13,6 +13,7 @@ import { foldInputs, type FusionMember } from "../methods/fusion.ts";
 import type { Feed, WorkerPool } from "./worker-pool.ts";
 import { WeightFile } from "./weight-file.ts";
 import type { Precision } from "../graph/quantize.ts";
+import { halfMatMulWeights } from "../graph/half.ts";
 import { LOCATION_NAMES, type Location } from "../families/index.ts";
 
 // The request path below the HTTP layer: resolve names, tokenize, plan, run
@@ -74,7 +75,11 @@ export class Engine {
      * prepacked copy (faster; memory grows with each shape, bounded by the pool's graph limits).
      */
     private shareWeights = true,
-    /** fp32 (exact, the default), or int8: the base model's linear layers dynamically quantised (faster, approximate) */
+    /**
+     * fp32 (exact, the default); int8: the base model's linear layers dynamically quantised (faster, approximate);
+     * fp16: its MatMuls in half precision (a pass over the built graph, src/graph/half.ts; each graph then carries
+     * its own weights)
+     */
     readonly precision: Precision = "fp32",
   ) {
     this.onRun = observers.onRun;
@@ -245,7 +250,8 @@ export class Engine {
 
   /** The file every graph of this model (this version of it) keeps its base weights in; null when each graph carries its own (shareWeights false). */
   weightFile(model: LoadedModel): WeightFile | null {
-    if (!this.shareWeights) return null;
+    // fp16 halves the weights of the built graph (src/graph/half.ts), which needs them inside it
+    if (!this.shareWeights || this.precision === "fp16") return null;
     let f = this.weightFiles.get(model);
     if (!f) this.weightFiles.set(model, (f = new WeightFile()));
     return f;
@@ -266,7 +272,7 @@ export class Engine {
     if (!this.encoderInputs.has(key) || !this.pool.has(key)) {
       const weights = this.weightFile(job.model);
       const built = buildEncoder(job.model.family, job.model.config, job.model.weights, { ...job.spec, uniform }, weights ?? undefined, this.precision);
-      graph = weights ? weights.graph(key, built.bytes) : built.bytes;
+      graph = weights ? weights.graph(key, built.bytes) : this.precision === "fp16" ? halfMatMulWeights(built.bytes) : built.bytes;
       this.encoderInputs.set(key, built.inputs);
     }
     const wanted = this.encoderInputs.get(key)!;

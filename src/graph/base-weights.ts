@@ -51,7 +51,7 @@ export class BaseInitializers {
    * `bias` is asked for after the weight, so initializers keep their order.
    */
   project = (x: Value, key: string, w: Tensor, bias: () => Value | null): Value => {
-    if (this.precision === "fp32") {
+    if (this.precision !== "int8") {
       const wt = this.transposed(key, w);
       return linear(x, wt, bias());
     }

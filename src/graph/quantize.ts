@@ -7,9 +7,10 @@ import type { Tensor } from "../core/tensor.ts";
 // own weights' scale); the activations are quantised by onnxruntime at run
 // time (DynamicQuantizeMatMul: uint8, per tensor).
 
-/** How a graph computes the base model's linear layers. */
-export type Precision = "fp32" | "int8";
-export const PRECISIONS: readonly Precision[] = ["fp32", "int8"];
+/** How a graph computes the base model's linear layers (fp16: src/graph/half.ts, a pass over an fp32 graph). */
+export type Precision = "fp32" | "int8" | "fp16";
+export const PRECISIONS: readonly Precision[] = ["fp32", "int8", "fp16"];
+export const isPrecision = (s: string): s is Precision => (PRECISIONS as readonly string[]).includes(s);
 
 export interface QuantizedLinear {
   /** [in, out], ready for MatMul */

@@ -30,7 +30,7 @@ export interface ServeOptions {
   host?: string;
   /** graphs map one shared copy of a model's base weights (default) instead of carrying their own */
   shareWeights?: boolean;
-  /** fp32 (default, exact) or int8: the base model's linear layers dynamically quantised */
+  /** fp32 (default, exact); int8: the base model's linear layers dynamically quantised; fp16: its MatMuls in half precision */
   precision?: Precision;
   /** compiled graphs each worker keeps, by count and ONNX bytes (least recently used go first) */
   maxGraphs?: number;

@@ -31,7 +31,7 @@ export const SERVE_SETTINGS = {
   precision: {
     flag: "--precision <precision>",
     env: "POLYHEAD_PRECISION",
-    help: "fp32: exact, as AdapterHub computes (default); int8: the base model's linear layers quantised to int8 at load (dynamic quantisation), faster, approximate; adapters, fusions and heads stay fp32; CPU only",
+    help: "fp32: exact, as AdapterHub computes (default); int8: the base model's linear layers quantised to int8 at load (dynamic quantisation), faster, approximate, CPU only; fp16: the base model's MatMuls in half precision (for --device cuda), approximate; adapters, fusions and heads stay fp32",
   },
   maxGraphs: { flag: "--max-graphs <n>", env: "POLYHEAD_MAX_GRAPHS", help: "compiled graphs (composition shapes) each worker keeps; the least recently used are released (default: 32)" },
   maxGraphBytes: { flag: "--max-graph-bytes <n>", env: "POLYHEAD_MAX_GRAPH_BYTES", help: "bytes of compiled graphs each worker keeps (default: 8 GiB)" },
