@@ -26,7 +26,9 @@
 // `npx tsx bench/profile.ts [store]` breaks an 8×128 run down further (plain
 // session.run of the same ONNX bytes, onnxruntime's per-op profile).
 //
-// Env: BENCH_QUICK=1 (small model, fewer repetitions: a smoke test),
+//   9. polyhead's bare encoder against the fastest BERT graph written for onnxruntime (bench/ort-best.ts, alone
+//      as `npm run bench:ort`), GFLOP/s against the CPU's peak
+// Env: BENCH_QUICK=1 (small model, fewer repetitions: a smoke test), BENCH_ORT=0 (leave out section 9),
 // BENCH_KEEP=1 (keep the temp store and print its path), BENCH_GENERATE=0 (leave out the generation section),
 // POLYHEAD_REFERENCE_PYTHON (the PyTorch side of the encoder and generation sections; skipped without it).
 
@@ -49,6 +51,7 @@ import type { RandomStoreOptions } from "../test/support/random-store.ts";
 import { measureShapes } from "./memory.ts";
 import { generationBench } from "./generate.ts";
 import { startReferenceProcess } from "./reference.ts";
+import { ortBestBench } from "./ort-best.ts";
 
 // The AWS SDK warns on every start that its 2027 releases need Node 22: not news to a benchmark.
 process.removeAllListeners("warning");
@@ -79,7 +82,8 @@ const ADAPTERS = Array.from({ length: STORE.adapters }, (_, i) => `a${i}`);
 // ---------------------------------------------------------------- progress
 
 const TTY = !!process.stderr.isTTY;
-const TOTAL_STEPS = GENERATE ? 13 : 12;
+const ORT_BEST = process.env.BENCH_ORT !== "0";
+const TOTAL_STEPS = 12 + (GENERATE ? 1 : 0) + (ORT_BEST ? 1 : 0);
 let stepNo = 0;
 const stepStarted = performance.now();
 
@@ -534,6 +538,14 @@ async function main() {
       http_server_runs: httpRuns,
     };
 
+    let ortRows: Row[] = [];
+    if (ORT_BEST) {
+      step("polyhead's bare encoder vs the fastest onnxruntime BERT graph (bench/ort-best.ts)");
+      const o = await ortBestBench(dir);
+      ortRows = o.rows;
+      result.ort_best = o.result;
+    }
+
     step("7/7 cold adapter load (fresh catalog, model already loaded): local folder");
     const adapterBytes = statSync(path.join(dir, "adapters/a1/adapter.safetensors")).size;
     const coldLoad = async (store: () => Store, m: LoadedModel, label: string) => {
@@ -577,6 +589,7 @@ async function main() {
       { metric: "  fp32 / int8", value: `${(1 / p8.ratio).toFixed(2)}× (paired ${(1 / p8.pairedRatio).toFixed(2)}×)`, target: "", ok: null },
       { metric: `realistic: ${REALISTIC.length} concurrent 1-row requests, ${REAL_MIN}..${SEQ} tokens, a0..a7`, value: `${ms(p4.b.median)} (${median(realRuns).toFixed(0)} encoder run${median(realRuns) === 1 ? "" : "s"}, ${ms(p4.b.encoderMedian)} in them)`, target: "", ok: null },
       ...adapterhubRows(vsTorch),
+      ...ortRows,
       { metric: `engine alone, ${CONCURRENCY} clients × 1-row requests`, value: `${median(eng).toFixed(2)} rows/s (${(batchSizes.length ? THROUGHPUT_REQUESTS * eng.length / batchSizes.length : 0).toFixed(1)} rows/run)`, target: "", ok: null },
       { metric: `HTTP, ${CONCURRENCY} clients × 1-row requests`, value: `${median(http).toFixed(2)} rows/s${httpRuns.length ? ` (${(httpRuns.reduce((n, d) => n + d.rows, 0) / httpRuns.reduce((n, d) => n + d.runs, 0)).toFixed(1)} rows/run)` : ""}`, target: "", ok: null },
       { metric: "  HTTP / engine", value: rel(median(http) / median(eng)), target: "≥ 0.85×", ok: median(http) / median(eng) >= 0.85 },
