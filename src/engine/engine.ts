@@ -180,8 +180,17 @@ export class Engine {
     switch (c.t) {
       case "adapter":
         return { t: "adapter", adapter: await this.catalog.adapter(c.name, model) };
-      case "stack":
-        return { t: "stack", children: await Promise.all(c.children.map((x) => this.resolve(x, model, path))) };
+      case "stack": {
+        const children = await Promise.all(c.children.map((x) => this.resolve(x, model, path)));
+        // AdapterHub's prefix layer looks every stacked adapter up among its prefixes, and fails on one without
+        const adapters = children.flatMap(adaptersOf);
+        const prefixed = adapters.filter((a) => a.parts.some((p) => p.method.name === "prefix"));
+        if (prefixed.length && prefixed.length < adapters.length) {
+          const plain = adapters.find((a) => !prefixed.includes(a))!;
+          throw new CompositionError(`stack mixes prefix-tuned adapter "${prefixed[0].name}" with "${plain.name}", which has no prefix: AdapterHub 3.2.1 refuses such a stack`, path);
+        }
+        return { t: "stack", children };
+      }
       case "average":
       case "fuse": {
         const children = await Promise.all(c.children.map((x) => this.resolve(x, model, path)));

@@ -1,5 +1,5 @@
 import type { LoadedAdapter, LoadedFusion, LoadedHead, LoadedModel } from "../store/catalog.ts";
-import { inputName, specKey, type BlockSpec, type GraphSpec, type SlotSpec } from "../graph/spec.ts";
+import { GATE_MASK, hasGates, inputName, specKey, type BlockSpec, type GraphSpec, type SlotSpec } from "../graph/spec.ts";
 import { fusionFeeds, fusionPlaces, fusionShape, type FusionMember } from "../methods/fusion.ts";
 import type { Put } from "../methods/method.ts";
 import type { Encoded } from "../formats/tokenizer.ts";
@@ -89,6 +89,8 @@ export interface RowJob {
   averages: number[][];
   /** per fusion slot: how many of its adapters are real (the rest are masked padding) */
   fused: Record<number, number>;
+  /** the length AdapterHub pads this row's request to (its longest row): learned gates average over it */
+  padTo: number;
 }
 
 /** Rows that share one compiled graph. Jobs with the same key can be merged into one run. */
@@ -119,7 +121,8 @@ export function planJobs(model: LoadedModel, branches: PlannedBranch[], enc: Enc
       jobs.set(key, pj);
     }
     pj.branches.push({ branch: i, offset: pj.job.rows.length });
-    for (const r of b.rows) pj.job.rows.push({ ...tokensOf(model, enc, r), members, averages: weights, fused });
+    const padTo = Math.max(1, ...enc.length);
+    for (const r of b.rows) pj.job.rows.push({ ...tokensOf(model, enc, r), members, averages: weights, fused, padTo });
   });
   return [...jobs.values()];
 }
@@ -134,7 +137,9 @@ function tokensOf(model: LoadedModel, enc: Encoded, r: number) {
 export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: number; uniform: boolean } {
   const { rows, spec, model } = job;
   const N = rows.length;
-  const T = Math.max(1, ...rows.map((r) => r.ids.length));
+  const gated = hasGates(spec);
+  // Gates average over the request's padded length, so a run that has them is at least that long.
+  const T = Math.max(1, ...rows.map((r) => (gated ? Math.max(r.ids.length, r.padTo) : r.ids.length)));
   const ids = new BigInt64Array(N * T).fill(BigInt(model.config.padTokenId));
   const types = new BigInt64Array(N * T);
   const pos = new BigInt64Array(N * T);
@@ -157,6 +162,11 @@ export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: num
     position_ids: { type: "int64", dims, data: pos },
     attention_mask: { type: "int64", dims, data: mask },
   };
+  if (gated) {
+    const m = new Float32Array(N * T);
+    rows.forEach((r, i) => m.fill(1, i * T, i * T + r.padTo));
+    feeds[GATE_MASK] = { type: "float32", dims, data: m };
+  }
   const banks = spec.slots.map((_, s) => {
     const bank: Member[] = [];
     const idx = new BigInt64Array(N);

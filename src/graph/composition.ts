@@ -1,10 +1,12 @@
 import type { GraphBuilder, Value } from "./onnx-builder.ts";
-import { add, gather, scale, unsqueeze } from "./ops.ts";
-import { inputName, fusionOutputName, lastSlot, firstSlot, type BlockSpec, type GraphSpec, type SlotSpec } from "./spec.ts";
+import { add, div, gather, mul, reduceSum, scale, unsqueeze } from "./ops.ts";
+import { GATE_MASK, inputName, fusionOutputName, lastSlot, firstSlot, type BlockSpec, type GraphSpec, type SlotSpec } from "./spec.ts";
 import { methodByName, type PartSpec } from "../methods/index.ts";
 import { forward, postForward, preForward, shapeOf, type FlowState, type LocationContext } from "../methods/bottleneck.ts";
 import { fuseGraph } from "../methods/fusion.ts";
 import type { ParamFn } from "../methods/method.ts";
+import { prefixGraph, type PrefixKV } from "../methods/prefix.ts";
+import type { TokenMean } from "../methods/gate.ts";
 
 // The adapter composition of one graph: AdapterHub's blocks (Stack, Fuse,
 // Average) over the slots of the spec, called by the encoder skeleton at
@@ -70,6 +72,40 @@ export class CompositionGraph {
     return this.parts(slot).find((p) => p.method === "bottleneck");
   }
 
+  /**
+   * The mean over each row's positions that gates take (AdapterHub averages
+   * over its whole padded batch): the gate mask input [N, T] marks them.
+   */
+  readonly mean: TokenMean = (v) => {
+    const m = unsqueeze(this.g.input(GATE_MASK, "float32", ["batch", "seq"]), [2]);
+    return div(reduceSum(mul(v, m), [1], 1), reduceSum(m, [1], 1));
+  };
+
+  /** Gives a value fed without its bank dimension (uniform runs) the batch dimension of `like`. */
+  private rows(like: Value): (v: Value) => Value {
+    if (!this.spec.uniform) return (v) => v;
+    return (v) => {
+      const n = this.g.op("Shape", [like], { start: 0, end: 1 });
+      return this.g.op("Expand", [v, this.g.op("Concat", [n, this.g.constI([1, 1, 1])], { axis: 0 })]);
+    };
+  }
+
+  /**
+   * The prefixes of the attention at `place` whose input is x: every adapter
+   * slot's prefix-tuning part, in composition order (the engine refuses
+   * prefixes inside fuse and average, as AdapterHub does).
+   */
+  prefixes(place: string, x: Value): PrefixKV[] {
+    const out: PrefixKV[] = [];
+    this.spec.slots.forEach((s, i) => {
+      if (s.kind !== "adapter" || i === this.spec.embeddings) return;
+      for (const part of s.parts) {
+        if (part.method === "prefix" && part.places.includes(place)) out.push(prefixGraph(part, place, this.params(i, "prefix"), x, this.mean, this.rows(x)));
+      }
+    });
+    return out;
+  }
+
   /** The embeddings' output: the hooks of the composition's first adapter (AdapterHub's active_setup.first()). */
   embeddings(x: Value): Value {
     const first = this.spec.embeddings;
@@ -98,7 +134,7 @@ export class CompositionGraph {
       if (s.kind !== "adapter") return;
       for (const part of s.parts) {
         const m = methodByName(part.method);
-        if (m.linear && part.places.includes(place)) y = m.linear(y, x, place, part, this.params(i, part.method));
+        if (m.linear && part.places.includes(place)) y = m.linear(y, x, place, part, this.params(i, part.method), this.mean);
       }
     });
     return y;
@@ -113,7 +149,7 @@ export class CompositionGraph {
   location(h: Value, x: Value, ln: (v: Value) => Value, place: string): Value {
     const block = this.spec.block;
     if (!block || !this.present(block, place)) return ln(add(h, x));
-    const ctx: LocationContext = { place, x, ln, hidden: this.hidden };
+    const ctx: LocationContext = { place, x, ln, hidden: this.hidden, mean: this.mean };
     // A bare adapter name is a Stack of one, as AdapterHub parses it.
     const top: BlockSpec = block.t === "adapter" ? { t: "stack", children: [block] } : block;
     const st = this.block(top, { hidden: h, residual: x, up: null, last: null }, ctx);

@@ -6,11 +6,13 @@ import { embeddingNames, layerSchedule, type Family, type ModelConfig, type Line
 import type { BaseWeights } from "../families/base-weights.ts";
 import { BaseInitializers } from "./base-weights.ts";
 import type { Precision } from "./quantize.ts";
+import { withPrefixes } from "../methods/prefix.ts";
 
 // The encoder skeleton (BERT-like post-LN blocks), built as an ONNX graph
 // from the family's weight names, with the composition's hooks where
 // AdapterHub applies them: the embeddings' output (invertible adapters),
-// each linear layer (LoRA, (IA)^3), and the two adapter locations per layer,
+// each linear layer (LoRA, (IA)^3), each self-attention's keys and values
+// (prefix tuning), and the two adapter locations per layer,
 // each time in place of the block's "LayerNorm(h + x)". Families that depart
 // from BERT say where through their embedding names (projections) and
 // encoder hooks (the order layers run in, attention scores).
@@ -72,8 +74,8 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
     // (UniPELT's LoRA) averages over all their rows, as the library's does
     const relLinear = (target: "q" | "k", input: Value) => lin(target, input);
     const { scale: s, bias } = attention ? attention(l, { q, k: transpose(k, [0, 2, 1, 3]), linear: relLinear }) : { scale: 1 / Math.sqrt(dh), bias: null };
-    // keys, values and the keys' mask bias (prefix tuning puts more keys in front of the sequence's own)
-    const kv = { keys: transpose(k, [0, 2, 3, 1]), values: v, bias: maskBias };
+    // keys, values and the keys' mask bias: prefix tuning puts the adapters' prefixes in front of the sequence's own
+    const kv = withPrefixes(comp.prefixes(`${l}.self`, x), transpose(k, [0, 2, 3, 1]), v, maskBias);
     let scores = scale(matmul(q, kv.keys), s);
     // biases over the sequence's own keys leave keys put before them at 0, as DeBERTa pads its relative scores
     if (bias) scores = add(scores, frontPad(bias, kv.keys));

@@ -45,10 +45,15 @@ export const inputName = {
   /** [N, width]: 0 for a row's real fused adapters, a large negative number for padding */
   fusionMask: (slot: number) => `s${slot}.mask`,
 };
+/** [N, T]: 1 at the positions a row's gates average over (its request's padded length), 0 beyond */
+export const GATE_MASK = "gate_mask";
 export const fusionOutputName = (slot: number, place: string) => `fusion.s${slot}.${place}`;
 
 /** Inputs with one entry per row (bank indexes, fusion masks, average weights), as opposed to the banks' weights. */
 export const isPerRowInput = (name: string) => /^(s\d+\.(idx|mask)|avg\d+\.w)$/.test(name);
+
+/** Whether some part of the spec has learned gates (UniPELT): runs then feed GATE_MASK. */
+export const hasGates = (spec: GraphSpec) => spec.slots.some((s) => s.kind === "adapter" && s.parts.some((p) => p.shape?.gated === true));
 
 export function lastSlot(b: BlockSpec): number | null {
   if (b.t === "adapter") return b.slot;

@@ -3,9 +3,12 @@ import { ACTIVATIONS, activation, add, layerNorm, linear, mul } from "../graph/o
 import type { Value } from "../graph/onnx-builder.ts";
 import { biasOf, linearOf, need, normOf, type Linear, type Norm } from "../formats/linear.ts";
 import { LOCATIONS, LOCATION_NAMES, type Location } from "../families/index.ts";
+import { phmLinearOf, type PhmOptions } from "./phm.ts";
+import { gateGraph, readGate, type TokenMean } from "./gate.ts";
 import { placeKey, sortedPlaces, under, type AdapterMethod, type ParamFn, type PartSpec } from "./method.ts";
 
-// Bottleneck adapters (Houlsby, Pfeiffer, Bapna & Firat, parallel adapters):
+// Bottleneck adapters (Houlsby, Pfeiffer, Bapna & Firat, parallel adapters,
+// Compacter's PHM projections, UniPELT's gated adapter):
 // down-projection, activation, up-projection at AdapterHub's two locations
 // per layer, with the library's residual and LayerNorm options. The graph
 // functions mirror AdapterHub's Adapter.pre_forward / forward / post_forward;
@@ -27,6 +30,10 @@ export interface BottleneckConfig {
   scaling: number | "learned";
   isParallel: boolean;
   leaveOut: number[];
+  /** UniPELT's learned gate on the adapter's output */
+  gated: boolean;
+  /** Compacter: the projections are PHM layers */
+  phm: PhmOptions | null;
 }
 
 export interface BottleneckPlace {
@@ -35,6 +42,7 @@ export interface BottleneckPlace {
   normBefore: Norm | null;
   normAfter: Norm | null;
   scaling: number;
+  gate: Linear | null;
 }
 
 export type BottleneckWeights = Map<string, BottleneckPlace>;
@@ -49,6 +57,7 @@ export interface BottleneckShape {
   adapterResidualBeforeLn: boolean;
   isParallel: boolean;
   act: string;
+  gated: boolean;
 }
 
 export const Activation = z.string().refine((s) => ACTIVATIONS.includes(s.toLowerCase()), {
@@ -76,9 +85,11 @@ const Schema = z.strictObject({
   inv_adapter: z.unknown().optional(),
   inv_adapter_reduction_factor: z.unknown().optional(),
   cross_adapter: bool.default(false),
-  // Inference-relevant options polyhead does not implement: only their "off" value passes.
-  use_gating: z.literal(false).default(false),
-  phm_layer: z.literal(false).default(false),
+  use_gating: bool.default(false),
+  phm_layer: bool.default(false),
+  // where a PHM layer's factors are: shared ones are not saved by AdapterHub 3.2.1 (see phm.ts)
+  shared_phm_rule: bool.default(true),
+  shared_W_phm: bool.default(false),
 });
 
 const wanted = (c: BottleneckConfig, loc: Location) => (loc === "mh" ? c.mhAdapter : loc === "cross" ? c.crossAdapter : c.outputAdapter);
@@ -108,6 +119,8 @@ export const bottleneck: AdapterMethod<BottleneckConfig, BottleneckWeights> = {
       scaling: c.scaling,
       isParallel: c.is_parallel,
       leaveOut: c.leave_out,
+      gated: c.use_gating,
+      phm: c.phm_layer ? { sharedPhmRule: c.shared_phm_rule, sharedWPhm: c.shared_W_phm } : null,
     };
   },
 
@@ -124,8 +137,10 @@ export const bottleneck: AdapterMethod<BottleneckConfig, BottleneckWeights> = {
         const w = under(keys, module);
         if (w.size === 0) throw new Error(`${what}: no weights (expected keys like ${module}.adapter_down...)`);
         // With ln_before the down projection is index 1 of the Sequential (index 0 is the LayerNorm).
-        const down = linearOf(w, `adapter_down.${c.lnBefore ? 1 : 0}`, what, hidden, null);
-        const up = linearOf(w, "adapter_up", what, down.w.shape[1], hidden);
+        const downAt = `adapter_down.${c.lnBefore ? 1 : 0}`;
+        const down = c.phm ? phmLinearOf(w, downAt, what, hidden, null, c.phm) : linearOf(w, downAt, what, hidden, null);
+        const up = c.phm ? phmLinearOf(w, "adapter_up", what, down.w.shape[1], hidden, c.phm) : linearOf(w, "adapter_up", what, down.w.shape[1], hidden);
+        const gate = c.gated ? readGate(keys, `${module}.gate`, what, hidden, 1) : null;
         const normBefore = c.lnBefore ? normOf(w, w.has("adapter_norm_before.weight") ? "adapter_norm_before" : "adapter_down.0", what, hidden) : null;
         const normAfter = c.lnAfter ? normOf(w, "adapter_norm_after", what, hidden) : null;
         let scaling: number;
@@ -134,7 +149,7 @@ export const bottleneck: AdapterMethod<BottleneckConfig, BottleneckWeights> = {
           if (s.data.length !== 1) throw new Error(`${what}: learned scaling must hold one number`);
           scaling = s.data[0];
         } else scaling = c.scaling;
-        places.set(placeKey(l, loc), { down, up, normBefore, normAfter, scaling });
+        places.set(placeKey(l, loc), { down, up, normBefore, normAfter, scaling, gate });
       }
     }
     return places;
@@ -151,6 +166,7 @@ export const bottleneck: AdapterMethod<BottleneckConfig, BottleneckWeights> = {
       adapterResidualBeforeLn: c.adapterResidualBeforeLn,
       isParallel: c.isParallel,
       act: c.nonLinearity,
+      gated: c.gated,
     };
     return { method: "bottleneck", places, dims: places.map((p) => w.get(p)!.down.w.shape[1]), shape: { ...shape } };
   },
@@ -170,6 +186,10 @@ export const bottleneck: AdapterMethod<BottleneckConfig, BottleneckWeights> = {
         put(place, "nb_g", ps.map((p) => p.normBefore!.gamma.data), [H]);
         put(place, "nb_b", ps.map((p) => p.normBefore!.beta.data), [H]);
       }
+      if (shape.gated) {
+        put(place, "gate_w", ps.map((p) => p.gate!.w.data), [H, 1]);
+        put(place, "gate_b", ps.map((p) => biasOf(p.gate!)), [1]);
+      }
       if (shape.lnAfter) {
         put(place, "na_g", ps.map((p) => p.normAfter!.gamma.data), [H]);
         put(place, "na_b", ps.map((p) => p.normAfter!.beta.data), [H]);
@@ -188,6 +208,8 @@ export interface LocationContext {
   /** the block's own LayerNorm */
   ln: (v: Value) => Value;
   hidden: number;
+  /** the mean over a row's positions that gates take */
+  mean: TokenMean;
 }
 
 export interface FlowState {
@@ -222,7 +244,8 @@ export function forward(s: BottleneckShape, p: ParamFn, slot: number, st: FlowSt
   if (s.lnBefore) d = norm(p, place, "nb", d, H);
   d = activation(linear(d, p(place, "down_w", ["hidden", "r"]), p(place, "down_b", ["r"])), s.act);
   const up = linear(d, p(place, "up_w", ["r", "hidden"]), p(place, "up_b", ["hidden"]));
-  let out = up;
+  // the gate reads the adapter's input; a fusion fuses the ungated up-projection, as the library returns it
+  let out = s.gated ? mul(up, gateGraph(st.hidden, p(place, "gate_w", ["hidden", 1]), p(place, "gate_b", [1]), ctx.mean)) : up;
   if (s.isParallel) {
     if (s.lnAfter) out = norm(p, place, "na", out, H);
   } else {

@@ -1,9 +1,11 @@
 import { z } from "zod";
 import { add, matmul, mul } from "../graph/ops.ts";
-import { need, transpose2d } from "../formats/linear.ts";
+import { biasOf, need, transpose2d, type Linear } from "../formats/linear.ts";
+import type { Value } from "../graph/onnx-builder.ts";
+import { gateGraph, readGate, type TokenMean } from "./gate.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { LINEAR_TARGETS, type LinearTarget } from "../families/index.ts";
-import { placeKey, sortedPlaces, under, type AdapterMethod, type ReadContext } from "./method.ts";
+import { placeKey, sortedPlaces, under, type AdapterMethod, type ParamFn, type PartSpec, type Put, type ReadContext } from "./method.ts";
 
 // LoRA (Hu et al.) as AdapterHub saves it (architecture "lora") and as PEFT
 // saves it (adapter_config.json with peft_type LORA + adapter_model.*):
@@ -20,6 +22,8 @@ export interface LoraConfig {
   onlyLayers?: number[];
   /** PEFT's target_modules: matched against the model's layer names when the weights are read */
   modules?: string[];
+  /** UniPELT's learned gate, which replaces the scaling (AdapterHub's LoRA.com with scaling=gate) */
+  gated?: boolean;
 }
 
 export interface LoraPlace {
@@ -27,6 +31,8 @@ export interface LoraPlace {
   a: Tensor | null;
   /** [r, out]; [out] for (IA)^3 */
   b: Tensor;
+  /** Linear(in, 1), when gated */
+  gate: Linear | null;
 }
 export type LoraWeights = Map<string, LoraPlace>;
 
@@ -43,7 +49,7 @@ export const LoraSchema = z.strictObject({
   intermediate_lora: bool.default(false),
   output_lora: bool.default(false),
   leave_out: z.array(z.number().int().nonnegative()).default([]),
-  use_gating: z.literal(false).default(false),
+  use_gating: bool.default(false),
 });
 
 /** Which linear layers an AdapterHub LoRA config touches. */
@@ -73,12 +79,14 @@ export function readLoraPlaces(ctx: ReadContext, c: LoraConfig, mode: "add" | "s
       if (w.size === 0) throw new Error(`${what}: no weights (expected ${module}.lora_B)`);
       const B = need(w, "lora_B", what);
       if (B.shape.length !== 2 || B.shape[1] !== c.r) throw new Error(`${what}: lora_B must be [out, ${c.r}], got [${B.shape}]`);
+      const inDim = mode === "scale" ? null : need(w, "lora_A", what).shape[1];
+      const gate = c.gated ? readGate(keys, `${module}.gate`, what, inDim, 1) : null;
       if (mode === "scale") {
-        places.set(placeKey(l, target), { a: null, b: { shape: [B.shape[0]], data: B.data } });
+        places.set(placeKey(l, target), { a: null, b: { shape: [B.shape[0]], data: B.data }, gate });
       } else {
         const A = need(w, "lora_A", what);
         if (A.shape.length !== 2 || A.shape[0] !== c.r) throw new Error(`${what}: lora_A must be [${c.r}, in], got [${A.shape}]`);
-        places.set(placeKey(l, target), { a: transpose2d(A), b: transpose2d(B) });
+        places.set(placeKey(l, target), { a: transpose2d(A), b: transpose2d(B), gate });
       }
     }
   }
@@ -92,14 +100,14 @@ export const lora: AdapterMethod<LoraConfig, LoraWeights> = {
   parse(config) {
     if (config.architecture !== "lora" || (config.composition_mode ?? "add") !== "add") return null;
     const c = LoraSchema.parse(config);
-    return { r: c.r, alpha: c.alpha, scaling: c.alpha / c.r, targets: adapterhubTargets(c), leaveOut: c.leave_out };
+    return { r: c.r, alpha: c.alpha, scaling: c.alpha / c.r, targets: adapterhubTargets(c), leaveOut: c.leave_out, gated: c.use_gating };
   },
 
   read: (ctx, c) => readLoraPlaces(ctx, c, "add"),
 
   spec(c, w) {
     const places = sortedPlaces(w.keys());
-    return { method: "lora", places, dims: places.map(() => c.r) };
+    return { method: "lora", places, dims: places.map(() => c.r), ...(c.gated ? { shape: { gated: true } } : {}) };
   },
 
   feeds(spec, bank, put) {
@@ -108,16 +116,28 @@ export const lora: AdapterMethod<LoraConfig, LoraWeights> = {
       put(place, "scale", bank.map((m) => new Float32Array([m.config.scaling])), []);
       put(place, "a", ps.map((p) => p.a!.data), ps[0].a!.shape);
       put(place, "b", ps.map((p) => p.b.data), ps[0].b.shape);
+      if (spec.shape?.gated) putGate(place, ps, put);
     }
   },
 
-  linear(y, x, place, spec, p) {
+  linear(y, x, place, spec, p, mean) {
     if (!spec.places.includes(place)) return y;
     const a = p(place, "a", ["in", "r"]);
     const b = p(place, "b", ["r", "out"]);
-    return add(y, mul(matmul(matmul(x, a), b), p(place, "scale", [])));
+    return add(y, mul(matmul(matmul(x, a), b), loraFactor(x, place, spec, p, mean)));
   },
 };
+
+/** The factor on the update: alpha / r, or with use_gating the gate of the layer's input instead. */
+export function loraFactor(x: Value, place: string, spec: PartSpec, p: ParamFn, mean: TokenMean): Value {
+  if (!spec.shape?.gated) return p(place, "scale", []);
+  return gateGraph(x, p(place, "gate_w", ["in", 1]), p(place, "gate_b", [1]), mean);
+}
+
+export function putGate(place: string, ps: LoraPlace[], put: Put) {
+  put(place, "gate_w", ps.map((p) => p.gate!.w.data), ps[0].gate!.w.shape);
+  put(place, "gate_b", ps.map((p) => biasOf(p.gate!)), [1]);
+}
 
 // ---- PEFT ---------------------------------------------------------------------
 

@@ -2,6 +2,7 @@ import type { Tensor, StateDict } from "../core/tensor.ts";
 import type { Params } from "../formats/linear.ts";
 import type { Family, ModelConfig, LinearTarget } from "../families/index.ts";
 import type { Value } from "../graph/onnx-builder.ts";
+import type { TokenMean } from "./gate.ts";
 
 // The contract of an adapter method (bottleneck, LoRA, (IA)^3, invertible,
 // ...). A saved adapter is one or more parts, each served by one method: a
@@ -48,7 +49,7 @@ export interface AdapterMethod<C = unknown, W = unknown> {
   /** true for parts that act at AdapterHub's adapter locations and so may sit inside fuse / average */
   composable: boolean;
   /** a linear layer's output y = W x + b → y' (LoRA-like methods) */
-  linear?(y: Value, x: Value, place: string, spec: PartSpec, p: ParamFn): Value;
+  linear?(y: Value, x: Value, place: string, spec: PartSpec, p: ParamFn, mean: TokenMean): Value;
   /** the embeddings' output (invertible adapters) */
   embeddings?(x: Value, spec: PartSpec, p: ParamFn): Value;
   /** its inverse, on a translation model's decoder output before the LM head */
@@ -75,7 +76,7 @@ export function under(keys: StateDict, module: string): Params {
 
 /** Strips the model's prefix (bert., distilbert., ...) so keys start at one of the family's roots. */
 export function familyKeys(dict: StateDict, family: Family): StateDict {
-  const roots = [...family.roots, "invertible_adapters"].map((r) => r.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+  const roots = [...family.roots, "invertible_adapters", "prefix_tuning"].map((r) => r.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
   const re = new RegExp(`(?:^|\\.)((?:${roots})\\..*)$`);
   const out: StateDict = new Map();
   for (const [k, t] of dict) out.set(re.exec(k)?.[1] ?? k, t);

@@ -1,6 +1,7 @@
 import * as ort from "onnxruntime-node";
 import { GraphBuilder, type Value } from "../../src/graph/onnx-builder.ts";
 import type { AdapterMethod, ParamFn, PartSpec, Put } from "../../src/methods/method.ts";
+import type { TokenMean } from "../../src/methods/gate.ts";
 
 // Runs one method's graph hook alone: a tiny ONNX graph over float inputs,
 // with the part's weights fed as the engine feeds a one-adapter run.
@@ -33,6 +34,9 @@ export async function runHook(inputs: Record<string, Arr>, params: Record<string
   const out = (await session.run(feeds)).hook_out;
   return { dims: [...out.dims], data: out.data as Float32Array };
 }
+
+/** A gate's mean over every position of the input (a run whose rows all fill the padded length). */
+export const allTokens: TokenMean = (v) => v.g.op("ReduceMean", [v], { axes: [1], keepdims: 1 });
 
 /** Seeded uniform numbers in [-1, 1). */
 export function random(n: number, seed = 1): Float32Array {

@@ -8,6 +8,8 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const LOCAL_FIXTURES = path.join(ROOT, "test/fixtures");
 /** The folder (under test/fixtures) of the golden store written by AdapterHub itself. */
 export const ADAPTERHUB_STORE = "adapterhub";
+/** The golden store of adapter methods (prefix tuning, Compacter, UniPELT, MAM) on several families: test/fixtures/methods/README.md. */
+export const METHODS_STORE = "methods";
 /**
  * The golden store written by AdapterHub 3.2.1 (test/fixtures/adapterhub/README.md).
  * POLYHEAD_FIXTURES points the tests and `npm run load` at another copy of it.

@@ -21,7 +21,7 @@ function echoRun(calls: Job[]) {
   };
 }
 
-const row = (id: number, len: number): RowJob => ({ ids: [id, ...Array(len - 1).fill(1)], types: Array(len).fill(0), positions: [...Array(len).keys()], members: [], averages: [], fused: {} });
+const row = (id: number, len: number): RowJob => ({ ids: [id, ...Array(len - 1).fill(1)], types: Array(len).fill(0), positions: [...Array(len).keys()], members: [], averages: [], fused: {}, padTo: len });
 const job = (key: string, rows: RowJob[]) => ({ key, rows, spec: { block: null, slots: [], averages: 0, embeddings: null }, model: {} as Job["model"] }) as Job;
 const firstIds = (o: RunOutputs) => {
   const [n, T, w] = o.last_hidden_state.dims;

@@ -7,7 +7,7 @@ import { ia3 } from "../../../src/methods/ia3.ts";
 import type { LoraWeights } from "../../../src/methods/lora.ts";
 import { familyFor, parseModelConfig } from "../../../src/families/index.ts";
 import { readSafetensors } from "../../../src/formats/safetensors.ts";
-import { maxDiff, partFeeds, random, runHook } from "../../support/hook-graph.ts";
+import { maxDiff, partFeeds, random, runHook, allTokens } from "../../support/hook-graph.ts";
 import { ADAPTERHUB_FIXTURES } from "../../support/paths.ts";
 
 const read = (p: string) => JSON.parse(readFileSync(p, "utf8"));
@@ -32,6 +32,6 @@ test("the graph hook rescales the layer's output by s·l", async () => {
   const s = (part.config as { scaling: number }).scaling;
   const rows = 2;
   const y = random(rows * l.length, 5);
-  const out = await runHook({ x: { dims: [1, rows, model.hidden], data: random(rows * model.hidden) }, y: { dims: [1, rows, l.length], data: y } }, partFeeds(ia3, spec, part), (v, p) => ia3.linear!(v.y, v.x, place, spec, p));
+  const out = await runHook({ x: { dims: [1, rows, model.hidden], data: random(rows * model.hidden) }, y: { dims: [1, rows, l.length], data: y } }, partFeeds(ia3, spec, part), (v, p) => ia3.linear!(v.y, v.x, place, spec, p, allTokens));
   assert.ok(maxDiff(out.data, y.map((v, i) => v * l[i % l.length] * s)) < 1e-6);
 });

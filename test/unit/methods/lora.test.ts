@@ -6,7 +6,7 @@ import { parseAdapterConfig, readAdapterParts } from "../../../src/methods/index
 import { lora, parsePeftLora, type LoraWeights } from "../../../src/methods/lora.ts";
 import { familyFor, parseModelConfig } from "../../../src/families/index.ts";
 import { readSafetensors } from "../../../src/formats/safetensors.ts";
-import { linearJs, maxDiff, partFeeds, random, runHook } from "../../support/hook-graph.ts";
+import { linearJs, maxDiff, partFeeds, random, runHook, allTokens } from "../../support/hook-graph.ts";
 import { ADAPTERHUB_FIXTURES, LOCAL_FIXTURES } from "../../support/paths.ts";
 
 const read = (p: string) => JSON.parse(readFileSync(p, "utf8"));
@@ -58,13 +58,13 @@ test("the graph hook adds s·B(A x) to the layer's output", async () => {
   const rows = 3;
   const x = random(rows * H, 3);
   const y = random(rows * H, 4);
-  const out = await runHook({ x: { dims: [1, rows, H], data: x }, y: { dims: [1, rows, H], data: y } }, partFeeds(lora, spec, part), (v, p) => lora.linear!(v.y, v.x, "0.q", spec, p));
+  const out = await runHook({ x: { dims: [1, rows, H], data: x }, y: { dims: [1, rows, H], data: y } }, partFeeds(lora, spec, part), (v, p) => lora.linear!(v.y, v.x, "0.q", spec, p, allTokens));
   const w = (part.weights as LoraWeights).get("0.q")!;
   const delta = linearJs(linearJs(x, rows, w.a!, null), rows, w.b, null);
   const want = y.map((v, i) => v + 2 * delta[i]); // alpha 8 / r 4
   assert.ok(maxDiff(out.data, want) < 1e-5);
   assert.ok(maxDiff(delta, new Float32Array(delta.length)) > 1e-3, "the LoRA weights are not zero");
   // a place the adapter does not target is left alone
-  const same = await runHook({ x: { dims: [1, rows, H], data: x }, y: { dims: [1, rows, H], data: y } }, partFeeds(lora, spec, part), (v, p) => lora.linear!(v.y, v.x, "0.k", spec, p));
+  const same = await runHook({ x: { dims: [1, rows, H], data: x }, y: { dims: [1, rows, H], data: y } }, partFeeds(lora, spec, part), (v, p) => lora.linear!(v.y, v.x, "0.k", spec, p, allTokens));
   assert.ok(maxDiff(same.data, y) === 0);
 });
