@@ -59,6 +59,8 @@ export function parseAdapterConfig(json: unknown): AdapterFile {
     return METHODS.map((method) => ({ method, config: method.parse(config) })).filter((p) => p.config !== null);
   });
   if (!parts.length) throw new Error("adapter config describes no adapter method polyhead knows");
+  // in registry order, whatever the union's order (listings name an adapter's type by its parts)
+  parts.sort((a, b) => METHODS.indexOf(a.method) - METHODS.indexOf(b.method));
   const twice = parts.find((p, i) => parts.findIndex((q) => q.method === p.method) !== i);
   // two bottleneck configs at different locations are a valid union for AdapterHub, but one adapter serves one part per method
   if (twice) throw new Error(`a config union with two ${twice.method.name} configs is not supported`);

@@ -148,6 +148,15 @@ export function adapterKind(json: unknown): { type: string; supported: boolean }
   const j = (json && typeof json === "object" ? json : {}) as Record<string, unknown>;
   if (typeof j.peft_type === "string") return { type: j.peft_type.toLowerCase(), supported: j.peft_type === "LORA" };
   const c = (j.config && typeof j.config === "object" ? j.config : {}) as Record<string, unknown>;
+  if (c.architecture === "union") {
+    // ConfigUnion (MAM, UniPELT): its configs' kinds, in the order the server reads them
+    const configs = Array.isArray(c.configs) ? c.configs : [];
+    const kinds = configs.map((x) => adapterKind({ config: x }));
+    const order = ["bottleneck", "lora", "ia3", "invertible", "prefix"];
+    const rank = (t: string) => (order.includes(t) ? order.indexOf(t) : order.length);
+    const types = kinds.flatMap((k) => k.type.split("+")).sort((a, b) => rank(a) - rank(b));
+    return { type: types.join("+") || "union", supported: kinds.length > 0 && kinds.every((k) => k.supported) };
+  }
   const arch = c.architecture ?? null;
   if (arch === null || arch === "bottleneck") {
     // MAD-X language adapters: a bottleneck with an invertible adapter on the embeddings (GLOW cannot run)
@@ -155,5 +164,6 @@ export function adapterKind(json: unknown): { type: string; supported: boolean }
     return { type: "bottleneck", supported: true };
   }
   if (arch === "lora") return { type: c.composition_mode === "scale" ? "ia3" : "lora", supported: true };
+  if (arch === "prefix_tuning") return { type: "prefix", supported: true };
   return { type: String(arch), supported: false };
 }

@@ -28,7 +28,7 @@ test("a Pfeiffer config reads as AdapterHub saves it", () => {
   assert.deepEqual(parts[0].config, {
     mhAdapter: false, outputAdapter: true, crossAdapter: false, reductionFactor: 16, nonLinearity: "relu",
     originalLnBefore: true, originalLnAfter: true, residualBeforeLn: true, adapterResidualBeforeLn: false,
-    lnBefore: false, lnAfter: false, scaling: 1, isParallel: false, leaveOut: [],
+    lnBefore: false, lnAfter: false, scaling: 1, isParallel: false, leaveOut: [], gated: false, phm: null,
   });
 });
 
@@ -41,16 +41,16 @@ test("per-layer reduction factors and learned scaling are accepted", () => {
   assert.deepEqual(c.leaveOut, [1]);
 });
 
-test("options that change inference but are not implemented are refused by name", () => {
+test("options that change inference but cannot be served are refused by name", () => {
   const refused: [Record<string, unknown>, RegExp][] = [
-    [{ use_gating: true }, /use_gating/],
-    [{ phm_layer: true }, /phm_layer/],
     [{ inv_adapter: "glow" }, /glow/],
     [{ inv_adapter: "real-nvp" }, /inv_adapter/],
     [{ non_linearity: "softsign" }, /activation/],
     [{ surprise_option: 1 }, /surprise_option/],
     [{ residual_before_ln: "post_add" }, /post_add/],
-    [{ architecture: "prefix_tuning" }, /prefix_tuning/],
+    [{ architecture: "prompt_tuning" }, /prompt_tuning/],
+    [{ architecture: "union", configs: [] }, /configs/],
+    [{ architecture: "union", configs: [{ architecture: "union", configs: [] }] }, /another union/],
     [{ mh_adapter: "yes" }, /mh_adapter/],
   ];
   for (const [patch, message] of refused) {

@@ -14,7 +14,7 @@ const read = (p: string) => JSON.parse(readFileSync(p, "utf8"));
 test("LoRA and (IA)^3 configs", () => {
   const [lora] = parseAdapterConfig(read(path.join(ADAPTERHUB_FIXTURES, "adapters/lora_sent/adapter_config.json"))).parts;
   assert.equal(lora.method.name, "lora");
-  assert.deepEqual(lora.config, { r: 4, alpha: 8, scaling: 2, targets: ["q", "v", "crossQ", "crossV"], leaveOut: [] });
+  assert.deepEqual(lora.config, { r: 4, alpha: 8, scaling: 2, targets: ["q", "v", "crossQ", "crossV"], leaveOut: [], gated: false });
   const [ia3] = parseAdapterConfig(read(path.join(ADAPTERHUB_FIXTURES, "adapters/ia3_topic/adapter_config.json"))).parts;
   assert.equal(ia3.method.name, "ia3");
   const bad = read(path.join(ADAPTERHUB_FIXTURES, "adapters/ia3_topic/adapter_config.json"));

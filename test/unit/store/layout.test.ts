@@ -27,13 +27,17 @@ test("adapterKind (the listing's type, also used by the edge) agrees with the me
       else assert.equal(kind.type, parts.join("+"), `${a}: listed as ${kind.type}, served as ${parts.join("+")}`);
     }
   }
-  for (const t of ["bottleneck", "lora", "ia3", "bottleneck+invertible"]) assert.ok(seen.has(t), `no fixture adapter of type ${t}`);
+  for (const t of ["bottleneck", "lora", "ia3", "bottleneck+invertible", "prefix", "bottleneck+prefix", "bottleneck+lora+prefix"]) assert.ok(seen.has(t), `no fixture adapter of type ${t}`);
 });
 
 test("adapterKind: PEFT types and architectures polyhead does not serve", () => {
   assert.deepEqual(adapterKind({ peft_type: "LORA" }), { type: "lora", supported: true });
   assert.deepEqual(adapterKind({ peft_type: "PREFIX_TUNING" }), { type: "prefix_tuning", supported: false });
-  assert.deepEqual(adapterKind({ config: { architecture: "prefix_tuning" } }), { type: "prefix_tuning", supported: false });
+  assert.deepEqual(adapterKind({ config: { architecture: "prefix_tuning" } }), { type: "prefix", supported: true });
+  assert.deepEqual(adapterKind({ config: { architecture: "prompt_tuning" } }), { type: "prompt_tuning", supported: false });
+  const union = (...configs: unknown[]) => adapterKind({ config: { architecture: "union", configs } });
+  assert.deepEqual(union({ architecture: "prefix_tuning" }, { mh_adapter: false }), { type: "bottleneck+prefix", supported: true });
+  assert.deepEqual(union({ architecture: "prefix_tuning" }, { architecture: "prompt_tuning" }), { type: "prefix+prompt_tuning", supported: false });
   assert.deepEqual(adapterKind({ config: { inv_adapter: "glow" } }), { type: "bottleneck+invertible", supported: false });
 });
 
