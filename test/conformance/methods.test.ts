@@ -2,8 +2,8 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { startServer } from "../support/server.ts";
-import { storeCases } from "../support/cases.ts";
+import { post, startServer } from "../support/server.ts";
+import { maxAbsDiff, storeCases } from "../support/cases.ts";
 import { checkGoldenAt } from "../support/check.ts";
 import { LOCAL_FIXTURES, METHODS_STORE } from "../support/paths.ts";
 import { MODEL_TYPES } from "../../src/families/index.ts";
@@ -39,4 +39,33 @@ describe(`golden cases: ${METHODS_STORE}`, () => {
       await checkGoldenAt(server.url, c);
     });
   }
+
+  test("gates average over the whole request's padded length, also in a branch whose own rows are shorter (batch_split)", async () => {
+    const unipelt = cases.find((c) => c.id === "bert-unipelt")!;
+    const pfeiffer = cases.find((c) => c.id === "bert-pfeiffer")!;
+    assert.deepEqual(unipelt.inputs, pfeiffer.inputs);
+    // rows 0-3 are at most 17 tokens long, row 5 has 28: AdapterHub pads the whole batch to 28
+    const body = (inputs: unknown[], adapters: unknown, head: unknown) => ({ model: "bert-m", inputs, tasks: [{ adapters, head }], options: { max_length: unipelt.max_length, return_logits: true } });
+    const split = await post(`${server.url}/v1/predict`, body(unipelt.inputs, { batch_split: ["bert-unipelt", "bert-pfeiffer"], sizes: [4, 4] }, ["bert-unipelt", "bert-pfeiffer"]));
+    assert.equal(split.status, 200, JSON.stringify(split.json));
+    const [u, p] = split.json.results;
+    assert.ok(maxAbsDiff(u.outputs.map((r: any) => r.logits), (unipelt.expected as any).logits.slice(0, 4)) <= unipelt.atol);
+    assert.ok(maxAbsDiff(p.outputs.map((r: any) => r.logits), (pfeiffer.expected as any).logits.slice(4)) <= pfeiffer.atol);
+    // the first 4 inputs alone are padded to 17: the gates, and so the answer, differ
+    const alone = await post(`${server.url}/v1/predict`, body(unipelt.inputs.slice(0, 4), "bert-unipelt", "bert-unipelt"));
+    assert.ok(maxAbsDiff(alone.json.results[0].outputs.map((r: any) => r.logits), (unipelt.expected as any).logits.slice(0, 4)) > unipelt.atol);
+  });
+
+  test("compositions AdapterHub 3.2.1 refuses with prefix tuning are refused by name", async () => {
+    const ask = (adapters: unknown) => post(`${server.url}/v1/predict`, { model: "bert-m", inputs: ["a b"], tasks: [{ adapters }] });
+    const stack = await ask({ stack: ["bert-prefix", "bert-pfeiffer"] });
+    assert.equal(stack.status, 422);
+    assert.match(stack.json.detail, /stack mixes prefix-tuned adapter "bert-prefix" with "bert-pfeiffer", which has no prefix/);
+    const avg = await ask({ average: ["bert-mam", "bert-pfeiffer"] });
+    assert.equal(avg.status, 422);
+    assert.match(avg.json.detail, /prefix adapter "bert-mam" cannot be used inside average/);
+    // two prefix-tuned adapters stack: both prefixes go before the keys
+    const both = await ask({ stack: ["bert-prefix", "bert-mam"] });
+    assert.equal(both.status, 200, JSON.stringify(both.json));
+  });
 });
