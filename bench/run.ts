@@ -7,7 +7,7 @@
 // heads) and a dynamic fusion of the first 4 into a temp dir, then measures:
 //   1. base model (with a0's head) vs base + adapter a0, 8 rows × 128 tokens
 //   2. one adapter for the batch vs a different adapter per row (batch_split)
-//   3. fusion of 4 vs one adapter
+//   3. fusion of 4 vs one adapter; a prefix-tuned adapter (30 positions) and a Compacter vs the Pfeiffer adapter a0
 //   4. a realistic workload: 32 one-row requests of 8..128 tokens (adapters a0..a7) sent to the engine at once
 //   5. AdapterHub (PyTorch, adapter-transformers 3.2.1, tools/adapterhub/bench_encoder.py as a subprocess) on the
 //      same token ids when POLYHEAD_REFERENCE_PYTHON names its python, alternating with polyhead: one adapter,
@@ -66,8 +66,8 @@ const GENERATE = process.env.BENCH_GENERATE !== "0";
 const PYTHON = process.env.POLYHEAD_REFERENCE_PYTHON || null;
 
 const STORE: RandomStoreOptions = QUICK
-  ? { hidden: 256, layers: 4, heads: 4, intermediate: 1024, maxPositions: 512, adapters: 8, reductionFactor: 16, fuse: 4, seed: 7 }
-  : { hidden: 768, layers: 12, heads: 12, intermediate: 3072, maxPositions: 512, adapters: 8, reductionFactor: 16, fuse: 4, seed: 7 };
+  ? { hidden: 256, layers: 4, heads: 4, intermediate: 1024, maxPositions: 512, adapters: 8, reductionFactor: 16, fuse: 4, methods: true, seed: 7 }
+  : { hidden: 768, layers: 12, heads: 12, intermediate: 3072, maxPositions: 512, adapters: 8, reductionFactor: 16, fuse: 4, methods: true, seed: 7 };
 const MODEL = "random";
 const ROWS = 8;
 const SEQ = 128;
@@ -83,7 +83,7 @@ const ADAPTERS = Array.from({ length: STORE.adapters }, (_, i) => `a${i}`);
 
 const TTY = !!process.stderr.isTTY;
 const ORT_BEST = process.env.BENCH_ORT !== "0";
-const TOTAL_STEPS = 12 + (GENERATE ? 1 : 0) + (ORT_BEST ? 1 : 0);
+const TOTAL_STEPS = 13 + (GENERATE ? 1 : 0) + (ORT_BEST ? 1 : 0);
 let stepNo = 0;
 const stepStarted = performance.now();
 
@@ -354,6 +354,14 @@ async function main() {
     const p3 = await compare("a0 vs fuse(4)", ["a0", one], ["fuse4", fuse]);
     result.fusion_vs_one = p3;
 
+    step(`3b/7 a prefix-tuned adapter and a Compacter vs the Pfeiffer adapter a0, ${ROWS}×${SEQ}`);
+    const prefixed = () => engine.predict(request("prefix"));
+    const compacter = () => engine.predict(request("compacter"));
+    const p3p = await compare("a0 vs prefix", ["a0", one], ["prefix", prefixed]);
+    const p3c = await compare("a0 vs compacter", ["a0", one], ["compacter", compacter]);
+    result.prefix_vs_pfeiffer = p3p;
+    result.compacter_vs_pfeiffer = p3c;
+
     step(`4/7 realistic workload: ${REALISTIC.length} one-row requests of ${REAL_MIN}..${SEQ} tokens (a0..a7) sent to the engine at once`);
     const realistic = REALISTIC.map((r) => ({ ...r, ids: model.tokenizer.encodeBatch([text(r.i)], r.tokens).inputIds[0].slice(0, r.tokens) }));
     for (const r of realistic) {
@@ -587,6 +595,10 @@ async function main() {
       { metric: "  fusion of 4 / one adapter", value: `${rel(p3.ratio)} (paired ${rel(p3.pairedRatio)})`, target: "≤ 1.3×", ok: p3.ratio <= 1.3 },
       { metric: `one adapter (a0), --precision int8, ${ROWS}×${SEQ}`, value: `${ms(p8.b.median)} (encoder run ${ms(p8.b.encoderMedian)})`, target: "", ok: null },
       { metric: "  fp32 / int8", value: `${(1 / p8.ratio).toFixed(2)}× (paired ${(1 / p8.pairedRatio).toFixed(2)}×)`, target: "", ok: null },
+      { metric: `prefix tuning (30 positions), ${ROWS}×${SEQ}`, value: `${ms(p3p.b.median)} (encoder run ${ms(p3p.b.encoderMedian)})`, target: "", ok: null },
+      { metric: "  prefix tuning / Pfeiffer", value: `${rel(p3p.ratio)} (paired ${rel(p3p.pairedRatio)})`, target: "", ok: null },
+      { metric: `Compacter (Houlsby placement, PHM n=4), ${ROWS}×${SEQ}`, value: `${ms(p3c.b.median)} (encoder run ${ms(p3c.b.encoderMedian)})`, target: "", ok: null },
+      { metric: "  Compacter / Pfeiffer", value: `${rel(p3c.ratio)} (paired ${rel(p3c.pairedRatio)})`, target: "", ok: null },
       { metric: `realistic: ${REALISTIC.length} concurrent 1-row requests, ${REAL_MIN}..${SEQ} tokens, a0..a7`, value: `${ms(p4.b.median)} (${median(realRuns).toFixed(0)} encoder run${median(realRuns) === 1 ? "" : "s"}, ${ms(p4.b.encoderMedian)} in them)`, target: "", ok: null },
       ...adapterhubRows(vsTorch),
       ...ortRows,
@@ -606,8 +618,8 @@ async function main() {
       { metric: "  first request of a new shape (compiles it)", value: mem.shapes.slice(1).map((x) => `${x.shape} ${ms(x.first_request_ms)}`).join(", "), target: "", ok: null },
     );
     // the one-adapter absolute number: use the median over both comparisons that measured it
-    const oneAll = median([...p1.b.samples, ...p2.a.samples, ...p3.a.samples]);
-    rows[1].value = `${ms(oneAll)} (encoder run ${ms(median([...p1.b.encoderMs, ...p2.a.encoderMs, ...p3.a.encoderMs]))})`;
+    const oneAll = median([...p1.b.samples, ...p2.a.samples, ...p3.a.samples, ...p3p.a.samples, ...p3c.a.samples]);
+    rows[1].value = `${ms(oneAll)} (encoder run ${ms(median([...p1.b.encoderMs, ...p2.a.encoderMs, ...p3.a.encoderMs, ...p3p.a.encoderMs, ...p3c.a.encoderMs]))})`;
     rows[1].ok = base ? oneAll <= 1080 : null;
     result.one_adapter_ms = oneAll;
     result.table = rows;

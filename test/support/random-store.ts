@@ -21,6 +21,8 @@ export interface RandomStoreOptions {
   fuse?: number;
   /** more dynamic fusions: each of the first `adapters` adapters */
   fusions?: { name: string; adapters: number }[];
+  /** with AdapterHub's default configs, each with a head: "prefix" (prefix_tuning: 30 positions, MLP 512) and "compacter" (Houlsby placement, reduction 32, phm_dim 4) */
+  methods?: boolean;
   seed?: number;
 }
 
@@ -116,6 +118,44 @@ export function writeRandomStore(dir: string, o: RandomStoreOptions): void {
     writeFileSync(path.join(a, "adapter.safetensors"), writeSafetensors(d));
     writeFileSync(path.join(a, "head_config.json"), headConfig(name));
     writeFileSync(path.join(a, "model_head.safetensors"), writeSafetensors(head(name)));
+  }
+  if (o.methods) {
+    const adapter = (name: string, config: object, d: StateDict) => {
+      const a = path.join(dir, "adapters", name);
+      mkdirSync(a, { recursive: true });
+      writeFileSync(path.join(a, "adapter_config.json"), envelope(name, config));
+      writeFileSync(path.join(a, "adapter.safetensors"), writeSafetensors(d));
+      writeFileSync(path.join(a, "head_config.json"), headConfig(name));
+      writeFileSync(path.join(a, "model_head.safetensors"), writeSafetensors(head(name)));
+    };
+    const P = 30;
+    const mlp = 512;
+    const pre: StateDict = new Map();
+    const root = "bert.prefix_tuning.prefix_tunings.prefix.self_prefix";
+    put(pre, `${root}.wte.weight`, t([P, H], 1));
+    put(pre, `${root}.control_trans.0.weight`, t([mlp, H], 0.1));
+    put(pre, `${root}.control_trans.0.bias`, t([mlp], 0.1));
+    put(pre, `${root}.control_trans.2.weight`, t([o.layers * 2 * H, mlp], 0.1));
+    put(pre, `${root}.control_trans.2.bias`, t([o.layers * 2 * H], 0.1));
+    adapter("prefix", { architecture: "prefix_tuning", encoder_prefix: true, cross_prefix: true, leave_out: [], flat: false, prefix_length: P, bottleneck_size: mlp, non_linearity: "tanh", dropout: 0, use_gating: false, shared_gating: true }, pre);
+    const n = 4;
+    const rc = Math.max(n, Math.floor(H / 32 / n) * n);
+    const phm: StateDict = new Map();
+    for (let l = 0; l < o.layers; l++) {
+      for (const at of [`bert.encoder.layer.${l}.attention.output.adapters.compacter`, `bert.encoder.layer.${l}.output.adapters.compacter`]) {
+        for (const [m, i, out] of [["adapter_down.0", H, rc], ["adapter_up", rc, H]] as const) {
+          put(phm, `${at}.${m}.phm_rule`, t([n, n, n], 0.5));
+          put(phm, `${at}.${m}.W_left`, t([n, i / n, 1], 0.5));
+          put(phm, `${at}.${m}.W_right`, t([n, 1, out / n], 0.5));
+          put(phm, `${at}.${m}.b`, t([out], 0.1));
+        }
+      }
+    }
+    adapter("compacter", {
+      ...pfeiffer, mh_adapter: true, original_ln_before: false, reduction_factor: H / rc, non_linearity: "gelu", phm_layer: true, phm_dim: n, phm_rank: 1,
+      factorized_phm_W: true, factorized_phm_rule: false, shared_phm_rule: false, shared_W_phm: false, phm_bias: true, learn_phm: true,
+      phm_c_init: "normal", phm_init_range: 0.0001, hypercomplex_nonlinearity: "glorot-uniform",
+    }, phm);
   }
   const fusions = [...(o.fuse ? [{ name: "fusion", adapters: o.fuse }] : []), ...(o.fusions ?? [])];
   for (const fusion of fusions) {
