@@ -100,6 +100,27 @@ class Builder {
     return transpose(reshape(v, [0, 0, heads, this.dh(heads)]), [0, 2, 1, 3]);
   }
 
+  /**
+   * Prefix tuning: the prefixes of the attention at `place` before its keys
+   * and values [N, heads, T, dh] and its mask bias [N, 1, queries | 1, T]
+   * (never into a decoder's cache: its present keys are taken before this).
+   * `like` is any [N, ...] value of the attention (prefixes here have no
+   * gates, which are refused on encoder-decoder models).
+   */
+  prefixed(place: string, like: Value, k: Value, v: Value, bias: Value): { k: Value; v: Value; bias: Value } {
+    const pre = this.comp.prefixes(place, like);
+    if (!pre.length) return { k, v, bias };
+    const g = this.g;
+    // a prefix's mask row [N, 1, 1, P], repeated for every query row of this bias
+    const queries = g.op("Concat", [g.constI([1, 1]), g.op("Shape", [bias], { start: 2, end: 3 }), g.constI([1])], { axis: 0 });
+    const order = [...pre].reverse(); // AdapterHub puts each stacked prefix before the previous ones
+    return {
+      k: concat([...order.map((p) => transpose(p.keys, [0, 1, 3, 2])), k], 2),
+      v: concat([...order.map((p) => p.values), v], 2),
+      bias: concat([...order.map((p) => g.op("Expand", [p.bias, queries])), bias], 3),
+    };
+  }
+
   /** softmax(q kᵀ / √dh + bias) v (T5: unscaled), heads merged back to [N, T, heads · dh] */
   attend(q: Value, k: Value, v: Value, bias: Value, heads: number): Value {
     const dh = this.dh(heads);
@@ -161,7 +182,10 @@ export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights
   const heads = config.heads;
   const scoreBias = b.scoreBias("encoder", bias, positions, () => positions);
   for (let l = 0; l < encoderDepth(config); l++) {
-    x = b.block(l, x, (q, k, v) => b.attend(b.split(q, heads), b.split(k, heads), b.split(v, heads), scoreBias, heads), null, config.intermediate);
+    x = b.block(l, x, (q, k, v) => {
+      const p = b.prefixed(`${l}.self`, q, b.split(k, heads), b.split(v, heads), scoreBias);
+      return b.attend(b.split(q, heads), p.k, p.v, p.bias, heads);
+    }, null, config.intermediate);
   }
   if (shape.encoder.finalNorm) x = b.ln(shape.encoder.finalNorm)(x);
   // Each decoder layer's cross-attention keys and values depend only on the
@@ -217,11 +241,13 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
       g.output(keys, decoderIO.presentKey(d));
       g.output(values, decoderIO.presentValue(d));
       outputs.push(decoderIO.presentKey(d), decoderIO.presentValue(d));
-      return b.attend(b.split(q, heads), keys, values, scoreBias, heads);
+      const p = b.prefixed(`${l}.self`, q, keys, values, scoreBias);
+      return b.attend(b.split(q, heads), p.k, p.v, p.bias, heads);
     };
     const cross = (q: Value) => {
       const kv = (name: string) => gather(g.input(name, "float32", ["sources", heads, "src", dh]), source);
-      return b.attend(b.split(q, heads), kv(decoderIO.crossKey(d)), kv(decoderIO.crossValue(d)), crossBias, heads);
+      const p = b.prefixed(`${l}.cross`, q, kv(decoderIO.crossKey(d)), kv(decoderIO.crossValue(d)), crossBias);
+      return b.attend(b.split(q, heads), p.k, p.v, p.bias, heads);
     };
     x = b.block(l, x, self, cross, s2s.decoderIntermediate);
   }

@@ -19,6 +19,9 @@ import { placeKey, sortedPlaces, under, type AdapterMethod, type ParamFn, type P
 
 export interface PrefixConfig {
   prefixLength: number;
+  /** encoder-decoder models: prefixes on the encoder's self-attention, on the decoder's cross-attention (the decoder's self-attention always has one) */
+  encoderPrefix: boolean;
+  crossPrefix: boolean;
   flat: boolean;
   act: string;
   leaveOut: number[];
@@ -68,9 +71,6 @@ const Schema = z.strictObject({
 /** A prefix slot no row of the bank fills: its score gets this added, so its softmax weight is exactly 0. */
 const MASKED = -1e30;
 
-/** The self-attention place of layer l. */
-export const prefixPlace = (l: number) => placeKey(l, "self");
-
 export const prefix: AdapterMethod<PrefixConfig, PrefixWeights> = {
   name: "prefix",
   composable: false,
@@ -80,6 +80,8 @@ export const prefix: AdapterMethod<PrefixConfig, PrefixWeights> = {
     const c = Schema.parse(config);
     return {
       prefixLength: c.prefix_length,
+      encoderPrefix: c.encoder_prefix,
+      crossPrefix: c.cross_prefix,
       flat: c.flat,
       act: c.non_linearity.toLowerCase(),
       leaveOut: c.leave_out,
@@ -93,41 +95,56 @@ export const prefix: AdapterMethod<PrefixConfig, PrefixWeights> = {
     const nh = model.heads;
     const dh = H / nh;
     const P = c.prefixLength;
-    if (family.seq2seq) throw new Error(`prefix tuning "${name}": prefix tuning is served on encoder models only (not yet on ${family.name})`);
-    // AdapterHub keeps one prefix MLP per attention location (BERT: "self_prefix", DistilBERT: "self").
     const root = `prefix_tuning.prefix_tunings.${name}`;
-    const locations = new Set([...keys.keys()].filter((k) => k.startsWith(`${root}.`)).map((k) => k.slice(root.length + 1).split(".")[0]));
-    if (locations.size === 0) throw new Error(`prefix tuning "${name}": no weights (expected ${root}.self_prefix.${c.flat ? "control_trans" : "wte.weight"} ...)`);
-    if (locations.size > 1) throw new Error(`prefix tuning "${name}": prefixes for several attention locations (${[...locations].join(", ")}) on an encoder`);
-    const loc = [...locations][0];
-    const what = `prefix tuning "${name}" (${loc})`;
-    const w = under(keys, `${root}.${loc}`);
-
-    // One prefix per distinct attention module, in order: a family that repeats
-    // one layer's weights (ALBERT) has one prefix for all its layers.
+    const saved = new Set([...keys.keys()].filter((k) => k.startsWith(`${root}.`)).map((k) => k.slice(root.length + 1).split(".")[0]));
+    if (saved.size === 0) throw new Error(`prefix tuning "${name}": no weights (expected ${root}.${family.seq2seq ? "encoder_prefix" : "self_prefix"}.${c.flat ? "control_trans" : "wte.weight"} ...)`);
     const layers = Array.from({ length: model.layers }, (_, l) => l).filter((l) => !c.leaveOut.includes(l));
-    const modules = [...new Set(layers.map((l) => attentionModule(family.layer(l, model).linear.q)))];
-    const n = modules.length;
-    const flatOut = c.flat ? flatPrefix(w, what, P * n * 2 * H) : mlpPrefix(w, what, P, H, n * 2 * H, c.act);
-    const width = flatOut.length / P;
-    if (width !== n * 2 * H) throw new Error(`${what}: the prefix holds ${width / (2 * H)} layers, the model has ${n} with a prefix`);
-
+    const encoderLayers = model.layers - model.decoderLayers;
+    // AdapterHub keeps one prefix MLP per attention location, over the layers that have it
+    const locations: { key: string; attention: "self" | "cross"; layers: number[] }[] = [];
+    if (family.seq2seq) {
+      if (family.seq2seq.positions.kind === "relative") throw new Error(`prefix tuning "${name}": prefix tuning is not served on ${family.name} yet (its relative position bias over prefix keys)`);
+      if (c.gated) throw new Error(`prefix tuning "${name}": use_gating is served on encoder models only (not on ${family.name})`);
+      // AdapterHub views every location's prefix with the encoder's head count
+      if (model.seq2seq && model.seq2seq.decoderHeads !== nh) throw new Error(`prefix tuning "${name}": the decoder has ${model.seq2seq.decoderHeads} attention heads, the encoder ${nh}; AdapterHub 3.2.1 cannot split the decoder's prefix`);
+      const enc = layers.filter((l) => l < encoderLayers);
+      const dec = layers.filter((l) => l >= encoderLayers);
+      if (c.encoderPrefix && enc.length) locations.push({ key: "encoder_prefix", attention: "self", layers: enc });
+      if (dec.length) locations.push({ key: "self_prefix", attention: "self", layers: dec });
+      if (c.crossPrefix && dec.length) locations.push({ key: "cross_prefix", attention: "cross", layers: dec });
+    } else {
+      // encoders: one location, named after the attention module (BERT: "self_prefix", DistilBERT: "self")
+      if (saved.size > 1) throw new Error(`prefix tuning "${name}": prefixes for several attention locations (${[...saved].join(", ")}) on an encoder`);
+      locations.push({ key: [...saved][0], attention: "self", layers });
+    }
     const places = new Map<string, PrefixPlace>();
-    for (const l of layers) {
-      const module = attentionModule(family.layer(l, model).linear.q);
-      const id = modules.indexOf(module);
-      // control_trans output viewed as [P, n·2, heads, head_dim]: layer id's keys are 2·id, its values 2·id + 1
-      const keysT = new Float32Array(nh * dh * P);
-      const values = new Float32Array(nh * P * dh);
-      for (let p = 0; p < P; p++)
-        for (let h = 0; h < nh; h++)
-          for (let d = 0; d < dh; d++) {
-            const at = (which: number) => p * width + (2 * id + which) * H + h * dh + d;
-            keysT[(h * dh + d) * P + p] = flatOut[at(0)];
-            values[(h * P + p) * dh + d] = flatOut[at(1)];
-          }
-      const gate = c.gated ? readGate(keys, `${module}.prefix_tuning.prefix_gates.${name}`, `${what} layer ${l} gate`, H, c.sharedGating ? 1 : 2) : null;
-      places.set(prefixPlace(l), { keys: keysT, values, gate });
+    for (const loc of locations) {
+      const what = `prefix tuning "${name}" (${loc.key})`;
+      if (!saved.has(loc.key)) throw new Error(`${what}: no weights (expected ${root}.${loc.key}.${c.flat ? "control_trans" : "wte.weight"} ...)`);
+      const w = under(keys, `${root}.${loc.key}`);
+      // One prefix per distinct attention module, in order: a family that repeats
+      // one layer's weights (ALBERT) has one prefix for all its layers.
+      const moduleOf = (l: number) => attentionModule(family.layer(l, model).linear[loc.attention === "self" ? "q" : "crossQ"]!);
+      const modules = [...new Set(loc.layers.map(moduleOf))];
+      const n = modules.length;
+      const flatOut = c.flat ? flatPrefix(w, what, P * n * 2 * H) : mlpPrefix(w, what, P, H, n * 2 * H, c.act);
+      const width = flatOut.length / P;
+      for (const l of loc.layers) {
+        const module = moduleOf(l);
+        const id = modules.indexOf(module);
+        // control_trans output viewed as [P, n·2, heads, head_dim]: layer id's keys are 2·id, its values 2·id + 1
+        const keysT = new Float32Array(nh * dh * P);
+        const values = new Float32Array(nh * P * dh);
+        for (let p = 0; p < P; p++)
+          for (let h = 0; h < nh; h++)
+            for (let d = 0; d < dh; d++) {
+              const at = (which: number) => p * width + (2 * id + which) * H + h * dh + d;
+              keysT[(h * dh + d) * P + p] = flatOut[at(0)];
+              values[(h * P + p) * dh + d] = flatOut[at(1)];
+            }
+        const gate = c.gated ? readGate(keys, `${module}.prefix_tuning.prefix_gates.${name}`, `${what} layer ${l} gate`, H, c.sharedGating ? 1 : 2) : null;
+        places.set(placeKey(l, loc.attention), { keys: keysT, values, gate });
+      }
     }
     return { length: P, heads: nh, places };
   },

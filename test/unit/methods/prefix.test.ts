@@ -41,7 +41,7 @@ function flatDict(P: number, layers = L): StateDict {
 }
 
 test("a prefix-tuning config reads as AdapterHub saves it; options it cannot serve are refused", () => {
-  assert.deepEqual(prefix.parse(config), { prefixLength: 6, flat: false, act: "tanh", leaveOut: [], gated: false, sharedGating: true });
+  assert.deepEqual(prefix.parse(config), { prefixLength: 6, encoderPrefix: true, crossPrefix: true, flat: false, act: "tanh", leaveOut: [], gated: false, sharedGating: true });
   assert.equal(prefix.parse({ architecture: "bottleneck" }), null);
   assert.throws(() => prefix.parse({ ...config, prefix_projection: true }), /prefix_projection/);
   assert.throws(() => prefix.parse({ ...config, non_linearity: "softsign" }), /activation/);
