@@ -182,12 +182,14 @@ export class Engine {
         return { t: "adapter", adapter: await this.catalog.adapter(c.name, model) };
       case "stack": {
         const children = await Promise.all(c.children.map((x) => this.resolve(x, model, path)));
-        // AdapterHub's prefix layer looks every stacked adapter up among its prefixes, and fails on one without
+        // AdapterHub's prefix layer looks every stacked adapter up among its prefixes at each attention that has one, and fails on one without
         const adapters = children.flatMap(adaptersOf);
-        const prefixed = adapters.filter((a) => a.parts.some((p) => p.method.name === "prefix"));
-        if (prefixed.length && prefixed.length < adapters.length) {
-          const plain = adapters.find((a) => !prefixed.includes(a))!;
-          throw new CompositionError(`stack mixes prefix-tuned adapter "${prefixed[0].name}" with "${plain.name}", which has no prefix: AdapterHub 3.2.1 refuses such a stack`, path);
+        const places = (a: LoadedAdapter) => a.parts.find((p) => p.method.name === "prefix")?.spec.places.join(",") ?? null;
+        const prefixed = adapters.find((a) => places(a) !== null);
+        const odd = prefixed && adapters.find((a) => places(a) !== places(prefixed));
+        if (prefixed && odd) {
+          const why = places(odd) === null ? "which has no prefix" : "whose prefixes sit at other attention layers";
+          throw new CompositionError(`stack mixes prefix-tuned adapter "${prefixed.name}" with "${odd.name}", ${why}: AdapterHub 3.2.1 refuses such a stack`, path);
         }
         return { t: "stack", children };
       }

@@ -69,3 +69,23 @@ describe(`golden cases: ${METHODS_STORE}`, () => {
     assert.equal(both.status, 200, JSON.stringify(both.json));
   });
 });
+
+describe("prefix tuning on a translation model: compositions AdapterHub 3.2.1 refuses", () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer(path.join(LOCAL_FIXTURES, "seq2seq-prefix"));
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  test("a stack of prefixes at different attention layers, or of a prefix and no prefix, is a 422", async () => {
+    const ask = (adapters: unknown) => post(`${server.url}/v1/generate`, { model: "bart-x", inputs: ["The movie was great!"], tasks: [{ adapters }], options: { max_new_tokens: 3 } });
+    // bart-prefix_self has no prefix on the encoder, bart-prefix has one
+    const mixed = await ask({ stack: ["bart-prefix", "bart-prefix_self"] });
+    assert.equal(mixed.status, 422);
+    assert.match(mixed.json.detail, /stack mixes prefix-tuned adapter "bart-prefix" with "bart-prefix_self", whose prefixes sit at other attention layers/);
+    const same = await ask({ stack: ["bart-prefix", "bart-prefix_long"] });
+    assert.equal(same.status, 200, JSON.stringify(same.json));
+  });
+});

@@ -4,7 +4,7 @@ Writes test/fixtures/seq2seq-prefix (same layout and cases.json format as test/f
 mBART models of test/fixtures/seq2seq-extra (copied), with prefix-tuned adapters — the prefix MLP at all three
 locations (encoder self-attention, decoder self-attention, decoder cross-attention), a flat prefix on the
 decoder's self-attention only (encoder_prefix and cross_prefix false), a longer prefix with a wider MLP, and MAM
-(prefix tuning + a parallel adapter) — each with greedy and beam generation and teacher-forced scoring.
+(prefix tuning + a parallel adapter, as MAMConfig with a smaller prefix MLP) — each with greedy and beam generation and teacher-forced scoring.
 
     /tmp/ah/python tools/adapterhub/make_seq2seq_prefix.py            # writes test/fixtures/seq2seq-prefix
     /tmp/ah/python tools/adapterhub/make_seq2seq_prefix.py OUT_DIR
@@ -22,7 +22,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_seq2seq_extra as X  # noqa: E402
 from make_madx_distilbert import write_safetensors  # noqa: E402
-from transformers.adapters import MAMConfig, PrefixTuningConfig  # noqa: E402
+from transformers.adapters import ConfigUnion, ParallelConfig, PrefixTuningConfig  # noqa: E402
 
 EXTRA = os.path.join(X.REPO, "test", "fixtures", "seq2seq-extra")
 OUT = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(X.REPO, "test", "fixtures", "seq2seq-prefix")
@@ -69,7 +69,10 @@ def main():
                                                                 cross_prefix=False), "bart-prefix_self", std=0.5)
     add_prefix(bart, "bart", "prefix_long", PrefixTuningConfig(prefix_length=12, bottleneck_size=48,
                                                                 non_linearity="relu"), "bart-prefix_long")
-    add_prefix(bart, "bart", "mam", MAMConfig(), "bart-mam")
+    # MAMConfig with a smaller prefix MLP (its default of 800 makes a 14 MB safetensors file: every attention
+    # layer's shim saves its own copy of the pool's weights)
+    add_prefix(bart, "bart", "mam", ConfigUnion(PrefixTuningConfig(prefix_length=30, bottleneck_size=64), ParallelConfig()),
+               "bart-mam")
     for n in ("prefix", "prefix_self", "prefix_long", "mam"):
         log.append(f"bart-{n} moves base log-probs by up to {X.moved(bart, R, 'bart', 'bart-' + n, {}):.2f}")
     for n in ("prefix", "prefix_self", "prefix_long", "mam"):

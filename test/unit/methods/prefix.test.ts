@@ -7,6 +7,12 @@ import type { StateDict } from "../../../src/core/tensor.ts";
 import type { Part } from "../../../src/methods/method.ts";
 import { allTokens, maxDiff, random, runHook, type Arr } from "../../support/hook-graph.ts";
 import { adapterDict, adapterJson, bertM, loadParts } from "../../support/methods-store.ts";
+import { parseAdapterConfig, readAdapterParts } from "../../../src/methods/index.ts";
+import { familyFor, parseModelConfig } from "../../../src/families/index.ts";
+import { readSafetensors } from "../../../src/formats/safetensors.ts";
+import { LOCAL_FIXTURES } from "../../support/paths.ts";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 
 const H = bertM.hidden;
 const nh = bertM.heads;
@@ -182,4 +188,21 @@ test("a gated prefix (UniPELT) scales keys and values by the mean of the gate's 
   });
   const want = attentionJs(q, k, v, N, T, { keys: w.keys, values: w.values, P: part.weights.length, real: part.weights.length, gk: gate, gv: gate });
   assert.ok(maxDiff(got.data, want) < 1e-5, `gated prefix attention differs by ${maxDiff(got.data, want)}`);
+});
+
+test("encoder-decoder models: a prefix per location (encoder self, decoder self, decoder cross), as encoder_prefix and cross_prefix say", () => {
+  const store = path.join(LOCAL_FIXTURES, "seq2seq-prefix");
+  const read = (p: string) => JSON.parse(readFileSync(path.join(store, p), "utf8"));
+  const model = parseModelConfig(read("models/bart-x/config.json"));
+  const load = (name: string, patch: Record<string, unknown> = {}) => {
+    const j = read(`adapters/${name}/adapter_config.json`);
+    const dict = readSafetensors(new Uint8Array(readFileSync(path.join(store, `adapters/${name}/adapter.safetensors`))));
+    return prefixPart(readAdapterParts(parseAdapterConfig({ ...j, config: { ...j.config, ...patch } }), dict, familyFor("bart"), model));
+  };
+  assert.deepEqual(load("bart-prefix").spec.places, ["0.self", "1.self", "2.self", "3.cross", "3.self", "4.cross", "4.self"]);
+  const self = load("bart-prefix_self");
+  assert.deepEqual(self.spec.places, ["3.self", "4.self"], "encoder_prefix and cross_prefix false: the decoder's self-attention only");
+  assert.equal(self.weights.length, 4);
+  assert.throws(() => load("bart-prefix_self", { encoder_prefix: true }), /\(encoder_prefix\): no weights/);
+  assert.throws(() => load("bart-prefix", { use_gating: true }), /use_gating is served on encoder models only \(not on bart\)/);
 });
