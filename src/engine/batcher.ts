@@ -1,4 +1,4 @@
-import type { Job } from "./plan.ts";
+import { runLength, type Job, type RowJob } from "./plan.ts";
 import type { RunResult } from "./worker-pool.ts";
 import { cutByLength, DEFAULT_GROUP_LIMITS } from "./length-groups.ts";
 
@@ -95,10 +95,12 @@ export class Batcher {
   private async execute(items: Waiting[]) {
     // Every row, tagged with its job and place, sorted by length into runs.
     const rows = items.flatMap((w, j) => w.job.rows.map((row, r) => ({ row, j, r })));
-    rows.sort((a, b) => a.row.ids.length - b.row.ids.length);
+    const spec = items[0].job.spec;
+    const length = (row: RowJob) => runLength(spec, row);
+    rows.sort((a, b) => length(a.row) - length(b.row));
     const runs: (typeof rows)[] = [];
     let start = 0;
-    for (const end of cutByLength(rows.map((x) => x.row.ids.length), { ...DEFAULT_GROUP_LIMITS, ...this.opts })) {
+    for (const end of cutByLength(rows.map((x) => length(x.row)), { ...DEFAULT_GROUP_LIMITS, ...this.opts })) {
       runs.push(rows.slice(start, end));
       start = end;
     }

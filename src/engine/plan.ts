@@ -133,13 +133,16 @@ function tokensOf(model: LoadedModel, enc: Encoded, r: number) {
   return { ids, types: enc.tokenTypeIds[r].slice(0, n), positions: model.family.positions(ids, model.config) };
 }
 
+/** The length a row pads its run to: its tokens, or with learned gates at least its request's padded length. */
+export const runLength = (spec: GraphSpec, row: RowJob) => (hasGates(spec) ? Math.max(row.ids.length, row.padTo) : row.ids.length);
+
 /** The feeds of one run: rows padded to the longest, each slot's bank of distinct members, each row's index into it. */
 export function buildFeeds(job: Job): { feeds: Record<string, Feed>; seqLen: number; uniform: boolean } {
   const { rows, spec, model } = job;
   const N = rows.length;
   const gated = hasGates(spec);
-  // Gates average over the request's padded length, so a run that has them is at least that long.
-  const T = Math.max(1, ...rows.map((r) => (gated ? Math.max(r.ids.length, r.padTo) : r.ids.length)));
+  // Gates average over the request's padded length, so a run that has them is at least that long (runLength).
+  const T = Math.max(1, ...rows.map((r) => runLength(spec, r)));
   const ids = new BigInt64Array(N * T).fill(BigInt(model.config.padTokenId));
   const types = new BigInt64Array(N * T);
   const pos = new BigInt64Array(N * T);
