@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { parseAdapterConfig } from "../../../src/methods/index.ts";
 import { lora, type LoraWeights } from "../../../src/methods/lora.ts";
 import { forward, type BottleneckWeights, type BottleneckShape } from "../../../src/methods/bottleneck.ts";
-import { buildFeeds, type Job, type RowJob } from "../../../src/engine/plan.ts";
+import { buildFeeds, runLength, type Job, type RowJob } from "../../../src/engine/plan.ts";
 import { GATE_MASK, type GraphSpec } from "../../../src/graph/spec.ts";
 import type { LoadedAdapter, LoadedModel } from "../../../src/store/catalog.ts";
 import { allTokens, linearJs, maxDiff, partFeeds, random, runHook } from "../../support/hook-graph.ts";
@@ -97,6 +97,7 @@ test("a run with gates is padded to each row's request length, and the gate mask
   // rows of two requests in one run: one padded to 5 by its own longest row (not in this run), one to 3
   const { feeds, seqLen } = buildFeeds({ key: "k", model, spec, rows: [row(2, 5), row(3, 3)] } as Job);
   assert.equal(seqLen, 5);
+  assert.equal(runLength(spec, row(2, 5)), 5, "the batcher cuts runs by this length");
   assert.deepEqual(feeds[GATE_MASK].dims, [2, 5]);
   assert.deepEqual([...feeds[GATE_MASK].data as Float32Array], [1, 1, 1, 1, 1, 1, 1, 1, 0, 0]);
   assert.deepEqual([...feeds.attention_mask.data as BigInt64Array].map(Number), [1, 1, 0, 0, 0, 1, 1, 1, 0, 0]);
@@ -104,5 +105,6 @@ test("a run with gates is padded to each row's request length, and the gate mask
   const plain = loadParts("bert-pfeiffer");
   const bare = buildFeeds({ key: "k", model, spec: { ...spec, slots: [{ kind: "adapter", parts: plain.map((p) => p.spec) }] }, rows: [row(2, 5), row(3, 3)].map((r) => ({ ...r, members: [{ ...adapter, parts: plain }] })) } as Job);
   assert.equal(bare.seqLen, 3);
+  assert.equal(runLength({ ...spec, slots: [{ kind: "adapter", parts: plain.map((p) => p.spec) }] }, row(2, 5)), 2);
   assert.equal(bare.feeds[GATE_MASK], undefined);
 });
