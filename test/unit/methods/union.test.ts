@@ -1,6 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseAdapterConfig } from "../../../src/methods/index.ts";
+import { parseAdapterConfig, readAdapterParts } from "../../../src/methods/index.ts";
+import { familyFor, parseModelConfig } from "../../../src/families/index.ts";
+import { readSafetensors } from "../../../src/formats/safetensors.ts";
+import { LOCAL_FIXTURES } from "../../support/paths.ts";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { lora, type LoraWeights } from "../../../src/methods/lora.ts";
 import { forward, type BottleneckWeights, type BottleneckShape } from "../../../src/methods/bottleneck.ts";
 import { buildFeeds, runLength, type Job, type RowJob } from "../../../src/engine/plan.ts";
@@ -107,4 +112,15 @@ test("a run with gates is padded to each row's request length, and the gate mask
   assert.equal(bare.seqLen, 3);
   assert.equal(runLength({ ...spec, slots: [{ kind: "adapter", parts: plain.map((p) => p.spec) }] }, row(2, 5)), 2);
   assert.equal(bare.feeds[GATE_MASK], undefined);
+});
+
+test("gates on translation models are refused by name (the decoder's gates would average over the generated tokens)", () => {
+  const store = path.join(LOCAL_FIXTURES, "seq2seq-prefix");
+  const read = (p: string) => JSON.parse(readFileSync(path.join(store, p), "utf8"));
+  const model = parseModelConfig(read("models/bart-x/config.json"));
+  const j = read("adapters/bart-mam/adapter_config.json");
+  const dict = readSafetensors(new Uint8Array(readFileSync(path.join(store, "adapters/bart-mam/adapter.safetensors"))));
+  const gated = { ...j, config: { ...j.config, configs: j.config.configs.map((c: Record<string, unknown>) => (c.architecture === "prefix_tuning" ? c : { ...c, use_gating: true })) } };
+  assert.throws(() => readAdapterParts(parseAdapterConfig(gated), dict, familyFor("bart"), model), /adapter "mam": use_gating is served on encoder models only \(not on bart\)/);
+  assert.doesNotThrow(() => readAdapterParts(parseAdapterConfig(j), dict, familyFor("bart"), model));
 });
