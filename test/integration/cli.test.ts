@@ -186,21 +186,21 @@ test("a hostile pickle or a malformed safetensors is refused before anything is 
 test("push refuses bad names, unknown folders and configs the server would refuse", async () => {
   const notSaved = path.join(tmp, "plain");
   cpSync(path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny/vocab.txt"), path.join(notSaved, "vocab.txt"), { recursive: true });
-  const gated = path.join(tmp, "gated");
-  cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/topic"), gated, { recursive: true });
-  const config = JSON.parse(readFileSync(path.join(gated, "adapter_config.json"), "utf8"));
-  config.config.use_gating = true;
-  writeFileSync(path.join(gated, "adapter_config.json"), JSON.stringify(config));
+  const odd = path.join(tmp, "odd");
+  cpSync(path.join(ADAPTERHUB_FIXTURES, "adapters/topic"), odd, { recursive: true });
+  const config = JSON.parse(readFileSync(path.join(odd, "adapter_config.json"), "utf8"));
+  config.config.residual_before_ln = "post_add";
+  writeFileSync(path.join(odd, "adapter_config.json"), JSON.stringify(config));
   const target = ["--store", path.join(tmp, "store0")];
   const [r1, r2, r3, r4] = await Promise.all([
     polyhead(["push", notSaved, ...target]),
     polyhead(["push", path.join(ADAPTERHUB_FIXTURES, "adapters/topic"), "--as", "../x", ...target]),
-    polyhead(["push", gated, ...target]),
+    polyhead(["push", odd, ...target]),
     polyhead(["push", path.join(ADAPTERHUB_FIXTURES, "adapters/topic")]),
   ]);
   assert.match(r1.stderr, /plain: not a saved model, adapter or fusion/);
   assert.match(r2.stderr, /"\.\.\/x" is not a valid name/);
-  assert.match(r3.stderr, /gated: adapter_config\.json: .*use_gating/s);
+  assert.match(r3.stderr, /odd: adapter_config\.json: .*post_add/s);
   assert.match(r4.stderr, /--store/);
   for (const r of [r1, r2, r3, r4]) assert.equal(r.code, 1);
   assert.deepEqual(readdirSync(tmp).filter((f) => f === "store0"), []);
