@@ -128,13 +128,13 @@ export class CompositionGraph {
     return x;
   }
 
-  /** A linear layer's output: every part of every slot that hooks linear layers, in slot order. */
-  linear(y: Value, x: Value, place: string): Value {
+  /** A linear layer's output: every part of every slot that hooks linear layers, in slot order. `mean`: the gates' mean, when x is not the token sequence. */
+  linear(y: Value, x: Value, place: string, mean: TokenMean = this.mean): Value {
     this.spec.slots.forEach((s, i) => {
       if (s.kind !== "adapter") return;
       for (const part of s.parts) {
         const m = methodByName(part.method);
-        if (m.linear && part.places.includes(place)) y = m.linear(y, x, place, part, this.params(i, part.method), this.mean);
+        if (m.linear && part.places.includes(place)) y = m.linear(y, x, place, part, this.params(i, part.method), mean);
       }
     });
     return y;

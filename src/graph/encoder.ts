@@ -7,6 +7,7 @@ import type { BaseWeights } from "../families/base-weights.ts";
 import { BaseInitializers } from "./base-weights.ts";
 import type { Precision } from "./quantize.ts";
 import { withPrefixes } from "../methods/prefix.ts";
+import { meanOfAllRows, type TokenMean } from "../methods/gate.ts";
 
 // The encoder skeleton (BERT-like post-LN blocks), built as an ONNX graph
 // from the family's weight names, with the composition's hooks where
@@ -62,9 +63,9 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
 
   for (const l of layerSchedule(family, config)) {
     const names = family.layer(l, config);
-    const lin = (target: LinearTarget, input: Value) => {
+    const lin = (target: LinearTarget, input: Value, mean?: TokenMean) => {
       const p = names.linear[target];
-      return comp.linear(baseLinear(p!, input), input, `${l}.${target}`);
+      return comp.linear(baseLinear(p!, input), input, `${l}.${target}`, mean);
     };
     const heads = (v: Value) => transpose(reshape(v, [0, 0, nh, dh]), [0, 2, 1, 3]);
     const q = heads(lin("q", x));
@@ -72,7 +73,7 @@ export function buildEncoder(family: Family, config: ModelConfig, weights: BaseW
     const v = heads(lin("v", x));
     // the relative embeddings through the layer's own projections (DeBERTa's shared keys); a gate on them
     // (UniPELT's LoRA) averages over all their rows, as the library's does
-    const relLinear = (target: "q" | "k", input: Value) => lin(target, input);
+    const relLinear = (target: "q" | "k", input: Value) => lin(target, input, meanOfAllRows);
     const { scale: s, bias } = attention ? attention(l, { q, k: transpose(k, [0, 2, 1, 3]), linear: relLinear }) : { scale: 1 / Math.sqrt(dh), bias: null };
     // keys, values and the keys' mask bias: prefix tuning puts the adapters' prefixes in front of the sequence's own
     const kv = withPrefixes(comp.prefixes(`${l}.self`, x), transpose(k, [0, 2, 3, 1]), v, maskBias);

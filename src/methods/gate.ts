@@ -14,6 +14,9 @@ import { under } from "./method.ts";
 /** [N, T, k] → [N, 1, k]: the mean over the positions AdapterHub's batch had for this row. */
 export type TokenMean = (v: Value) => Value;
 
+/** The plain mean over axis 1, for inputs that are not the token sequence (DeBERTa's relative embeddings). */
+export const meanOfAllRows: TokenMean = (v) => v.g.op("ReduceMean", [v], { axes: [1], keepdims: 1 });
+
 /** The gate Linear(in, outs) at `module` (stored [in, outs]). */
 export function readGate(keys: StateDict, module: string, what: string, inDim: number | null, outs: number): Linear {
   const w = under(keys, module);

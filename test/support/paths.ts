@@ -11,13 +11,6 @@ export const ADAPTERHUB_STORE = "adapterhub";
 /** The golden store of adapter methods (prefix tuning, Compacter, UniPELT, MAM) on several families: test/fixtures/methods/README.md. */
 export const METHODS_STORE = "methods";
 /**
- * Model types of the methods store whose families are being added (ALBERT,
- * DeBERTa-v2): tests that read every model skip these until the family
- * registry knows them, and fail on any other unknown model type.
- */
-export const PENDING_MODEL_TYPES = ["albert", "deberta-v2"];
-export const pendingFamily = (modelType: string, known: string[]) => !known.includes(modelType) && PENDING_MODEL_TYPES.includes(modelType);
-/**
  * The golden store written by AdapterHub 3.2.1 (test/fixtures/adapterhub/README.md).
  * POLYHEAD_FIXTURES points the tests and `npm run load` at another copy of it.
  */
