@@ -11,7 +11,7 @@ import { parseAdapterConfig, readAdapterParts } from "../../../src/methods/index
 import { familyFor, parseModelConfig } from "../../../src/families/index.ts";
 import { readSafetensors } from "../../../src/formats/safetensors.ts";
 import { LOCAL_FIXTURES } from "../../support/paths.ts";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 
 const H = bertM.hidden;
@@ -205,4 +205,13 @@ test("encoder-decoder models: a prefix per location (encoder self, decoder self,
   assert.equal(self.weights.length, 4);
   assert.throws(() => load("bart-prefix_self", { encoder_prefix: true }), /\(encoder_prefix\): no weights/);
   assert.throws(() => load("bart-prefix", { use_gating: true }), /use_gating is served on encoder models only \(not on bart\)/);
+});
+
+test("prefix tuning on T5 is refused by name (its relative position bias over prefix keys is not built)", () => {
+  const dir = path.join(LOCAL_FIXTURES, "t5/models");
+  const name = readdirSync(dir)[0];
+  const model = parseModelConfig(JSON.parse(readFileSync(path.join(dir, name, "config.json"), "utf8")));
+  const dict: StateDict = new Map([["prefix_tuning.prefix_tunings.p.encoder_prefix.control_trans", { shape: [1], data: new Float32Array(1) }]]);
+  const file = parseAdapterConfig({ name: "p", config: { ...config, flat: true } });
+  assert.throws(() => readAdapterParts(file, dict, familyFor(model.modelType), model), /prefix tuning "p": prefix tuning is not served on t5 yet/);
 });
