@@ -1,0 +1,302 @@
+"""Trains the demo store that `npm start` serves: a small BERT pre-trained from scratch (masked language
+modelling) on generated everyday English, then AdapterHub adapters with their heads on it — sentiment, topic,
+ner, qa — and an AdapterFusion of sentiment and topic. Writes the store (default: adapters/) and the held-out
+evaluation set (tools/demo/heldout.json) that `npm run demo:eval` scores through the server.
+
+Run with the reference library (tools/adapterhub/README.md: AdapterHub 3.2.1 on Debian's PyTorch):
+
+    /tmp/ah/python tools/demo/make_demo_store.py [--out adapters] [--quick]
+
+Deterministic for a given torch build (seeds fixed, DEMO_THREADS=1). About 20 min on one free core.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import time
+from collections import Counter
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "adapterhub"))
+
+import data  # noqa: E402
+from make_madx_distilbert import write_safetensors  # noqa: E402
+from transformers import BertConfig, BertForMaskedLM, BertTokenizer  # noqa: E402
+from transformers.adapters import BertAdapterModel, Fuse, PfeifferConfig  # noqa: E402
+
+torch.set_grad_enabled(True)  # the golden-store module imported above turns gradients off for its own use
+
+MODEL = "demo-bert"
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+LABELS = {
+    "sentiment": ["negative", "positive"],
+    "topic": data.TOPICS,
+    "ner": ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"],
+}
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+# ----------------------------------------------------------------------------- tokenizer
+
+def build_vocab(sentences, folder):
+    """Whole words of the training text, plus every character alone and as a continuation, so any word
+    tokenizes (unknown names fall apart into characters, which is how the tagger learns to see them)."""
+    from transformers.models.bert.tokenization_bert import BasicTokenizer
+
+    basic = BasicTokenizer(do_lower_case=False, strip_accents=False)
+    counts = Counter(w for s in sentences for w in basic.tokenize(s))
+    chars = sorted({c for w in counts for c in w} | set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?'\"()-$%&/"))
+    words = [w for w, n in counts.most_common() if len(w) > 1]
+    vocab = SPECIALS + chars + ["##" + c for c in chars] + words
+    vocab = list(dict.fromkeys(vocab))
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "vocab.txt"), "w") as f:
+        f.write("\n".join(vocab) + "\n")
+    return vocab
+
+
+def tokenizer_json(vocab):
+    """The same WordPiece tokenizer as tokenizer.json (what polyhead reads), cased."""
+    ids = {t: i for i, t in enumerate(vocab)}
+    special = lambda t: {"id": ids[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}  # noqa: E731
+    cls, sep = ids["[CLS]"], ids["[SEP]"]
+    return {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [special(t) for t in SPECIALS],
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": False, "lowercase": False},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}},
+                     {"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [cls], "tokens": ["[CLS]"]}, "[SEP]": {"id": "[SEP]", "ids": [sep], "tokens": ["[SEP]"]}},
+        },
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": ids},
+    }
+
+
+# ----------------------------------------------------------------------------- batches
+
+def pad(rows, key, value):
+    n = max(len(r[key]) for r in rows)
+    return torch.tensor([r[key] + [value] * (n - len(r[key])) for r in rows])
+
+
+def encode_text(tok, text, pair=None, max_len=128):
+    e = tok(text, pair, truncation=True, max_length=max_len)
+    return {"input_ids": e["input_ids"], "token_type_ids": e["token_type_ids"], "attention_mask": e["attention_mask"]}
+
+
+def encode_ner(tok, ex, tag_ids):
+    """Tags per word piece: the word's tag on its first piece, its I- tag on the others (so the tagger's
+    answer is the same whichever piece is read)."""
+    ids, tags = [tok.cls_token_id], [-100]
+    for w, t in zip(ex["tokens"], ex["tags"]):
+        pieces = tok.convert_tokens_to_ids(tok.tokenize(w)) or [tok.unk_token_id]
+        ids += pieces
+        inside = "I-" + t[2:] if t != "O" else "O"
+        tags += [tag_ids[t]] + [tag_ids[inside]] * (len(pieces) - 1)
+    ids.append(tok.sep_token_id)
+    tags.append(-100)
+    return {"input_ids": ids, "token_type_ids": [0] * len(ids), "attention_mask": [1] * len(ids), "labels": tags}
+
+
+def encode_qa(tok, ex):
+    """Start and end token of the answer in [CLS] question [SEP] context [SEP], found by character offsets."""
+    q = tok.tokenize(ex["question"])
+    ctx = ex["context"]
+    start, end = ex["start"], ex["start"] + len(ex["answer"])
+    # tokenize the context word by word, remembering each piece's character span
+    from transformers.models.bert.tokenization_bert import BasicTokenizer
+
+    pieces, spans, at = [], [], 0
+    for w in BasicTokenizer(do_lower_case=False, strip_accents=False).tokenize(ctx):
+        at = ctx.index(w, at)
+        for p in tok.wordpiece_tokenizer.tokenize(w):
+            pieces.append(p)
+            spans.append((at, at + len(w)))
+        at += len(w)
+    ids = [tok.cls_token_id] + tok.convert_tokens_to_ids(q) + [tok.sep_token_id]
+    offset = len(ids)
+    ids += tok.convert_tokens_to_ids(pieces) + [tok.sep_token_id]
+    types = [0] * offset + [1] * (len(ids) - offset)
+    s = next(i for i, (a, b) in enumerate(spans) if a <= start < b)
+    e = max(i for i, (a, b) in enumerate(spans) if a < end)
+    return {"input_ids": ids, "token_type_ids": types, "attention_mask": [1] * len(ids), "start_positions": s + offset, "end_positions": e + offset}
+
+
+def collate(rows):
+    out = {"input_ids": pad(rows, "input_ids", 0), "token_type_ids": pad(rows, "token_type_ids", 0), "attention_mask": pad(rows, "attention_mask", 0)}
+    if "labels" in rows[0]:
+        out["labels"] = pad(rows, "labels", -100) if isinstance(rows[0]["labels"], list) else torch.tensor([r["labels"] for r in rows])
+    if "start_positions" in rows[0]:
+        out["start_positions"] = torch.tensor([r["start_positions"] for r in rows])
+        out["end_positions"] = torch.tensor([r["end_positions"] for r in rows])
+    return out
+
+
+def train(model, params, rows, steps, lr, batch, name, step_fn=None):
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (steps * 0.06)) * max(0.0, 1 - s / steps))
+    r = random.Random(len(rows))
+    model.train()
+    t0, avg = time.time(), None
+    for step in range(steps):
+        b = collate(r.sample(rows, batch))
+        loss = step_fn(model, b) if step_fn else model(**b).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
+        if step % 100 == 0 or step == steps - 1:
+            log(f"  {name} step {step + 1}/{steps} loss {avg:.3f} ({time.time() - t0:.0f} s)")
+    model.eval()
+
+
+# ----------------------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "adapters"))
+    ap.add_argument("--work", default=os.path.join("/tmp", "polyhead-demo-work"))
+    ap.add_argument("--quick", action="store_true", help="a few steps each (checks the script, not the accuracy)")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--reuse-base", action="store_true", help="keep the pre-trained model already in --work (train only the adapters again)")
+    ap.add_argument("--only", default="", help="comma-separated tasks to train again into an existing --out store (with --reuse-base); the others are loaded from it, and the fusion is trained again")
+    a = ap.parse_args()
+    torch.set_num_threads(int(os.environ.get("DEMO_THREADS", "1")))
+    torch.manual_seed(a.seed)
+    random.seed(a.seed)
+    k = 0.02 if a.quick else 1.0
+    steps = lambda n: max(5, int(n * k))  # noqa: E731
+
+    # data
+    n = 600 if a.quick else 6000
+    sets = {t: data.examples(t, "train", n if t != "qa" else int(n * 1.5), a.seed + i) for i, t in enumerate(data.TASKS)}
+    corpus = data.corpus(n, a.seed + 100)
+    qa_pairs = [(e["question"], e["context"]) for e in sets["qa"]]
+
+    work = os.path.abspath(a.work)
+    if not a.reuse_base:
+        shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work, exist_ok=True)
+    vocab = build_vocab(corpus + [q for q, _ in qa_pairs], os.path.join(work, "tok"))
+    tok = BertTokenizer(os.path.join(work, "tok", "vocab.txt"), do_lower_case=False, strip_accents=False)
+    log(f"vocabulary {len(vocab)} tokens; corpus {len(corpus)} sentences")
+
+    # 1. masked language modelling from scratch
+    config = BertConfig(vocab_size=len(vocab), hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512,
+                        max_position_embeddings=128, type_vocab_size=2, pad_token_id=0)
+    mlm = BertForMaskedLM(config)
+    rows = [encode_text(tok, s) for s in corpus] + [encode_text(tok, q, c) for q, c in qa_pairs]
+    special = torch.tensor([tok.cls_token_id, tok.sep_token_id, tok.pad_token_id])
+
+    def mlm_step(model, b):
+        ids = b["input_ids"].clone()
+        labels = ids.clone()
+        can = ~torch.isin(ids, special)
+        chosen = (torch.rand(ids.shape) < 0.15) & can
+        labels[~chosen] = -100
+        roll = torch.rand(ids.shape)
+        ids[chosen & (roll < 0.8)] = tok.mask_token_id
+        rnd = chosen & (roll >= 0.8) & (roll < 0.9)
+        ids[rnd] = torch.randint(len(SPECIALS), len(vocab), (int(rnd.sum()),))
+        return model(input_ids=ids, token_type_ids=b["token_type_ids"], attention_mask=b["attention_mask"], labels=labels).loss
+
+    base_dir = os.path.join(work, "base")
+    if not a.reuse_base:
+        train(mlm, list(mlm.parameters()), rows, steps(int(os.environ.get("DEMO_MLM_STEPS", "2500"))), 1e-3, 32, "mlm", mlm_step)
+        mlm.save_pretrained(base_dir)
+        tok.save_pretrained(base_dir)
+
+    # 2. one adapter and head per task on the frozen model
+    tag_ids = {t: i for i, t in enumerate(LABELS["ner"])}
+    encoded = {
+        "sentiment": [dict(encode_text(tok, e["text"]), labels=LABELS["sentiment"].index(e["label"])) for e in sets["sentiment"]],
+        "topic": [dict(encode_text(tok, e["text"]), labels=LABELS["topic"].index(e["label"])) for e in sets["topic"]],
+        "ner": [encode_ner(tok, e, tag_ids) for e in sets["ner"]],
+        "qa": [encode_qa(tok, e) for e in sets["qa"]],
+    }
+    model = BertAdapterModel.from_pretrained(base_dir)
+    budget = {"sentiment": 2000, "topic": 3000, "ner": 1500, "qa": 3000}
+    out = os.path.abspath(a.out)
+    tasks = [t for t in a.only.split(",") if t] or ["sentiment", "topic", "ner", "qa"]
+    for task in ["sentiment", "topic", "ner", "qa"]:
+        if task not in tasks:
+            model.load_adapter(os.path.join(out, "adapters", task), with_head=True)
+    for task in tasks:
+        model.add_adapter(task, config=PfeifferConfig(reduction_factor=2))
+        if task in ("sentiment", "topic"):
+            model.add_classification_head(task, num_labels=len(LABELS[task]), id2label=dict(enumerate(LABELS[task])))
+        elif task == "ner":
+            model.add_tagging_head(task, num_labels=len(LABELS["ner"]), id2label=dict(enumerate(LABELS["ner"])))
+        else:
+            model.add_qa_head(task, num_labels=2)
+        model.train_adapter(task)
+        model.active_head = task
+        params = [p for p in model.parameters() if p.requires_grad]
+        log(f"{task}: {sum(p.numel() for p in params)} trainable parameters")
+        train(model, params, encoded[task], steps(budget[task]), 2e-3, 32, task)
+
+    # 3. AdapterFusion of sentiment and topic, with a sentiment head of its own
+    fusion = Fuse("sentiment", "topic")
+    model.add_adapter_fusion(fusion)
+    fname = "sentiment,topic"
+    model.add_classification_head(fname, num_labels=2, id2label=dict(enumerate(LABELS["sentiment"])))
+    model.train_adapter_fusion(fusion)
+    model.active_head = fname
+    params = [p for p in model.parameters() if p.requires_grad]
+    train(model, params, encoded["sentiment"], steps(600), 1e-3, 32, "fusion")
+
+    # 4. the store
+    if not a.only:
+        shutil.rmtree(out, ignore_errors=True)
+    mdir = os.path.join(out, "models", MODEL)
+    for d in (mdir, os.path.join(out, "adapters"), os.path.join(out, "fusions")):
+        os.makedirs(d, exist_ok=True)
+    config.architectures = ["BertModel"]
+    config.to_json_file(os.path.join(mdir, "config.json"))
+    state = {k: v for k, v in model.base_model.state_dict().items() if "adapter" not in k}
+    write_safetensors(os.path.join(mdir, "model.safetensors"), {k: v.float() for k, v in state.items()})
+    with open(os.path.join(mdir, "tokenizer.json"), "w") as f:
+        json.dump(tokenizer_json(vocab), f, ensure_ascii=False)
+    for task in tasks:
+        model.save_adapter(os.path.join(out, "adapters", task), task, with_head=True)
+    fdir = os.path.join(out, "fusions", "sentiment-fusion")
+    model.save_adapter_fusion(fdir, fname, with_head=True)
+    with open(os.path.join(fdir, "fusion.json"), "w") as f:
+        json.dump({"adapters": ["sentiment", "topic"]}, f)
+    log(f"store written to {out}")
+
+    # 5. held-out sentences, and PyTorch's own accuracy on them (the server's is measured by npm run demo:eval)
+    held = {t: data.examples(t, "heldout", 200, 1000 + i) for i, t in enumerate(data.TASKS)}
+    with open(os.path.join(HERE, "heldout.json"), "w") as f:
+        json.dump(held, f, indent=1, ensure_ascii=False)
+    model.eval()
+    with torch.no_grad():
+        for task in ["sentiment", "topic"]:
+            model.set_active_adapters(task)
+            model.active_head = task
+            ok = 0
+            for e in held[task]:
+                b = collate([encode_text(tok, e["text"])])
+                ok += LABELS[task][int(model(**b).logits.argmax(-1))] == e["label"]
+            log(f"PyTorch {task}: {ok}/{len(held[task])}")
+
+
+if __name__ == "__main__":
+    main()
