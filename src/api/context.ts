@@ -11,7 +11,7 @@ const problem = (description: string) => ({ description, content: { "application
 export const problems = {
   400: problem("Malformed or invalid request"),
   404: problem("Unknown model, adapter, fusion or head"),
-  413: problem("Request too large"),
+  413: problem("Request too large (the body), or over budget (the work or answer it asks for)"),
   422: problem("Invalid composition, adapter or input"),
-  503: problem("Store unavailable"),
+  503: problem("Store unavailable, or the model overloaded (retry after Retry-After seconds)"),
 };

@@ -48,3 +48,25 @@ export class RefusedError extends Error {}
 
 /** A name `polyhead inspect` finds in none of the folders it looked in. */
 export class NotInStoreError extends Error {}
+
+/** A model's queue of admitted work is full: the request may be sent again after `retryAfter` seconds (→ 503). */
+export class OverloadedError extends Error {
+  constructor(readonly model: string, detail: string, readonly retryAfter: number) {
+    super(detail);
+  }
+}
+
+/** A request that asks for more work, or a larger answer, than one request may (→ 413). */
+export class OverBudgetError extends Error {}
+
+/** The client went away: its queued work was dropped (the answer reaches no one). */
+export class CancelledError extends Error {
+  constructor() {
+    super("the client closed the connection; the request's queued work was dropped");
+  }
+
+  /** Ends a request whose client has gone (its signal aborted). */
+  static throwIfAborted(signal: AbortSignal | undefined): void {
+    if (signal?.aborted) throw new CancelledError();
+  }
+}

@@ -1,4 +1,4 @@
-import { CompositionError, FormatError, InputError, InvalidAdapterError, NotFoundError, StoreUnavailableError } from "./errors.ts";
+import { CancelledError, CompositionError, FormatError, InputError, InvalidAdapterError, NotFoundError, OverBudgetError, OverloadedError, StoreUnavailableError } from "./errors.ts";
 import { issuePath, issuesOf } from "./issues.ts";
 
 // Every error leaves as application/problem+json (RFC 9457) with a stable
@@ -37,6 +37,14 @@ export function toProblem(e: unknown): HttpProblem {
   if (e instanceof StoreUnavailableError) {
     return new HttpProblem(503, "store-unavailable", "Store unavailable", e.message, undefined, { "Retry-After": "5" });
   }
+  // 503, not 429: the server is short of capacity, not the client over a quota of its own (that is rate-limited);
+  // a load balancer or the edge Worker may send the request to another backend at once.
+  if (e instanceof OverloadedError) {
+    return new HttpProblem(503, "overloaded", "Overloaded", `${e.message}; retry after ${e.retryAfter} s`, undefined, { "Retry-After": String(e.retryAfter) });
+  }
+  if (e instanceof OverBudgetError) return new HttpProblem(413, "over-budget", "Request over budget", e.message);
+  // nginx's 499: the client closed the connection, so nobody reads this answer; it is not a server error either
+  if (e instanceof CancelledError) return new HttpProblem(499, "cancelled", "Client closed request", e.message);
   return new HttpProblem(500, "internal", "Internal error", "the server failed to answer this request; it has been logged");
 }
 

@@ -9,7 +9,8 @@ import { cutByLength, DEFAULT_GROUP_LIMITS } from "./length-groups.ts";
 // than the extra runs cost (length-groups.ts).
 // Results go back to each job in its own row order; when a joined run fails,
 // its jobs are retried one by one, so one job's failure never fails its
-// neighbours.
+// neighbours. A job still waiting in its queue is dropped when its signal
+// aborts (the client has gone); one already running finishes.
 
 export interface BatchOptions {
   /** rows per run */
@@ -51,18 +52,40 @@ export class Batcher {
     private opts: BatchOptions = DEFAULT_BATCH,
   ) {}
 
-  submit(job: Job): Promise<RunOutputs> {
+  submit(job: Job, signal?: AbortSignal): Promise<RunOutputs> {
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
       let q = this.queues.get(job.key);
       if (!q) {
         q = { items: [], rows: 0, timer: null, due: false };
         this.queues.set(job.key, q);
       }
-      q.items.push({ job, resolve, reject });
+      const item: Waiting = { job, resolve, reject };
+      if (signal) {
+        const drop = () => this.drop(job.key, item, signal.reason);
+        signal.addEventListener("abort", drop, { once: true });
+        item.resolve = (o) => (signal.removeEventListener("abort", drop), resolve(o));
+        item.reject = (e) => (signal.removeEventListener("abort", drop), reject(e));
+      }
+      q.items.push(item);
       q.rows += job.rows.length;
       if (q.rows >= this.opts.maxRows) this.flush(job.key);
       else if (!q.timer && !q.due) q.timer = setTimeout(() => this.due(job.key), this.opts.maxWaitMs);
     });
+  }
+
+  /** Takes a job out of its queue if it is still there (not yet running) and rejects it. */
+  private drop(key: string, item: Waiting, reason: unknown) {
+    const q = this.queues.get(key);
+    const at = q ? q.items.indexOf(item) : -1;
+    if (!q || at < 0) return;
+    q.items.splice(at, 1);
+    q.rows -= item.job.rows.length;
+    if (!q.items.length) {
+      if (q.timer) clearTimeout(q.timer);
+      this.queues.delete(key);
+    }
+    item.reject(reason);
   }
 
   /** The first job waited long enough: run now, or as soon as a worker is free. */

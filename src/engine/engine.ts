@@ -1,8 +1,12 @@
 import type { Catalog, LoadedAdapter, LoadedFusion, LoadedHead, LoadedModel } from "../store/catalog.ts";
 import { buildFold } from "../graph/fold.ts";
 import { toBranches, type Chain, type Composition } from "./composition.ts";
-import { CompositionError, InvalidAdapterError } from "../core/errors.ts";
+import { CancelledError, CompositionError, InvalidAdapterError } from "../core/errors.ts";
 import { checkPairs, checkTexts } from "./inputs.ts";
+import { Admission, type Ticket } from "./admission.ts";
+import { predictCost } from "./cost.ts";
+import { pace } from "./pace.ts";
+import type { Encoded } from "../formats/tokenizer.ts";
 import { buildFeeds, planJobs, type Job, type PlannedBranch, type Resolved } from "./plan.ts";
 import { Batcher, DEFAULT_BATCH, type BatchOptions, type RunOutputs } from "./batcher.ts";
 import { buildEncoder } from "../graph/encoder.ts";
@@ -58,6 +62,18 @@ export interface EngineObservers {
   onRun?: (info: RunInfo) => void;
 }
 
+/** Tokenizes a request's inputs: in a worker thread when the server has one (tokenizer-pool.ts), so the HTTP thread stays free. */
+export type Tokenize = (model: LoadedModel, inputs: Input[], maxLength: number, language?: string) => Promise<Encoded>;
+
+/** A task whose composition was checked and split into branches. */
+interface CheckedTask {
+  task: PredictInput["tasks"][number];
+  raw: { chain: Chain | null; rows: number[] }[];
+  path: string;
+}
+
+const tokenizeHere: Tokenize = async (model, inputs, maxLength, language) => model.tokenizer.encodeBatch(inputs, maxLength, language);
+
 export class Engine {
   /** Called after every encoder run: given to the constructor (tests swap it to count runs). */
   onRun: EngineObservers["onRun"];
@@ -81,16 +97,23 @@ export class Engine {
      * its own weights)
      */
     readonly precision: Precision = "fp32",
+    /** what one request may ask for and how much work a model holds at once */
+    readonly admission = new Admission(),
+    readonly tokenize: Tokenize = tokenizeHere,
   ) {
     this.onRun = observers.onRun;
     this.batcher = new Batcher((job) => this.runJob(job), batch);
   }
 
-  async predict(req: PredictInput): Promise<PredictOutput> {
+  /**
+   * `signal` is the request's: when it aborts (the client has gone), jobs still
+   * waiting for a batch are dropped and the request ends with CancelledError.
+   */
+  async predict(req: PredictInput, signal?: AbortSignal): Promise<PredictOutput> {
     checkTexts(req.inputs);
     const rows = req.inputs.map((_, i) => i);
     // The compositions are checked before anything is loaded.
-    const tasks = req.tasks.map((task, t) => {
+    const tasks = req.tasks.map((task, t): CheckedTask => {
       const path = `tasks[${t}].adapters`;
       const raw: { chain: Chain | null; rows: number[] }[] = task.adapters === null ? [{ chain: null, rows }] : toBranches(task.adapters, rows, path);
       if (Array.isArray(task.head) && task.head.length !== raw.length) {
@@ -98,8 +121,22 @@ export class Engine {
       }
       return { task, raw, path };
     });
+    // The request's rows take their place in the model's queue before anything is loaded or tokenized:
+    // under overload the excess is refused here, at almost no cost.
+    const ticket = this.admission.reserve(req.model, tasks.reduce((n, t) => n + t.raw.reduce((m, b) => m + b.rows.length, 0), 0));
+    try {
+      return await this.predictAdmitted(req, tasks, ticket, signal);
+    } finally {
+      // after every job of the request has settled: the queue counts work that is really still there
+      ticket.release();
+    }
+  }
+
+  private async predictAdmitted(req: PredictInput, tasks: CheckedTask[], ticket: Ticket, signal?: AbortSignal): Promise<PredictOutput> {
     const model = await this.catalog.model(req.model);
     if (model.family.seq2seq) throw new InvalidAdapterError("model", model.name, "is an encoder-decoder model: use /v1/generate or /v1/score");
+    const enc = await this.tokenize(model, req.inputs, Math.min(req.options.maxLength, model.family.maxTokens(model.config)));
+    CancelledError.throwIfAborted(signal);
     const branches: (PlannedBranch & { task: number; name: string; headName: string | null })[] = [];
     for (const [t, { task, raw, path }] of tasks.entries()) {
       // Hooks on the embeddings (invertible adapters) run once for the whole
@@ -114,15 +151,16 @@ export class Engine {
         branches.push({ task: t, rows: b.rows, chain, embeddings, head, name: raw.length > 1 && task.name ? `${label}[${k}]` : label, headName: head?.config.name ?? null });
       }
     }
+    CancelledError.throwIfAborted(signal);
 
     checkPairs(branches, req.inputs);
-    const enc = model.tokenizer.encodeBatch(req.inputs, Math.min(req.options.maxLength, model.family.maxTokens(model.config)));
     const H = model.config.hidden;
+    // The whole request's work and answer size, known before any encoder run: refused here when over budget or when the queue is full.
+    ticket.admit(predictCost(branches, enc, { hidden: H, ...req.options }));
     const results: TaskResult[] = branches.map((b) => ({ name: b.name, head: b.headName, type: resultType(b.head?.config ?? null), rows: b.rows, outputs: [] }));
-
-    await Promise.all(
+    const settled = await Promise.allSettled(
       planJobs(model, branches, enc).map(async ({ job, branches: placed }) => {
-        const run = await this.batcher.submit(job);
+        const run = await this.batcher.submit(job, signal);
         const hidden = run.last_hidden_state.data;
         const T = run.last_hidden_state.dims[1];
         for (const { branch: bi, offset } of placed) {
@@ -131,7 +169,9 @@ export class Engine {
           const slice = hidden.subarray(offset * T * H, (offset + n) * T * H);
           const logits = b.head ? await this.runHead(model, b.head, slice, n, T) : null;
           const perRow = logits ? logits.length / n : 0;
-          results[bi].outputs = b.rows.map((row, i) => {
+          const outputs: Record<string, unknown>[] = [];
+          for (const [i, row] of b.rows.entries()) {
+            await pace();
             const ctx = { enc, row, inputs: req.inputs, returnLogits: req.options.returnLogits };
             const out: Record<string, unknown> = b.head ? headType(b.head.config).output(b.head.config, logits!.subarray(i * perRow, (i + 1) * perRow), ctx) : {};
             // said, not silently: the answer is about the part that fit
@@ -141,11 +181,15 @@ export class Engine {
               const fa = fusionAttention(job.spec.slots, run, offset + i, T, enc.length[row], job.rows[offset + i].fused);
               if (fa) out.fusion_attention = fa;
             }
-            return out;
-          });
+            outputs.push(out);
+          }
+          results[bi].outputs = outputs;
         }
       }),
     );
+    CancelledError.throwIfAborted(signal);
+    const failed = settled.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
     return { model: model.name, results };
   }
 

@@ -1,6 +1,7 @@
 import type { Catalog, LoadedModel } from "../store/catalog.ts";
 import { checkTexts } from "./inputs.ts";
-import { CompositionError, InvalidAdapterError } from "../core/errors.ts";
+import { CancelledError, CompositionError, InvalidAdapterError } from "../core/errors.ts";
+import { seq2seqCost } from "./cost.ts";
 import { toBranches, type Chain, type Composition } from "./composition.ts";
 import { buildFeeds, planJobs, type Job, type PlannedBranch } from "./plan.ts";
 import { chainName, fusionAttention, type Engine } from "./engine.ts";
@@ -91,19 +92,39 @@ export class Translator {
     private pool: WorkerPool,
   ) {}
 
-  async generate(req: GenerateInput): Promise<{ model: string; results: Seq2SeqResult<Generated[]>[] }> {
+  /** `signal` is the request's: when the client has gone, decoding stops at its next step (CancelledError). */
+  async generate(req: GenerateInput, signal?: AbortSignal): Promise<{ model: string; results: Seq2SeqResult<Generated[]>[] }> {
     checkTexts(req.inputs);
     const checked = this.check(req.tasks, req.inputs.length);
-    const model = await this.seq2seqModel(req.model);
-    const enc = this.encodeSources(model, req.inputs, req.options.srcLang);
-    const opts = this.decodeOptions(model, req.options);
+    const ticket = this.reserve(req.model, checked);
+    try {
+      const model = await this.seq2seqModel(req.model);
+      const enc = await this.encodeSources(model, req.inputs, req.options.srcLang);
+      const opts = this.decodeOptions(model, req.options);
+      const plans = await this.plan(model, checked);
+      CancelledError.throwIfAborted(signal);
+      ticket.admit(seq2seqCost(plans.flatMap((p) => p.branches.map((b) => b.rows)), enc, {
+        maxNewTokens: opts.maxNewTokens, numBeams: opts.numBeams, numReturnSequences: opts.numReturnSequences, returnFusionAttention: req.options.returnFusionAttention === true, layers: model.config.layers,
+      }));
+      return await this.generatePlanned(req, model, enc, opts, plans, signal);
+    } finally {
+      ticket.release();
+    }
+  }
+
+  /** The request's rows take their place in the model's queue before anything is loaded or tokenized (admission.ts). */
+  private reserve(model: string, checked: ReturnType<Translator["check"]>) {
+    return this.engine.admission.reserve(model, checked.reduce((n, t) => n + t.raw.reduce((m, b) => m + b.rows.length, 0), 0));
+  }
+
+  private async generatePlanned(req: GenerateInput, model: LoadedModel, enc: Encoded, opts: DecodeOptions, plans: Awaited<ReturnType<Translator["plan"]>>, signal: AbortSignal | undefined) {
     const results: Seq2SeqResult<Generated[]>[] = [];
-    for (const { branches, names } of await this.plan(model, checked)) {
+    for (const { branches, names } of plans) {
       for (const { job, branches: placed } of planJobs(model, branches, enc)) {
         // job row → (task, input row), for streamed tokens
         const where = placed.flatMap(({ branch }) => branches[branch].rows.map((row) => ({ task: names[branch], row })));
         const emit = req.onToken && ((jobRow: number, token: number) => req.onToken!({ ...where[jobRow], token_id: token }));
-        const out = await this.generateJob(model, job, opts, emit);
+        const out = await this.generateJob(model, job, opts, emit, signal);
         // The attention a fusion gave while generating is what a teacher-forced pass over the chosen tokens gives.
         const attention = req.options.returnFusionAttention && job.spec.slots.some((sl) => sl.kind === "fusion")
           ? (await this.scoreJob(model, job, out.sequences.map((seqs) => seqs[0]), true)).map((x) => x.fusion_attention)
@@ -130,17 +151,32 @@ export class Translator {
     return { model: model.name, results };
   }
 
-  async score(req: ScoreInput): Promise<{ model: string; results: Seq2SeqResult<Scored>[] }> {
+  async score(req: ScoreInput, signal?: AbortSignal): Promise<{ model: string; results: Seq2SeqResult<Scored>[] }> {
     if (req.targets.length !== req.inputs.length) throw new CompositionError(`give one target per input: ${req.inputs.length} inputs, ${req.targets.length} targets`, "targets");
     checkTexts(req.inputs);
     const checked = this.check(req.tasks, req.inputs.length);
-    const model = await this.seq2seqModel(req.model);
-    const enc = this.encodeSources(model, req.inputs, req.options.srcLang);
-    const language = this.language(model, req.options.tgtLang, "tgt_lang");
-    const labels = model.tokenizer.encodeBatch(req.targets, MAX_SOURCE_TOKENS, language ?? undefined);
+    const ticket = this.reserve(req.model, checked);
+    try {
+      const model = await this.seq2seqModel(req.model);
+      const enc = await this.encodeSources(model, req.inputs, req.options.srcLang);
+      const language = this.language(model, req.options.tgtLang, "tgt_lang");
+      const labels = await this.engine.tokenize(model, req.targets, MAX_SOURCE_TOKENS, language ?? undefined);
+      const plans = await this.plan(model, checked);
+      CancelledError.throwIfAborted(signal);
+      ticket.admit(seq2seqCost(plans.flatMap((p) => p.branches.map((b) => b.rows)), enc, {
+        maxNewTokens: 0, numBeams: 1, numReturnSequences: 1, targets: labels, returnFusionAttention: req.options.returnFusionAttention === true, layers: model.config.layers,
+      }));
+      return await this.scorePlanned(req, model, enc, labels, plans, signal);
+    } finally {
+      ticket.release();
+    }
+  }
+
+  private async scorePlanned(req: ScoreInput, model: LoadedModel, enc: Encoded, labels: Encoded, plans: Awaited<ReturnType<Translator["plan"]>>, signal: AbortSignal | undefined) {
     const results: Seq2SeqResult<Scored>[] = [];
-    for (const { branches, names } of await this.plan(model, checked)) {
+    for (const { branches, names } of plans) {
       for (const { job, branches: placed } of planJobs(model, branches, enc)) {
+        CancelledError.throwIfAborted(signal);
         const rowsOf = placed.flatMap(({ branch }) => branches[branch].rows);
         const targets = rowsOf.map((r) => labels.inputIds[r].slice(0, labels.length[r]));
         const scored = await this.scoreJob(model, job, targets, req.options.returnFusionAttention === true);
@@ -182,9 +218,9 @@ export class Translator {
     return lang;
   }
 
-  private encodeSources(model: LoadedModel, inputs: string[], srcLang: string | undefined): Encoded {
+  private encodeSources(model: LoadedModel, inputs: string[], srcLang: string | undefined): Promise<Encoded> {
     const lang = this.language(model, srcLang, "src_lang");
-    return model.tokenizer.encodeBatch(inputs, Math.min(MAX_SOURCE_TOKENS, model.family.maxTokens(model.config)), lang ?? undefined);
+    return this.engine.tokenize(model, inputs, Math.min(MAX_SOURCE_TOKENS, model.family.maxTokens(model.config)), lang ?? undefined);
   }
 
   private decodeOptions(model: LoadedModel, o: GenerateOptions): DecodeOptions {
@@ -288,7 +324,7 @@ export class Translator {
    * each step sends only the new tokens, which row continues which
    * (parent_index) and reads which source (source_index).
    */
-  private async generateJob(model: LoadedModel, job: Job, opts: DecodeOptions, emit?: (row: number, token: number) => void) {
+  private async generateJob(model: LoadedModel, job: Job, opts: DecodeOptions, emit?: (row: number, token: number) => void, signal?: AbortSignal) {
     const { feeds: jobFeeds, encoderSide, emptyPast, decoder } = await this.encode(model, job);
     const c = model.config;
     const L = c.decoderLayers;
@@ -305,6 +341,7 @@ export class Translator {
     const stream = emit && opts.numBeams === 1 ? emit : undefined;
     try {
       const decoded = await decode(job.rows.length, V, { ...opts, stepLogProbs: true }, async (rows) => {
+        CancelledError.throwIfAborted(signal);
         const R = rows.length;
         if (stream) for (const r of rows) while (emitted[r.source] < r.tokens.length - 1) stream(r.source, r.tokens[1 + emitted[r.source]++]);
         const sources = rows.map((r) => r.source);

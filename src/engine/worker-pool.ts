@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import os from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { tsWorker } from "./ts-worker.ts";
 
 export type FeedData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
 export interface Feed { type: "float32" | "int64" | "int32" | "bool"; dims: number[]; data: FeedData }
@@ -65,16 +66,7 @@ export interface PoolOptions {
   maxGraphBytes?: number;
 }
 
-// Installed, polyhead runs compiled JavaScript (dist/) and the worker is plain JS beside this file. From a
-// checkout it runs TypeScript through tsx, and Node 20 loads a worker's entry file without the module hooks
-// (even with tsx in execArgv), so a plain-JS bootstrap registers tsx's loader in the worker and then imports
-// the TypeScript worker through it.
-const COMPILED = import.meta.url.endsWith(".js");
-const WORKER_URL = new URL(COMPILED ? "./session-worker.js" : "./session-worker.ts", import.meta.url);
-const BOOTSTRAP = COMPILED
-  ? `import(${JSON.stringify(WORKER_URL.href)});`
-  : `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})
-  .then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+const WORKER_URL = new URL("./session-worker.ts", import.meta.url);
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -209,7 +201,7 @@ export class WorkerPool {
   }
 
   private spawn(slot: Slot): void {
-    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: this.settings });
+    const worker = tsWorker(WORKER_URL, { workerData: this.settings });
     worker.unref(); // an idle pool must not keep the process alive; ref'd while requests are pending
     slot.worker = worker;
     slot.graphs.clear();

@@ -46,7 +46,16 @@ export function truncatePair(n1: number, n2: number, budget: number): [number, n
 /** mBART-50-style language codes (en_XX, de_DE, ...). */
 export const LANGUAGE_CODE = /^[a-z]{2,3}_[A-Z]{2}$/;
 
+/** What a TextTokenizer is made from: enough to make the same tokenizer in a worker thread. */
+export interface TokenizerSource {
+  json: unknown;
+  config?: unknown;
+  modelType?: string;
+}
+
 export class TextTokenizer {
+  /** set by fromJson */
+  source!: TokenizerSource;
   private readonly addedTokens: Set<string>;
   private readonly byteLevel: boolean;
   private readonly subwordPrefix: string | undefined;
@@ -76,7 +85,9 @@ export class TextTokenizer {
     const padToken = padTokenOf(json, config);
     const padId = (json.padding?.pad_id as number | undefined) ?? (padToken !== undefined ? tok.token_to_id(padToken) : undefined) ?? 0;
     const zeroTypes = ONE_TYPE_MODELS.has(modelType ?? "") || hasProcessor(json.post_processor, "RobertaProcessing");
-    return new TextTokenizer(tok, template, padId, padToken ?? tok.id_to_token(padId) ?? "", zeroTypes, json, T5_MODELS.has(modelType ?? "") ? t5Specials(json, config, tok) : null);
+    const made = new TextTokenizer(tok, template, padId, padToken ?? tok.id_to_token(padId) ?? "", zeroTypes, json, T5_MODELS.has(modelType ?? "") ? t5Specials(json, config, tok) : null);
+    made.source = { json: tokenizerJson, config: tokenizerConfig, modelType };
+    return made;
   }
 
   /** Special tokens added to a single text / a pair (what truncation must leave room for). */
@@ -145,9 +156,12 @@ export class TextTokenizer {
   }
 
   private encodeRow(input: string | [string, string], maxLength: number) {
-    const texts = typeof input === "string" ? [input] : input;
+    const budget = Math.max(0, maxLength - this.numSpecialTokens(typeof input !== "string"));
+    // A single text keeps at most `budget` tokens, and every word is at least one token: the words past
+    // budget + 1 cannot change the tokens kept, so they are not tokenized (20,000 characters cost ~200 ms).
+    // Pairs are cut by their full lengths (longest_first), so they are tokenized whole.
+    const texts = typeof input === "string" ? [wordsUpTo(input, budget + 1)] : input;
     const segs = texts.map((t) => this.encodeText(t));
-    const budget = Math.max(0, maxLength - this.numSpecialTokens(segs.length === 2));
     const keep = segs.length === 2 ? truncatePair(segs[0].ids.length, segs[1].ids.length, budget) : [Math.min(segs[0].ids.length, budget)];
     const row = { ids: [] as number[], types: [] as number[], tokens: [] as string[], offsets: [] as [number, number][], segments: [] as number[], truncated: segs.some((s, i) => keep[i] < s.ids.length) };
     for (const p of segs.length === 2 ? this.template.pair : this.template.single) {
@@ -248,6 +262,22 @@ export class TextTokenizer {
 }
 
 const utf8 = new TextEncoder();
+
+/**
+ * The text up to the space after its n-th space-separated word (all of it when it has fewer). Every
+ * pre-tokenizer splits at a plain space (WordPiece, byte-level BPE and Metaspace alike; not all split at
+ * other whitespace), so the tokens of this prefix are the text's first ones.
+ */
+export function wordsUpTo(text: string, n: number): string {
+  let words = 0;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const space = text.charCodeAt(i) === 32;
+    if (space && inWord && ++words >= n) return text.slice(0, i);
+    inWord = !space;
+  }
+  return text;
+}
 const isSpaceByte = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 
 /** Inverse of GPT-2's bytes_to_unicode table used by byte-level BPE. */

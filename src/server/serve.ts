@@ -5,12 +5,14 @@ import { createApp } from "../api/app.ts";
 import { Metrics } from "../api/metrics.ts";
 import type { ApiKey } from "../api/tenants.ts";
 import type { CacheStats } from "../core/cache-stats.ts";
+import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from "../engine/admission.ts";
 import { DEFAULT_BATCH, type BatchOptions } from "../engine/batcher.ts";
 import type { Composition } from "../engine/composition.ts";
 import { Engine } from "../engine/engine.ts";
 import { Translator } from "../engine/seq2seq.ts";
 import { WorkerPool } from "../engine/worker-pool.ts";
 import type { Precision } from "../graph/quantize.ts";
+import { TokenizerPool } from "../engine/tokenizer-pool.ts";
 import { buildHead, headInput, headKey } from "../heads/graph.ts";
 import { Catalog } from "../store/catalog.ts";
 import { defaultCacheBytes, FileCache } from "../store/file-cache.ts";
@@ -53,6 +55,8 @@ export interface ServeOptions {
   /** bytes of loaded adapters and fusions kept (default 2 GiB) */
   budgetBytes?: number;
   batch?: Partial<BatchOptions>;
+  /** per-model queue limits and per-request budgets (admission.ts) */
+  admission?: Partial<AdmissionLimits>;
   /** when set, /v1/* requests must carry it in x-polyhead-secret (set by the edge Worker) */
   backendSecret?: string;
   /** API keys (SHA-256 hashes) → tenants and limits: when given, /v1/* requires a key (env POLYHEAD_KEYS / POLYHEAD_KEYS_FILE, never a flag) */
@@ -96,7 +100,18 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     cache,
     onLoad: (kind, _name, ms) => metrics.observeLoad(kind, ms),
   });
-  const engine = new Engine(catalog, pool, { ...DEFAULT_BATCH, concurrency: opts.threads ?? 1, ...opts.batch }, { onRun: (info) => metrics.observeRun(info) }, opts.shareWeights ?? true, opts.precision ?? "fp32");
+  // tokenizing runs on a thread of its own, so the HTTP thread stays free under load
+  const tokenizers = new TokenizerPool();
+  const engine = new Engine(
+    catalog,
+    pool,
+    { ...DEFAULT_BATCH, concurrency: opts.threads ?? 1, ...opts.batch },
+    { onRun: (info) => metrics.observeRun(info) },
+    opts.shareWeights ?? true,
+    opts.precision ?? "fp32",
+    new Admission({ ...DEFAULT_ADMISSION, ...opts.admission }),
+    (model, inputs, maxLength, language) => tokenizers.encode(model.tokenizer, inputs, maxLength, language),
+  );
   const preload = new Preloader((name) => engine.warm(name, opts.warm ?? []), () => catalog.list("models"), opts.models, log);
   const translator = new Translator(catalog, engine, pool);
   const app = createApp({
@@ -154,7 +169,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
           };
         });
       }
-      await pool.close();
+      await Promise.all([pool.close(), tokenizers.close()]);
     },
   };
 }

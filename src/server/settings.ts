@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseKeys, type ApiKey } from "../api/tenants.ts";
 import { formatIssues } from "../core/issues.ts";
+import { DEFAULT_ADMISSION, type AdmissionLimits } from "../engine/admission.ts";
 import { DEFAULT_BATCH, type BatchOptions } from "../engine/batcher.ts";
 import { CompositionSchema, type Composition } from "../engine/composition.ts";
 import type { ServeOptions } from "./serve.ts";
@@ -44,6 +45,11 @@ export const SERVE_SETTINGS = {
   maxBatchRows: { flag: "--max-batch-rows <n>", env: "POLYHEAD_MAX_BATCH_ROWS", help: `rows per encoder run (default: ${DEFAULT_BATCH.maxRows})` },
   maxBatchTokens: { flag: "--max-batch-tokens <n>", env: "POLYHEAD_MAX_BATCH_TOKENS", help: `padded tokens per encoder run (default: ${DEFAULT_BATCH.maxTokens})` },
   maxWaitMs: { flag: "--max-wait-ms <ms>", env: "POLYHEAD_MAX_WAIT_MS", help: `how long a request waits for others to batch with (default: ${DEFAULT_BATCH.maxWaitMs})` },
+  maxQueuedRows: { flag: "--max-queued-rows <n>", env: "POLYHEAD_MAX_QUEUED_ROWS", help: `encoder rows a model holds admitted at once; beyond, requests get 503 overloaded with Retry-After (default: ${DEFAULT_ADMISSION.maxQueuedRows})` },
+  maxQueuedTokens: { flag: "--max-queued-tokens <n>", env: "POLYHEAD_MAX_QUEUED_TOKENS", help: `real tokens over those rows (default: ${DEFAULT_ADMISSION.maxQueuedTokens})` },
+  maxRequestTokens: { flag: "--max-request-tokens <n>", env: "POLYHEAD_MAX_REQUEST_TOKENS", help: `encoder tokens one request may run (inputs × branches × tokens; decoding: every step of every beam); beyond, 413 over-budget (default: ${DEFAULT_ADMISSION.maxRequestTokens})` },
+  maxResponseBytes: { flag: "--max-response-bytes <n>", env: "POLYHEAD_MAX_RESPONSE_BYTES", help: `estimated bytes of one answer's JSON; beyond, 413 over-budget (default: 32 MiB)` },
+  maxQueueMs: { flag: "--max-queue-ms <ms>", env: "POLYHEAD_MAX_QUEUE_MS", help: `how long the work a model holds may take at its measured throughput (the wait a new request would have); beyond, 503 overloaded (default: ${DEFAULT_ADMISSION.maxQueueMs})` },
   warm: {
     flag: "--warm <composition>",
     env: "POLYHEAD_WARM",
@@ -88,6 +94,13 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
   if (!PRECISIONS.includes(precision as Precision)) throw new Error(`${name("precision")}: expected ${PRECISIONS.join(" or ")}, got "${precision}"`);
   // onnxruntime's DynamicQuantizeMatMul has CPU kernels only: on CUDA every linear layer would copy to the host and back
   if (precision === "int8" && device === "cuda") throw new Error(`${name("precision")}: int8 runs on the CPU only; with --device cuda use fp32`);
+  const admission: Partial<AdmissionLimits> = {
+    maxQueuedRows: int("maxQueuedRows", 1),
+    maxQueuedTokens: int("maxQueuedTokens", 1),
+    maxRequestTokens: int("maxRequestTokens", 1),
+    maxResponseBytes: int("maxResponseBytes", 1),
+    maxQueueMs: num("maxQueueMs", 1),
+  };
   const batch: Partial<BatchOptions> = { maxRows: int("maxBatchRows", 1), maxTokens: int("maxBatchTokens", 1), maxWaitMs: num("maxWaitMs") };
   return {
     store: raw("store") ?? "adapters",
@@ -106,6 +119,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
     diskCacheBytes: int("diskCacheBytes"),
     budgetBytes: int("budgetBytes"),
     batch: Object.fromEntries(Object.entries(batch).filter(([, v]) => v !== undefined)),
+    admission: Object.fromEntries(Object.entries(admission).filter(([, v]) => v !== undefined)),
     warm: warmCompositions(overrides.warm ?? env[SERVE_SETTINGS.warm.env], name("warm")),
     // a secret: from the environment only, never a flag (flags show in process lists)
     backendSecret: env.POLYHEAD_BACKEND_SECRET || undefined,

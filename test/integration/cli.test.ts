@@ -316,6 +316,12 @@ test("optionsFromEnv: one parser for env vars and serve's flags", () => {
   assert.equal(optionsFromEnv({ POLYHEAD_PRECISION: "int8" }).precision, "int8");
   assert.equal(optionsFromEnv({ POLYHEAD_PRECISION: "int8" }, { precision: "fp32" }).precision, "fp32", "the flag wins");
   assert.throws(() => optionsFromEnv({ POLYHEAD_PRECISION: "int8", POLYHEAD_DEVICE: "cuda" }), /int8 runs on the CPU only/);
+  // admission: queue limits and per-request budgets, a flag winning over its env var
+  const admission = optionsFromEnv({ POLYHEAD_MAX_QUEUED_ROWS: "64", POLYHEAD_MAX_QUEUE_MS: "2500" }, { maxQueuedRows: "32", maxRequestTokens: "4096" }).admission;
+  assert.deepEqual(admission, { maxQueuedRows: 32, maxRequestTokens: 4096, maxQueueMs: 2500 });
+  assert.deepEqual(optionsFromEnv({}).admission, {}, "the defaults of admission.ts apply");
+  assert.throws(() => optionsFromEnv({ POLYHEAD_MAX_QUEUED_TOKENS: "0" }), /--max-queued-tokens \/ POLYHEAD_MAX_QUEUED_TOKENS: expected a number ≥ 1/);
+  assert.throws(() => optionsFromEnv({}, { maxResponseBytes: "1.5" }), /--max-response-bytes \/ POLYHEAD_MAX_RESPONSE_BYTES: expected a whole number/);
 });
 
 test("polyhead --version prints package.json's version", async () => {

@@ -4,7 +4,9 @@ import { tenantOf } from "../../core/names.ts";
 import type { Engine } from "../../engine/engine.ts";
 import type { Catalog } from "../../store/catalog.ts";
 import { problems, type ApiEnv } from "../context.ts";
+import { jsonBody } from "../json-body.ts";
 import { FuseRequest, FuseResponse, PredictRequest, PredictResponse } from "../schemas.ts";
+import type { z } from "@hono/zod-openapi";
 import { checkComposition, checkTenantName } from "../tenants.ts";
 
 // POST /v1/predict and POST /v1/fuse: the inference routes.
@@ -51,8 +53,9 @@ export function inferenceRoutes(app: OpenAPIHono<ApiEnv>, { engine, fusions }: I
         returnHiddenStates: body.options.return_hidden_states,
         returnFusionAttention: body.options.return_fusion_attention,
       },
-    });
-    return c.json(out, 200);
+    }, c.req.raw.signal);
+    // written in slices: a large answer must not hold the HTTP thread
+    return jsonBody(out satisfies z.infer<typeof PredictResponse>) as never;
   });
 
   app.openapi(fuseRoute, async (c) => {
@@ -84,11 +87,11 @@ export function inferenceRoutes(app: OpenAPIHono<ApiEnv>, { engine, fusions }: I
           returnHiddenStates: false,
           returnFusionAttention: body.options.return_fusion_attention,
         },
-      })
+      }, c.req.raw.signal)
       .catch((e) => {
         throw e instanceof CompositionError ? new CompositionError(e.message, e.path.replace(/^tasks\[0\]\.adapters/, "fuse")) : e;
       });
     const r = out.results[0];
-    return c.json({ model: out.model, fusion: fusion!, adapters, head: r.head, type: r.type, outputs: r.outputs }, 200);
+    return jsonBody({ model: out.model, fusion: fusion!, adapters, head: r.head, type: r.type, outputs: r.outputs } satisfies z.infer<typeof FuseResponse>) as never;
   });
 }

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import type { Translator } from "../../engine/seq2seq.ts";
 import { problems, type ApiEnv } from "../context.ts";
+import { jsonBody } from "../json-body.ts";
 import { GenerateRequest, GenerateResponse, ScoreRequest, ScoreResponse } from "../schemas.ts";
 import { checkComposition } from "../tenants.ts";
 
@@ -45,12 +46,12 @@ export function translationRoutes(app: OpenAPIHono<ApiEnv>, { translator }: Tran
       tasks: body.tasks.map((t) => ({ name: t.name, adapters: t.adapters })),
       options: { maxNewTokens: o.max_new_tokens, numBeams: o.num_beams, lengthPenalty: o.length_penalty, numReturnSequences: o.num_return_sequences, srcLang: o.src_lang, tgtLang: o.tgt_lang, returnFusionAttention: o.return_fusion_attention },
     };
-    if (!o.stream) return c.json(await translator.generate(input), 200);
+    if (!o.stream) return jsonBody(await translator.generate(input, c.req.raw.signal)) as never;
     // Streamed: problems found before the first token still answer as problem+json.
     const events: { task: string; row: number; token_id: number }[] = [];
     let wake: (() => void) | null = null;
     let done = false;
-    const result = translator.generate({ ...input, onToken: (e) => (events.push(e), wake?.()) }).finally(() => ((done = true), wake?.()));
+    const result = translator.generate({ ...input, onToken: (e) => (events.push(e), wake?.()) }, c.req.raw.signal).finally(() => ((done = true), wake?.()));
     await Promise.race([result, new Promise<void>((r) => (wake = r))]);
     return streamSSE(c, async (stream) => {
       for (;;) {
@@ -76,7 +77,7 @@ export function translationRoutes(app: OpenAPIHono<ApiEnv>, { translator }: Tran
       targets: body.targets,
       tasks: body.tasks.map((t) => ({ name: t.name, adapters: t.adapters })),
       options: { srcLang: body.options.src_lang, tgtLang: body.options.tgt_lang, returnFusionAttention: body.options.return_fusion_attention },
-    });
-    return c.json(out, 200);
+    }, c.req.raw.signal);
+    return jsonBody(out) as never;
   });
 }

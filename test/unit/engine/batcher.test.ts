@@ -74,6 +74,34 @@ describe("batcher", () => {
     assert.deepEqual(calls.map((c) => c.rows.map((r) => r.ids[0])), [[1], [2, 3, 4]]);
   });
 
+  test("a job whose signal aborts while it waits is dropped from its batch; one already running finishes", async () => {
+    const calls: Job[] = [];
+    const echo = echoRun(calls);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const gated = async (j: Job) => {
+      await gate;
+      return echo(j);
+    };
+    const b = new Batcher(gated, { maxRows: 32, maxTokens: 1000, maxWaitMs: 2, concurrency: 1 });
+    const running = new AbortController();
+    const first = b.submit(job("g", [row(1, 2)]), running.signal);
+    await new Promise((r) => setTimeout(r, 10)); // the first run is in flight, held by the gate
+    const gone = new AbortController();
+    const waiting = [b.submit(job("g", [row(2, 2)]), gone.signal), b.submit(job("g", [row(3, 2)]))];
+    await new Promise((r) => setTimeout(r, 10));
+    gone.abort("client gone");
+    running.abort("too late");
+    await assert.rejects(waiting[0], (e) => e === "client gone");
+    release();
+    assert.deepEqual(firstIds(await first), [1], "a running job is not cancelled");
+    assert.deepEqual(firstIds(await waiting[1]), [3]);
+    assert.deepEqual(calls.map((c) => c.rows.map((r) => r.ids[0])), [[1], [3]], "the dropped job never ran");
+    const aborted = new AbortController();
+    aborted.abort("already");
+    await assert.rejects(b.submit(job("g", [row(4, 2)]), aborted.signal));
+  });
+
   test("one job's failure never fails its neighbours", async () => {
     const b = new Batcher(echoRun([]), { maxRows: 32, maxTokens: 1000, maxWaitMs: 5 });
     const results = await Promise.allSettled([b.submit(job("g", [row(5, 3)])), b.submit(job("g", [row(666, 3)])), b.submit(job("g", [row(7, 4)]))]);

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { TextTokenizer, truncatePair } from "../../../src/formats/tokenizer.ts";
+import { TextTokenizer, truncatePair, wordsUpTo } from "../../../src/formats/tokenizer.ts";
 import { ADAPTERHUB_FIXTURES, ADAPTERHUB_STORE, LOCAL_FIXTURES, fixtureStores } from "../../support/paths.ts";
 
 interface Case { id: string; model: string; inputs: (string | [string, string])[]; max_length: number; tokenized: { input_ids: number[][]; attention_mask: number[][]; token_type_ids?: number[][] } }
@@ -151,4 +151,31 @@ test("byte-level BPE with RobertaProcessing: <s> a </s></s> b </s>, zero type id
   // "é" and "👍" are split across byte tokens: every piece maps to the whole character; a lone "Ġ" gets an empty span
   assert.deepEqual([...new Set(spans)], ["hello", "w", "é", "", "👍"]);
   assert.deepEqual(tok.encodeBatch([[a, "hello"]], 6).tokens[0], ["<s>", "hello", "</s>", "</s>", "hello", "</s>"]);
+});
+
+test("a long single text is tokenized only as far as its kept tokens reach: the same ids and offsets as the whole text", () => {
+  assert.equal(wordsUpTo("a bb  ccc d", 2), "a bb");
+  assert.equal(wordsUpTo("  a bb", 5), "  a bb");
+  assert.equal(wordsUpTo("one", 1), "one");
+  // every store's tokenizer (WordPiece, byte-level BPE, SentencePiece): the first tokens of a long text do not
+  // depend on the words past the cut
+  const text = "Hello,  world! Ünïcode wörds and punctuation; ".repeat(40) + "tail";
+  for (const { dir } of fixtureStores()) {
+    for (const model of fs.readdirSync(path.join(dir, "models"))) {
+      const tok = load(path.join(dir, "models", model));
+      for (const max of [8, 33]) {
+        const cut = tok.encodeBatch([text], max);
+        const whole = tok.encodeBatch([text + " x"], 100_000);
+        const n = cut.length[0];
+        const specials = tok.numSpecialTokens(false);
+        assert.equal(n, max, `${model}: ${max} tokens kept`);
+        const body = (e: typeof cut, k: number) => ({ ids: e.inputIds[0].slice(0, k), offsets: e.offsets[0].slice(0, k) });
+        // the kept text tokens are the whole text's first ones (the specials around them aside)
+        const lead = cut.segments[0].indexOf(0);
+        const end = n - (specials - lead);
+        assert.deepEqual(body(cut, n).ids.slice(lead, end), body(whole, n).ids.slice(lead, end), `${model} @${max}`);
+        assert.deepEqual(body(cut, n).offsets.slice(lead, end), body(whole, n).offsets.slice(lead, end), `${model} @${max}: offsets`);
+      }
+    }
+  }
 });
