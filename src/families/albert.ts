@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BertLikeConfig, checked, type Family, type ModelConfig } from "./family.ts";
+import { BertLikeConfig, bertLikeFields, checked, type Family, type ModelConfig } from "./family.ts";
 
 // ALBERT: BERT's post-LN blocks with two twists. Tokens are embedded at
 // embedding_size (word + position + type, LayerNorm at that width) and
@@ -49,20 +49,8 @@ export const albert: Family = {
     if (c.num_hidden_groups > c.num_hidden_layers) throw new Error("num_hidden_groups must not exceed num_hidden_layers");
     const options: AlbertOptions = { steps: c.num_hidden_layers, groups: c.num_hidden_groups, inner: c.inner_group_num };
     return checked({
-      modelType: c.model_type,
-      family: "albert",
-      hidden: c.hidden_size,
+      ...bertLikeFields(c, "albert", 0),
       layers: c.num_hidden_groups * c.inner_group_num,
-      heads: c.num_attention_heads,
-      intermediate: c.intermediate_size,
-      activation: c.hidden_act,
-      eps: c.layer_norm_eps,
-      vocabSize: c.vocab_size,
-      maxPositions: c.max_position_embeddings,
-      typeVocabSize: c.type_vocab_size,
-      padTokenId: c.pad_token_id ?? 0,
-      nameOrPath: c._name_or_path || null,
-      decoderLayers: 0,
       embeddingSize: c.embedding_size,
       options,
     });

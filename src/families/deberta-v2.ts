@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BertLikeConfig, bertLayer, checked, type AttentionInputs, type Family, type ModelConfig } from "./family.ts";
+import { BertLikeConfig, bertLayer, bertLikeFields, checked, type AttentionInputs, type Family, type ModelConfig } from "./family.ts";
 import type { GraphBuilder, Value } from "../graph/onnx-builder.ts";
 import { add, concat, gather, matmul, reshape, scale, sub, transpose, unsqueeze } from "../graph/ops.ts";
 
@@ -84,20 +84,7 @@ export const deberta_v2: Family = {
       project: E !== c.hidden_size,
     };
     return checked({
-      modelType: c.model_type,
-      family: "deberta-v2",
-      hidden: c.hidden_size,
-      layers: c.num_hidden_layers,
-      heads: c.num_attention_heads,
-      intermediate: c.intermediate_size,
-      activation: c.hidden_act,
-      eps: c.layer_norm_eps,
-      vocabSize: c.vocab_size,
-      maxPositions: c.max_position_embeddings,
-      typeVocabSize: c.type_vocab_size,
-      padTokenId: c.pad_token_id ?? 0,
-      nameOrPath: c._name_or_path || null,
-      decoderLayers: 0,
+      ...bertLikeFields(c, "deberta-v2", 0),
       embeddingSize: E,
       options,
     });

@@ -242,13 +242,9 @@ export const BertLikeConfig = z.looseObject({
   _name_or_path: z.string().nullish(),
 });
 
-/** Reads a BERT-like config.json (BERT, RoBERTa, XLM-R, ...); `defaultPad` when pad_token_id is absent. */
-export function bertLikeConfig(json: Record<string, unknown>, family: string, defaultPad: number): ModelConfig {
-  const c = BertLikeConfig.parse(json);
-  if (c.position_embedding_type !== "absolute") {
-    throw new Error(`position_embedding_type "${c.position_embedding_type}" is not supported (only "absolute")`);
-  }
-  return checked({
+/** The ModelConfig fields a BERT-like config.json gives the same way in every such family (families override what differs). */
+export function bertLikeFields(c: z.infer<typeof BertLikeConfig>, family: string, defaultPad: number): ModelConfig {
+  return {
     modelType: c.model_type,
     family,
     hidden: c.hidden_size,
@@ -263,7 +259,16 @@ export function bertLikeConfig(json: Record<string, unknown>, family: string, de
     padTokenId: c.pad_token_id ?? defaultPad,
     nameOrPath: c._name_or_path || null,
     decoderLayers: 0,
-  });
+  };
+}
+
+/** Reads a BERT-like config.json (BERT, RoBERTa, XLM-R, ...); `defaultPad` when pad_token_id is absent. */
+export function bertLikeConfig(json: Record<string, unknown>, family: string, defaultPad: number): ModelConfig {
+  const c = BertLikeConfig.parse(json);
+  if (c.position_embedding_type !== "absolute") {
+    throw new Error(`position_embedding_type "${c.position_embedding_type}" is not supported (only "absolute")`);
+  }
+  return checked(bertLikeFields(c, family, defaultPad));
 }
 
 export function checked(c: ModelConfig): ModelConfig {
