@@ -1,5 +1,5 @@
 import type { Value } from "./onnx-builder.ts";
-import { gather, sub, transpose, unsqueeze } from "./ops.ts";
+import { add, concat, gather, reduceSum, reshape, sub, transpose, unsqueeze } from "./ops.ts";
 
 // T5's relative position bias: each attention score gets a learned bias per head, looked up by the bucket of
 // the distance key − query (exact buckets for small distances, logarithmic ones up to max_distance, one bucket
@@ -41,4 +41,19 @@ export function relativePositionBias(weights: Value, queries: Value, keys: Value
   const clipped = g.op("Max", [g.op("Min", [distance, g.constI(reach)]), g.constI(-reach)]);
   const bucket = gather(g.constI(bucketTable(bidirectional, buckets, maxDistance, reach)), g.op("Add", [clipped, g.constI(reach)]));
   return transpose(gather(weights, bucket), [0, 3, 1, 2]);
+}
+
+/**
+ * Prefix tuning on T5: AdapterHub computes the bias over key_length = prefix + keys, as if the prefix slots were
+ * the first memory positions (0 … P − 1) and the sequence's own keys came after them (P + j). In a bank the
+ * shorter prefixes are padded with masked slots (`prefixMask` [N, 1, 1, slots], 0 for a real slot), which take
+ * no position: each row's real slots count 0, 1, … and its keys `keys` [N or 1, T] shift by its own prefix
+ * length. Returns the memory positions [N, slots + T].
+ */
+export function prefixedKeyPositions(prefixMask: Value, keys: Value): Value {
+  const g = prefixMask.g;
+  const real = g.op("Cast", [g.op("Equal", [reshape(prefixMask, [0, -1]), g.constF(0)])], { to: 7 }); // int64
+  const slots = g.op("CumSum", [real, g.constI(1)], { exclusive: 1 });
+  const shifted = add(keys, reduceSum(real, [1], 1));
+  return concat([slots, shifted], 1);
 }

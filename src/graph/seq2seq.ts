@@ -1,6 +1,6 @@
 import { GraphBuilder, type ExternalWeights, type Value } from "./onnx-builder.ts";
 import { activation, add, concat, gather, matmul, mul, reshape, scale, softmax, squeeze, transpose, unsqueeze } from "./ops.ts";
-import { relativePositionBias } from "./relative-positions.ts";
+import { prefixedKeyPositions, relativePositionBias } from "./relative-positions.ts";
 import { CompositionGraph } from "./composition.ts";
 import type { GraphSpec } from "./spec.ts";
 import type { EncoderGraph } from "./encoder.ts";
@@ -32,6 +32,17 @@ export const decoderIO = {
   presentKey: (l: number) => `present_key.${l}`,
   presentValue: (l: number) => `present_value.${l}`,
 };
+
+/**
+ * What every attention of one stack adds to its scores: `value` over the stack's own keys; its `mask` part
+ * alone; and, with relative positions (T5), the bias of the stack's queries over any key positions (`keys()`:
+ * the stack's own), kept once computed over prefixed keys.
+ */
+interface StackBias {
+  value: Value;
+  mask: Value;
+  relative: { bias: (keyPositions: Value) => Value; keys: () => Value; prefixed?: Value } | null;
+}
 
 class Builder {
   readonly g: GraphBuilder;
@@ -75,11 +86,14 @@ class Builder {
    * What every attention of a stack adds to its scores: the padding or causal `mask`, plus (T5) the
    * relative position bias of queries at `queries` over keys at `keys()`, computed once for all layers.
    */
-  scoreBias(stack: "encoder" | "decoder", mask: Value, queries: Value, keys: () => Value): Value {
+  scoreBias(stack: "encoder" | "decoder", mask: Value, queries: Value, keys: () => Value): StackBias {
     const p = this.family.seq2seq!.positions;
-    if (p.kind !== "relative") return mask;
+    if (p.kind !== "relative") return { mask, value: mask, relative: null };
     const { buckets, maxDistance } = this.config.seq2seq!.relativeBuckets!;
-    return add(relativePositionBias(this.W(`${p[stack]}.weight`), queries, keys(), stack === "encoder", buckets, maxDistance), mask);
+    const table = this.W(`${p[stack]}.weight`);
+    const bidirectional = stack === "encoder";
+    const bias = (keyPositions: Value) => relativePositionBias(table, queries, keyPositions, bidirectional, buckets, maxDistance);
+    return { mask, value: add(bias(keys()), mask), relative: { bias, keys } };
   }
 
   /** width of one head */
@@ -105,19 +119,31 @@ class Builder {
    * and values [N, heads, T, dh] and its mask bias [N, 1, queries | 1, T]
    * (never into a decoder's cache: its present keys are taken before this).
    * `like` is any [N, ...] value of the attention (prefixes here have no
-   * gates, which are refused on encoder-decoder models).
+   * gates, which are refused on encoder-decoder models). With a relative
+   * position bias (T5) the bias is computed again over the prefix slots and
+   * the shifted keys (prefixedKeyPositions), once per stack, as AdapterHub's
+   * first layer does and its other layers reuse (every layer of a stack has
+   * the same prefixes: the adapter reader refuses a partial leave_out there).
    */
-  prefixed(place: string, like: Value, k: Value, v: Value, bias: Value): { k: Value; v: Value; bias: Value } {
+  prefixed(place: string, like: Value, k: Value, v: Value, bias: StackBias): { k: Value; v: Value; bias: Value } {
     const pre = this.comp.prefixes(place, like);
-    if (!pre.length) return { k, v, bias };
+    if (!pre.length) return { k, v, bias: bias.value };
     const g = this.g;
-    // a prefix's mask row [N, 1, 1, P], repeated for every query row of this bias
-    const queries = g.op("Concat", [g.constI([1, 1]), g.op("Shape", [bias], { start: 2, end: 3 }), g.constI([1])], { axis: 0 });
+    // a prefix's mask row [N, 1, 1, P], repeated for every query row of the mask
+    const queries = g.op("Concat", [g.constI([1, 1]), g.op("Shape", [bias.mask], { start: 2, end: 3 }), g.constI([1])], { axis: 0 });
     const order = [...pre].reverse(); // AdapterHub puts each stacked prefix before the previous ones
+    const mask = () => concat([...order.map((p) => g.op("Expand", [p.bias, queries])), bias.mask], 3);
+    const rel = bias.relative;
+    let full: Value;
+    if (!rel) full = mask();
+    else {
+      rel.prefixed ??= add(rel.bias(prefixedKeyPositions(concat(order.map((p) => p.bias), 3), rel.keys())), mask());
+      full = rel.prefixed;
+    }
     return {
       k: concat([...order.map((p) => transpose(p.keys, [0, 1, 3, 2])), k], 2),
       v: concat([...order.map((p) => p.values), v], 2),
-      bias: concat([...order.map((p) => g.op("Expand", [p.bias, queries])), bias], 3),
+      bias: full,
     };
   }
 
@@ -225,7 +251,9 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
   const selfBias = g.input("self_bias", "float32", ["batch", 1, "new", "total"]);
   const parent = g.input("parent_index", "int64", ["batch"]);
   const source = g.input("source_index", "int64", ["batch"]);
-  const crossBias = gather(g.input("encoder_bias", "float32", ["sources", 1, 1, "src"]), source);
+  const crossMask = gather(g.input("encoder_bias", "float32", ["sources", 1, 1, "src"]), source);
+  // T5's cross-attention has no position bias
+  const crossBias: StackBias = { value: crossMask, mask: crossMask, relative: null };
   let x = b.embed(shape.decoder, ids, positions);
   // past and new tokens sit at positions 0 … total − 1
   const total = () => squeeze(g.op("Shape", [selfBias], { start: 3, end: 4 }), [0]);

@@ -103,12 +103,20 @@ export const prefix: AdapterMethod<PrefixConfig, PrefixWeights> = {
     // AdapterHub keeps one prefix MLP per attention location, over the layers that have it
     const locations: { key: string; attention: "self" | "cross"; layers: number[] }[] = [];
     if (family.seq2seq) {
-      if (family.seq2seq.positions.kind === "relative") throw new Error(`prefix tuning "${name}": prefix tuning is not served on ${family.name} yet (its relative position bias over prefix keys)`);
+      // AdapterHub views every prefix as heads × hidden / heads, whatever the attention's own head width (T5's d_kv)
+      const width = model.seq2seq?.headDim ?? dh;
+      if (width !== dh) throw new Error(`prefix tuning "${name}": the attention heads are ${width} wide, hidden / heads is ${dh}; AdapterHub 3.2.1 cannot put such a prefix before the keys`);
       if (c.gated) throw new Error(`prefix tuning "${name}": use_gating is served on encoder models only (not on ${family.name})`);
       // AdapterHub views every location's prefix with the encoder's head count
       if (model.seq2seq && model.seq2seq.decoderHeads !== nh) throw new Error(`prefix tuning "${name}": the decoder has ${model.seq2seq.decoderHeads} attention heads, the encoder ${nh}; AdapterHub 3.2.1 cannot split the decoder's prefix`);
       const enc = layers.filter((l) => l < encoderLayers);
       const dec = layers.filter((l) => l >= encoderLayers);
+      // T5: a stack's first layer computes the position bias over its prefixed keys and every layer reuses it
+      if (family.seq2seq.positions.kind === "relative") {
+        for (const [stack, kept, all] of [["encoder", c.encoderPrefix ? enc : [], encoderLayers], ["decoder", dec, model.decoderLayers]] as const) {
+          if (kept.length && kept.length < all) throw new Error(`prefix tuning "${name}": leave_out takes the prefix from some of the ${stack}'s layers and not all; AdapterHub 3.2.1 fails on that on ${family.name} (its first layer's position bias spans the prefix, and every layer reuses it)`);
+        }
+      }
       if (c.encoderPrefix && enc.length) locations.push({ key: "encoder_prefix", attention: "self", layers: enc });
       if (dec.length) locations.push({ key: "self_prefix", attention: "self", layers: dec });
       if (c.crossPrefix && dec.length) locations.push({ key: "cross_prefix", attention: "cross", layers: dec });

@@ -207,11 +207,23 @@ test("encoder-decoder models: a prefix per location (encoder self, decoder self,
   assert.throws(() => load("bart-prefix", { use_gating: true }), /use_gating is served on encoder models only \(not on bart\)/);
 });
 
-test("prefix tuning on T5 is refused by name (its relative position bias over prefix keys is not built)", () => {
-  const dir = path.join(LOCAL_FIXTURES, "t5/models");
-  const name = readdirSync(dir)[0];
-  const model = parseModelConfig(JSON.parse(readFileSync(path.join(dir, name, "config.json"), "utf8")));
-  const dict: StateDict = new Map([["prefix_tuning.prefix_tunings.p.encoder_prefix.control_trans", { shape: [1], data: new Float32Array(1) }]]);
-  const file = parseAdapterConfig({ name: "p", config: { ...config, flat: true } });
-  assert.throws(() => readAdapterParts(file, dict, familyFor(model.modelType), model), /prefix tuning "p": prefix tuning is not served on t5 yet/);
+test("prefix tuning on T5: the three locations over each stack; a partial leave_out and heads narrower or wider than hidden / heads are refused by name", () => {
+  const store = path.join(LOCAL_FIXTURES, "t5-prefix");
+  const read = (p: string) => JSON.parse(readFileSync(path.join(store, p), "utf8"));
+  const load = (model: string, name: string, patch: Record<string, unknown> = {}, modelPatch: Record<string, unknown> = {}) => {
+    const m = parseModelConfig({ ...read(`models/${model}/config.json`), ...modelPatch });
+    const j = read(`adapters/${name}/adapter_config.json`);
+    const dict = readSafetensors(new Uint8Array(readFileSync(path.join(store, `adapters/${name}/adapter.safetensors`))));
+    return prefixPart(readAdapterParts(parseAdapterConfig({ ...j, config: { ...j.config, ...patch } }), dict, familyFor("t5"), m));
+  };
+  // t5g-x: encoder layers 0, 1; decoder layers 2, 3, 4
+  assert.deepEqual(load("t5g-x", "t5g-prefix").spec.places, ["0.self", "1.self", "2.cross", "2.self", "3.cross", "3.self", "4.cross", "4.self"]);
+  assert.deepEqual(load("t5g-x", "t5g-prefix_flat").spec.places, ["0.self", "1.self", "2.self", "3.self", "4.self"], "cross_prefix false");
+  assert.deepEqual(load("t5g-x", "t5g-prefix_dec").spec.places, ["2.cross", "2.self", "3.cross", "3.self", "4.cross", "4.self"], "leave_out [0, 1]: the whole encoder");
+  // AdapterHub 3.2.1 fails when some layers of one stack have the prefix and others do not (T5's shared position bias)
+  assert.throws(() => load("t5g-x", "t5g-prefix", { leave_out: [3] }), /prefix tuning "prefix": leave_out takes the prefix from some of the decoder's layers and not all; AdapterHub 3.2.1 fails on that on t5/);
+  assert.throws(() => load("t5g-x", "t5g-prefix", { leave_out: [0] }), /some of the encoder's layers/);
+  assert.doesNotThrow(() => load("t5g-x", "t5g-prefix_flat", { encoder_prefix: false, leave_out: [0] }), "no encoder prefix: nothing to leave out there");
+  // d_kv · heads != d_model: the library's prefix (hidden / heads wide) does not fit the keys
+  assert.throws(() => load("t5g-x", "t5g-prefix", {}, { d_kv: 12 }), /the attention heads are 12 wide, hidden \/ heads is 8; AdapterHub 3.2.1 cannot put such a prefix before the keys/);
 });
