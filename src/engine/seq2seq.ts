@@ -9,7 +9,7 @@ import { decode, type DecodeOptions } from "./decode.ts";
 import { buildSeq2SeqDecoder, buildSeq2SeqEncoder, decoderIO } from "../graph/seq2seq.ts";
 import type { Encoded } from "../formats/tokenizer.ts";
 import type { Feed, WorkerPool } from "./worker-pool.ts";
-import { isPerRowInput } from "../graph/spec.ts";
+import { hasGates, isPerRowInput } from "../graph/spec.ts";
 
 // Translation: encoder-decoder models with adapters in both stacks. The
 // encoder graph runs once per job; generation is the decoding loop
@@ -127,7 +127,7 @@ export class Translator {
         const out = await this.generateJob(model, job, opts, emit, signal);
         // The attention a fusion gave while generating is what a teacher-forced pass over the chosen tokens gives.
         const attention = req.options.returnFusionAttention && job.spec.slots.some((sl) => sl.kind === "fusion")
-          ? (await this.scoreJob(model, job, out.sequences.map((seqs) => seqs[0]), true)).map((x) => x.fusion_attention)
+          ? (await this.scoreJob(model, job, out.sequences.map((seqs) => seqs[0]), 0, true)).map((x) => x.fusion_attention)
           : null;
         for (const { branch, offset } of placed) {
           const b = branches[branch];
@@ -179,7 +179,7 @@ export class Translator {
         CancelledError.throwIfAborted(signal);
         const rowsOf = placed.flatMap(({ branch }) => branches[branch].rows);
         const targets = rowsOf.map((r) => labels.inputIds[r].slice(0, labels.length[r]));
-        const scored = await this.scoreJob(model, job, targets, req.options.returnFusionAttention === true);
+        const scored = await this.scoreJob(model, job, targets, Math.max(1, ...labels.length), req.options.returnFusionAttention === true);
         for (const { branch, offset } of placed) {
           const b = branches[branch];
           const cut = (row: number) => enc.truncated?.[row] || labels.truncated?.[row];
@@ -335,6 +335,7 @@ export class Translator {
       state.keep[decoderIO.presentValue(l)] = decoderIO.pastValue(l);
     }
     const outputs = ["logprobs", ...Object.keys(state.keep)];
+    const gated = hasGates(job.spec);
     let P = 0;
     // greedy rows are their sources: each step reveals the previous step's token
     const emitted = new Array<number>(job.rows.length).fill(0);
@@ -353,6 +354,8 @@ export class Translator {
           self_bias: { type: "float32", dims: [R, 1, 1, P + 1], data: new Float32Array(R * (P + 1)) },
           parent_index: { type: "int64", dims: [R], data: BigInt64Array.from(rows, (r, i) => BigInt(r.parent ?? i)) },
           source_index: { type: "int64", dims: [R], data: BigInt64Array.from(sources, BigInt) },
+          // AdapterHub's cached steps see one new token: its gates average over that token alone
+          ...(gated ? { [decoderIO.gateMask]: { type: "float32" as const, dims: [R, 1], data: new Float32Array(R).fill(1) } } : {}),
         };
         const out = await decoder(f, { transfer: true, state, outputs });
         P++;
@@ -366,14 +369,19 @@ export class Translator {
     }
   }
 
-  private async scoreJob(model: LoadedModel, job: Job, targets: number[][], withAttention = false): Promise<Scored[]> {
+  /** `targetPad`: the request's longest target, which AdapterHub pads every target to (learned gates average over it) */
+  private async scoreJob(model: LoadedModel, job: Job, targets: number[][], targetPad: number, withAttention = false): Promise<Scored[]> {
     const { feeds, encoderSide, emptyPast, T, N, decoder, encoderRun } = await this.encode(model, job);
     const c = model.config;
     const V = c.seq2seq!.decoderVocabSize;
-    const S = Math.max(1, ...targets.map((t) => t.length));
+    const gated = hasGates(job.spec);
+    // with gates the run is as long as the request's padded targets, pad tokens included, as the library's batch is
+    const S = Math.max(1, ...targets.map((t) => t.length), gated ? targetPad : 0);
     // teacher forcing: the decoder reads the targets shifted right behind the start token
     const ids = new BigInt64Array(N * S).fill(BigInt(c.padTokenId));
-    targets.forEach((t, i) => [c.seq2seq!.decoderStartTokenId, ...t.slice(0, -1)].forEach((id, s) => (ids[i * S + s] = BigInt(id))));
+    // (the whole target behind the start token, cut at the run's length: a shorter row's last token then sits in its
+    // padding, as in AdapterHub's labels[:, :-1]; only gates, which average over every position, see it)
+    targets.forEach((t, i) => [c.seq2seq!.decoderStartTokenId, ...t].slice(0, S).forEach((id, s) => (ids[i * S + s] = BigInt(id))));
     const causal = new Float32Array(N * S * S);
     for (let i = 0; i < N; i++) for (let q = 0; q < S; q++) for (let k = q + 1; k < S; k++) causal[(i * S + q) * S + k] = NEG;
     const rows = BigInt64Array.from({ length: N }, (_, i) => BigInt(i));
@@ -386,6 +394,7 @@ export class Translator {
       self_bias: { type: "float32", dims: [N, 1, S, S], data: causal },
       parent_index: { type: "int64", dims: [N], data: rows },
       source_index: { type: "int64", dims: [N], data: rows },
+      ...(gated ? { [decoderIO.gateMask]: { type: "float32" as const, dims: [N, S], data: new Float32Array(N * S).fill(1) } } : {}),
     });
     const logprobs = run.logprobs.data;
     return targets.map((t, i) => {

@@ -19,7 +19,8 @@ export class CompositionGraph {
   /** fusion attentions by output name; a layer run several times (ALBERT) keeps its last run's, as AdapterHub's cache does */
   private probs = new Map<string, Value>();
 
-  constructor(private g: GraphBuilder, private spec: GraphSpec, private hidden: number) {}
+  /** `gateMask`: the input naming the positions gates average over (a translation model's decoder has its own) */
+  constructor(private g: GraphBuilder, private spec: GraphSpec, private hidden: number, private gateMask = GATE_MASK) {}
 
   /** Adds the fusion attention outputs to the graph; returns their names. */
   finish(): string[] {
@@ -77,7 +78,7 @@ export class CompositionGraph {
    * over its whole padded batch): the gate mask input [N, T] marks them.
    */
   readonly mean: TokenMean = (v) => {
-    const m = unsqueeze(this.g.input(GATE_MASK, "float32", ["batch", "seq"]), [2]);
+    const m = unsqueeze(this.g.input(this.gateMask, "float32", ["batch", "seq"]), [2]);
     return div(reduceSum(mul(v, m), [1], 1), reduceSum(m, [1], 1));
   };
 

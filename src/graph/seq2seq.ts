@@ -31,6 +31,8 @@ export const decoderIO = {
   pastValue: (l: number) => `past_value.${l}`,
   presentKey: (l: number) => `present_key.${l}`,
   presentValue: (l: number) => `present_value.${l}`,
+  /** [N, new]: 1 at the new tokens learned gates average over (the request's padded target length when scoring), 0 beyond */
+  gateMask: "decoder_gate_mask",
 };
 
 /**
@@ -55,9 +57,10 @@ class Builder {
     spec: GraphSpec,
     external?: ExternalWeights,
     precision: Precision = "fp32",
+    gateMask?: string,
   ) {
     this.g = new GraphBuilder(external);
-    this.comp = new CompositionGraph(this.g, spec, config.hidden);
+    this.comp = new CompositionGraph(this.g, spec, config.hidden, gateMask);
     this.base = new BaseInitializers(this.g, weights, config.eps, family.seq2seq!.norm, precision);
   }
 
@@ -118,15 +121,15 @@ class Builder {
    * Prefix tuning: the prefixes of the attention at `place` before its keys
    * and values [N, heads, T, dh] and its mask bias [N, 1, queries | 1, T]
    * (never into a decoder's cache: its present keys are taken before this).
-   * `like` is any [N, ...] value of the attention (prefixes here have no
-   * gates, which are refused on encoder-decoder models). With a relative
+   * `input` is the attention's input [N, T, H] (a gated prefix's gate reads
+   * it, as AdapterHub's residual_input). With a relative
    * position bias (T5) the bias is computed again over the prefix slots and
    * the shifted keys (prefixedKeyPositions), once per stack, as AdapterHub's
    * first layer does and its other layers reuse (every layer of a stack has
    * the same prefixes: the adapter reader refuses a partial leave_out there).
    */
-  prefixed(place: string, like: Value, k: Value, v: Value, bias: StackBias): { k: Value; v: Value; bias: Value } {
-    const pre = this.comp.prefixes(place, like);
+  prefixed(place: string, input: Value, k: Value, v: Value, bias: StackBias): { k: Value; v: Value; bias: Value } {
+    const pre = this.comp.prefixes(place, input);
     if (!pre.length) return { k, v, bias: bias.value };
     const g = this.g;
     // a prefix's mask row [N, 1, 1, P], repeated for every query row of the mask
@@ -163,7 +166,7 @@ class Builder {
   }
 
   /** One block: self-attention, (decoder) cross-attention, FFN, each followed by its adapter location. */
-  block(l: number, x: Value, self: (q: Value, k: Value, v: Value) => Value, cross: ((q: Value) => Value) | null, inter: number): Value {
+  block(l: number, x: Value, self: (q: Value, k: Value, v: Value, y: Value) => Value, cross: ((q: Value, y: Value) => Value) | null, inter: number): Value {
     const names = this.family.layer(l, this.config);
     const pre = this.family.seq2seq!.preLN;
     const identity = (v: Value) => v;
@@ -172,8 +175,8 @@ class Builder {
       const h = f(pre ? this.ln(norm)(input) : input);
       return this.comp.location(h, input, pre ? identity : this.ln(norm), `${l}.${loc}`);
     };
-    x = sub(names.attnNorm, x, (y) => this.lin(l, "attnOut", self(this.lin(l, "q", y), this.lin(l, "k", y), this.lin(l, "v", y))), "mh");
-    if (cross) x = sub(names.crossNorm!, x, (y) => this.lin(l, "crossOut", cross(this.lin(l, "crossQ", y))), "cross");
+    x = sub(names.attnNorm, x, (y) => this.lin(l, "attnOut", self(this.lin(l, "q", y), this.lin(l, "k", y), this.lin(l, "v", y), y)), "mh");
+    if (cross) x = sub(names.crossNorm!, x, (y) => this.lin(l, "crossOut", cross(this.lin(l, "crossQ", y), y)), "cross");
     x = sub(names.outNorm, x, (y) => this.ffn(l, y), "out");
     void inter;
     return x;
@@ -208,8 +211,8 @@ export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights
   const heads = config.heads;
   const scoreBias = b.scoreBias("encoder", bias, positions, () => positions);
   for (let l = 0; l < encoderDepth(config); l++) {
-    x = b.block(l, x, (q, k, v) => {
-      const p = b.prefixed(`${l}.self`, q, b.split(k, heads), b.split(v, heads), scoreBias);
+    x = b.block(l, x, (q, k, v, y) => {
+      const p = b.prefixed(`${l}.self`, y, b.split(k, heads), b.split(v, heads), scoreBias);
       return b.attend(b.split(q, heads), p.k, p.v, p.bias, heads);
     }, null, config.intermediate);
   }
@@ -240,7 +243,8 @@ export function buildSeq2SeqEncoder(family: Family, config: ModelConfig, weights
  * values of past + new tokens for the next step.
  */
 export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights: BaseWeights, spec: GraphSpec, external?: ExternalWeights, precision: Precision = "fp32"): EncoderGraph {
-  const b = new Builder(family, config, weights, spec, external, precision);
+  // the decoder's gates average over its own tokens (one per step when generating, as AdapterHub's cached steps)
+  const b = new Builder(family, config, weights, spec, external, precision, decoderIO.gateMask);
   const { g } = b;
   const shape = family.seq2seq!;
   const s2s = config.seq2seq!;
@@ -262,19 +266,19 @@ export function buildSeq2SeqDecoder(family: Family, config: ModelConfig, weights
   const outputs = ["logprobs"];
   for (let d = 0; d < config.decoderLayers; d++) {
     const l = E + d;
-    const self = (q: Value, k: Value, v: Value) => {
+    const self = (q: Value, k: Value, v: Value, y: Value) => {
       const past = (name: string) => gather(g.input(name, "float32", ["prev", heads, "past", dh]), parent);
       const keys = concat([past(decoderIO.pastKey(d)), b.split(k, heads)], 2);
       const values = concat([past(decoderIO.pastValue(d)), b.split(v, heads)], 2);
       g.output(keys, decoderIO.presentKey(d));
       g.output(values, decoderIO.presentValue(d));
       outputs.push(decoderIO.presentKey(d), decoderIO.presentValue(d));
-      const p = b.prefixed(`${l}.self`, q, keys, values, scoreBias);
+      const p = b.prefixed(`${l}.self`, y, keys, values, scoreBias);
       return b.attend(b.split(q, heads), p.k, p.v, p.bias, heads);
     };
-    const cross = (q: Value) => {
+    const cross = (q: Value, y: Value) => {
       const kv = (name: string) => gather(g.input(name, "float32", ["sources", heads, "src", dh]), source);
-      const p = b.prefixed(`${l}.cross`, q, kv(decoderIO.crossKey(d)), kv(decoderIO.crossValue(d)), crossBias);
+      const p = b.prefixed(`${l}.cross`, y, kv(decoderIO.crossKey(d)), kv(decoderIO.crossValue(d)), crossBias);
       return b.attend(b.split(q, heads), p.k, p.v, p.bias, heads);
     };
     x = b.block(l, x, self, cross, s2s.decoderIntermediate);

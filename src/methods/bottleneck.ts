@@ -126,7 +126,6 @@ export const bottleneck: AdapterMethod<BottleneckConfig, BottleneckWeights> = {
 
   read({ family, model, name, keys }, c) {
     const hidden = model.hidden;
-    if (c.gated && family.seq2seq) throw new Error(`adapter "${name}": use_gating is served on encoder models only (not on ${family.name})`);
     const places: BottleneckWeights = new Map();
     for (let l = 0; l < model.layers; l++) {
       if (c.leaveOut.includes(l)) continue;

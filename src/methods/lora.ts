@@ -67,7 +67,6 @@ export function readLoraPlaces(ctx: ReadContext, c: LoraConfig, mode: "add" | "s
   const { family, model, name, keys } = ctx;
   // the last layer is a decoder layer in an encoder-decoder model: its names include cross-attention
   if (c.modules) c = { ...c, targets: peftTargets(c.modules, [family.layer(0, model).linear, family.layer(model.layers - 1, model).linear]) };
-  if (c.gated && family.seq2seq) throw new Error(`${mode === "add" ? "LoRA" : "(IA)^3"} "${name}": use_gating is served on encoder models only (not on ${family.name})`);
   const places: LoraWeights = new Map();
   for (let l = 0; l < model.layers; l++) {
     if (c.leaveOut.includes(l) || (c.onlyLayers && !c.onlyLayers.includes(l))) continue;

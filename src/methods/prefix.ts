@@ -106,7 +106,6 @@ export const prefix: AdapterMethod<PrefixConfig, PrefixWeights> = {
       // AdapterHub views every prefix as heads × hidden / heads, whatever the attention's own head width (T5's d_kv)
       const width = model.seq2seq?.headDim ?? dh;
       if (width !== dh) throw new Error(`prefix tuning "${name}": the attention heads are ${width} wide, hidden / heads is ${dh}; AdapterHub 3.2.1 cannot put such a prefix before the keys`);
-      if (c.gated) throw new Error(`prefix tuning "${name}": use_gating is served on encoder models only (not on ${family.name})`);
       // AdapterHub views every location's prefix with the encoder's head count
       if (model.seq2seq && model.seq2seq.decoderHeads !== nh) throw new Error(`prefix tuning "${name}": the decoder has ${model.seq2seq.decoderHeads} attention heads, the encoder ${nh}; AdapterHub 3.2.1 cannot split the decoder's prefix`);
       const enc = layers.filter((l) => l < encoderLayers);

@@ -3,8 +3,9 @@
 Writes test/fixtures/seq2seq-prefix (same layout and cases.json format as test/fixtures/seq2seq): the BART and
 mBART models of test/fixtures/seq2seq-extra (copied), with prefix-tuned adapters — the prefix MLP at all three
 locations (encoder self-attention, decoder self-attention, decoder cross-attention), a flat prefix on the
-decoder's self-attention only (encoder_prefix and cross_prefix false), a longer prefix with a wider MLP, and MAM
-(prefix tuning + a parallel adapter, as MAMConfig with a smaller prefix MLP) — each with greedy and beam generation and teacher-forced scoring.
+decoder's self-attention only (encoder_prefix and cross_prefix false), a longer prefix with a wider MLP, MAM
+(prefix tuning + a parallel adapter, as MAMConfig with a smaller prefix MLP) and UniPELT (gated LoRA, prefix tuning
+and Pfeiffer adapter, with a smaller prefix MLP) — each with greedy and beam generation and teacher-forced scoring.
 
     /tmp/ah/python tools/adapterhub/make_seq2seq_prefix.py            # writes test/fixtures/seq2seq-prefix
     /tmp/ah/python tools/adapterhub/make_seq2seq_prefix.py OUT_DIR
@@ -22,7 +23,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_seq2seq_extra as X  # noqa: E402
 from make_madx_distilbert import write_safetensors  # noqa: E402
-from transformers.adapters import ConfigUnion, ParallelConfig, PrefixTuningConfig  # noqa: E402
+from transformers.adapters import ConfigUnion, LoRAConfig, ParallelConfig, PfeifferConfig, PrefixTuningConfig  # noqa: E402
 
 EXTRA = os.path.join(X.REPO, "test", "fixtures", "seq2seq-extra")
 OUT = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(X.REPO, "test", "fixtures", "seq2seq-prefix")
@@ -34,10 +35,11 @@ def add_prefix(model, fam, name, config, seed, std=0.1):
     torch.manual_seed(zlib.crc32(seed.encode()))
     model.add_adapter(name, config=config)
     n = X.perturb(model, f"prefix_tunings.{name}.", seed, std)
-    try:
-        n += X.perturb(model, f"adapters.{name}.", seed, 0.3)
-    except AssertionError:
-        pass  # no bottleneck part
+    for marker in (f"adapters.{name}.", f"loras.{name}.", f"prefix_gates.{name}."):
+        try:
+            n += X.perturb(model, marker, seed, 0.3)
+        except AssertionError:
+            pass  # no bottleneck, LoRA or gate part
     d = os.path.join(OUT, "adapters", f"{fam}-{name}")
     os.makedirs(d)
     model.save_adapter(d, name)
@@ -73,6 +75,11 @@ def main():
     # layer's shim saves its own copy of the pool's weights)
     add_prefix(bart, "bart", "mam", ConfigUnion(PrefixTuningConfig(prefix_length=30, bottleneck_size=64), ParallelConfig()),
                "bart-mam")
+    # UniPELT (UniPELTConfig's union: gated LoRA, prefix tuning and Pfeiffer adapter) with a smaller prefix MLP
+    add_prefix(bart, "bart", "unipelt", ConfigUnion(LoRAConfig(r=8, use_gating=True),
+                                                    PrefixTuningConfig(prefix_length=10, bottleneck_size=32, use_gating=True),
+                                                    PfeifferConfig(reduction_factor=16, use_gating=True)), "bart-unipelt")
+    log.append(f"bart-unipelt moves base log-probs by up to {X.moved(bart, R, 'bart', 'bart-unipelt', {}):.2f}")
     for n in ("prefix", "prefix_self", "prefix_long", "mam"):
         log.append(f"bart-{n} moves base log-probs by up to {X.moved(bart, R, 'bart', 'bart-' + n, {}):.2f}")
     for n in ("prefix", "prefix_self", "prefix_long", "mam"):
@@ -80,6 +87,9 @@ def main():
         R.score(f"bart-{n}-score", bart, "bart", "bart-x", f"bart-{n}", {}, inputs=X.INPUTS, targets=X.TARGETS)
     R.generate("bart-prefix-beam4", bart, "bart", "bart-x", "bart-prefix", G({"num_beams": 4}))
     R.generate("bart-mam-beam3", bart, "bart", "bart-x", "bart-mam", G({"num_beams": 3}))
+    R.generate("bart-unipelt-greedy", bart, "bart", "bart-x", "bart-unipelt", G({"num_beams": 1}), inputs=X.INPUTS)
+    R.generate("bart-unipelt-beam3", bart, "bart", "bart-x", "bart-unipelt", G({"num_beams": 3}))
+    R.score("bart-unipelt-score", bart, "bart", "bart-x", "bart-unipelt", {}, inputs=X.INPUTS, targets=X.TARGETS)
     stack = {"stack": ["bart-prefix", "bart-prefix_long"]}
     R.generate("bart-stack-prefixes-greedy", bart, "bart", "bart-x", stack, G({"num_beams": 1}))
     R.score("bart-stack-prefixes-score", bart, "bart", "bart-x", stack, {})

@@ -5,7 +5,9 @@ test/fixtures/t5 (copied) and a gated-gelu T5 with untied embeddings and more de
 prefix-tuned adapters — the prefix MLP at all three locations (encoder self-attention, decoder self-attention,
 decoder cross-attention), flat prefixes, a prefix on the decoder's self-attention only, a prefix longer than the
 relative attention's max distance, a prefix with the encoder's layers left out, MAM (prefix tuning + a parallel
-adapter) and a stack of two prefixes — each with greedy and beam generation and teacher-forced scoring.
+adapter), UniPELT (gated LoRA, prefix tuning and Pfeiffer adapter), a prefix gated apart for keys and values, a
+stack of two prefixes, and batch_split / parallel of prefixes of different lengths — with greedy and beam
+generation and teacher-forced scoring.
 
 In T5 the prefix keys change the relative position bias: the library computes the bias of the first layer over
 key_length = prefix + keys (the prefix slots at memory positions 0 … P-1, the sequence's own keys shifted to
@@ -34,7 +36,7 @@ import make_t5_extra as T  # noqa: E402
 from make_seq2seq_extra import EOS, INPUTS, MORE, PAD, TARGETS, Runner, write_json, write_safetensors  # noqa: E402
 
 from transformers import T5Config, T5ForConditionalGeneration  # noqa: E402
-from transformers.adapters import ConfigUnion, ParallelConfig, PrefixTuningConfig  # noqa: E402
+from transformers.adapters import ConfigUnion, LoRAConfig, ParallelConfig, PfeifferConfig, PrefixTuningConfig  # noqa: E402
 
 OUT = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(T.REPO, "test", "fixtures", "t5-prefix")
 s2s.OUT = OUT
@@ -49,14 +51,23 @@ def add_prefix(model, fam, name, config, seed, std=0.1):
     torch.manual_seed(zlib.crc32(seed.encode()))
     model.add_adapter(name, config=config)
     s2s.perturb(model, f"prefix_tunings.{name}.", seed, std)
-    try:
-        s2s.perturb(model, f"adapters.{name}.", seed, 0.3)
-    except AssertionError:
-        pass  # no bottleneck part
+    for marker in (f"adapters.{name}.", f"loras.{name}.", f"prefix_gates.{name}."):
+        try:
+            s2s.perturb(model, marker, seed, 0.3)
+        except AssertionError:
+            pass  # no bottleneck, LoRA or gate part
     d = os.path.join(OUT, "adapters", f"{fam}-{name}")
     os.makedirs(d)
     model.save_adapter(d, name)
     write_safetensors(os.path.join(d, "adapter.safetensors"), torch.load(os.path.join(d, "pytorch_adapter.bin")))
+
+
+def unipelt(prefix_length, bottleneck_size):
+    """UniPELTConfig's union (gated LoRA r 8 on q/v, gated prefix tuning, gated Pfeiffer with reduction 16) with a
+    smaller prefix MLP than its default 512: every attention layer saves its own copy of the prefix weights."""
+    return ConfigUnion(LoRAConfig(r=8, use_gating=True),
+                       PrefixTuningConfig(prefix_length=prefix_length, bottleneck_size=bottleneck_size, use_gating=True),
+                       PfeifferConfig(reduction_factor=16, use_gating=True))
 
 
 def load_model(name):
@@ -149,7 +160,8 @@ def main():
                "t5-prefix_long")
     add_prefix(t5, "t5", "mam", ConfigUnion(PrefixTuningConfig(prefix_length=10, bottleneck_size=32), ParallelConfig()),
                "t5-mam")
-    names = ("prefix", "prefix_flat", "prefix_self", "prefix_long", "mam")
+    add_prefix(t5, "t5", "unipelt", unipelt(10, 32), "t5-unipelt")
+    names = ("prefix", "prefix_flat", "prefix_self", "prefix_long", "mam", "unipelt")
     for n in names:
         log.append(f"t5-{n} moves base log-probs by up to {s2s.moved(t5, R, 't5', 't5-' + n, {}):.2f}")
     for n in names:
@@ -157,6 +169,9 @@ def main():
         R.score(f"t5-{n}-score", t5, "t5", "t5-s2s", f"t5-{n}", {}, inputs=INPUTS, targets=TARGETS)
     R.generate("t5-prefix-beam4", t5, "t5", "t5-s2s", "t5-prefix", G({"num_beams": 4}))
     R.generate("t5-mam-beam3", t5, "t5", "t5-s2s", "t5-mam", G({"num_beams": 3}))
+    R.generate("t5-unipelt-beam3", t5, "t5", "t5-s2s", "t5-unipelt", G({"num_beams": 3}))
+    R.generate("t5-unipelt-long-greedy", t5, "t5", "t5-s2s", "t5-unipelt", {"max_new_tokens": 20, "num_beams": 1},
+               inputs=long_input)
     stack = {"stack": ["t5-prefix", "t5-prefix_long"]}
     R.generate("t5-stack-prefixes-greedy", t5, "t5", "t5-s2s", stack, G({"num_beams": 1}))
     R.score("t5-stack-prefixes-score", t5, "t5", "t5-s2s", stack, {})
@@ -190,7 +205,11 @@ def main():
     # every encoder layer left out: the encoder has no prefix (leaving out some layers of a stack fails in 3.2.1)
     add_prefix(t5g, "t5g", "prefix_dec", PrefixTuningConfig(prefix_length=7, bottleneck_size=24, leave_out=[0, 1]),
                "t5g-prefix_dec")
-    gnames = ("prefix", "prefix_flat", "prefix_dec")
+    # gates on keys and values apart (shared_gating false)
+    add_prefix(t5g, "t5g", "prefix_gates", PrefixTuningConfig(prefix_length=5, bottleneck_size=24, use_gating=True,
+                                                                shared_gating=False), "t5g-prefix_gates")
+    add_prefix(t5g, "t5g", "unipelt", unipelt(6, 24), "t5g-unipelt")
+    gnames = ("prefix", "prefix_flat", "prefix_dec", "prefix_gates", "unipelt")
     for n in gnames:
         log.append(f"t5g-{n} moves base log-probs by up to {s2s.moved(t5g, R, 't5', 't5g-' + n, {}):.2f}")
     for n in gnames:

@@ -9,7 +9,7 @@ import path from "node:path";
 import { lora, type LoraWeights } from "../../../src/methods/lora.ts";
 import { forward, type BottleneckWeights, type BottleneckShape } from "../../../src/methods/bottleneck.ts";
 import { buildFeeds, runLength, type Job, type RowJob } from "../../../src/engine/plan.ts";
-import { GATE_MASK, type GraphSpec } from "../../../src/graph/spec.ts";
+import { GATE_MASK, hasGates, type GraphSpec } from "../../../src/graph/spec.ts";
 import type { LoadedAdapter, LoadedModel } from "../../../src/store/catalog.ts";
 import { allTokens, linearJs, maxDiff, partFeeds, random, runHook } from "../../support/hook-graph.ts";
 import { adapterJson, bertFamily, bertM, loadParts } from "../../support/methods-store.ts";
@@ -114,13 +114,13 @@ test("a run with gates is padded to each row's request length, and the gate mask
   assert.equal(bare.feeds[GATE_MASK], undefined);
 });
 
-test("gates on translation models are refused by name (the decoder's gates would average over the generated tokens)", () => {
-  const store = path.join(LOCAL_FIXTURES, "seq2seq-prefix");
-  const read = (p: string) => JSON.parse(readFileSync(path.join(store, p), "utf8"));
-  const model = parseModelConfig(read("models/bart-x/config.json"));
-  const j = read("adapters/bart-mam/adapter_config.json");
-  const dict = readSafetensors(new Uint8Array(readFileSync(path.join(store, "adapters/bart-mam/adapter.safetensors"))));
-  const gated = { ...j, config: { ...j.config, configs: j.config.configs.map((c: Record<string, unknown>) => (c.architecture === "prefix_tuning" ? c : { ...c, use_gating: true })) } };
-  assert.throws(() => readAdapterParts(parseAdapterConfig(gated), dict, familyFor("bart"), model), /adapter "mam": use_gating is served on encoder models only \(not on bart\)/);
-  assert.doesNotThrow(() => readAdapterParts(parseAdapterConfig(j), dict, familyFor("bart"), model));
+test("UniPELT on translation models: gated LoRA, prefix tuning and bottleneck parts, whose runs feed gate masks", () => {
+  for (const [store, model, name] of [["seq2seq-prefix", "bart-x", "bart-unipelt"], ["t5-prefix", "t5g-x", "t5g-unipelt"]]) {
+    const read = (p: string) => JSON.parse(readFileSync(path.join(LOCAL_FIXTURES, store, p), "utf8"));
+    const config = parseModelConfig(read(`models/${model}/config.json`));
+    const dict = readSafetensors(new Uint8Array(readFileSync(path.join(LOCAL_FIXTURES, store, `adapters/${name}/adapter.safetensors`))));
+    const parts = readAdapterParts(parseAdapterConfig(read(`adapters/${name}/adapter_config.json`)), dict, familyFor(config.modelType), config);
+    assert.deepEqual(parts.map((p) => [p.method.name, p.spec.shape?.gated]).sort(), [["bottleneck", true], ["lora", true], ["prefix", true]], name);
+    assert.ok(hasGates({ block: { t: "adapter", slot: 0 }, slots: [{ kind: "adapter", parts: parts.map((p) => p.spec) }], averages: 0, embeddings: null }), name);
+  }
 });
