@@ -89,3 +89,26 @@ describe("prefix tuning on a translation model: compositions AdapterHub 3.2.1 re
     assert.equal(same.status, 200, JSON.stringify(same.json));
   });
 });
+
+describe("prefix tuning on T5: compositions AdapterHub 3.2.1 refuses", () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer(path.join(LOCAL_FIXTURES, "t5-prefix"));
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  test("a stack of prefixes at different attention layers is a 422; prefixes at the same layers stack", async () => {
+    const ask = (adapters: unknown) => post(`${server.url}/v1/score`, { model: "t5-s2s", inputs: ["The movie was great!"], targets: ["Der Film war toll!"], tasks: [{ adapters }] });
+    // t5-prefix_self has a prefix on the decoder's self-attention only
+    const mixed = await ask({ stack: ["t5-prefix", "t5-prefix_self"] });
+    assert.equal(mixed.status, 422);
+    assert.match(mixed.json.detail, /stack mixes prefix-tuned adapter "t5-prefix" with "t5-prefix_self", whose prefixes sit at other attention layers/);
+    const same = await ask({ stack: ["t5-prefix_flat", "t5-mam"] });
+    assert.equal(same.status, 200, JSON.stringify(same.json));
+    // both prefixes move the position bias: the stack scores differently from either alone
+    const alone = await ask("t5-prefix_flat");
+    assert.notDeepEqual(same.json.results[0].outputs[0].token_logprobs, alone.json.results[0].outputs[0].token_logprobs);
+  });
+});
