@@ -1,11 +1,21 @@
 // Runs inside a worker thread (see worker-pool.ts): onnxruntime-node's session.run blocks its thread for the
 // whole forward pass, so sessions live here and the main thread only exchanges messages.
+import os from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import type { WorkerMessage, WorkerRequest, WorkerResponse, WorkerSettings } from "./worker-pool.ts";
 import { sessionOptions } from "./session-options.ts";
 
 const settings = workerData as WorkerSettings;
+// On Linux a nice value belongs to a thread, and the threads it starts inherit it: set here, before any session
+// exists, it covers this worker and onnxruntime's thread pools (elsewhere it would lower the whole process).
+if (settings.nice && process.platform === "linux") {
+  try {
+    os.setPriority(settings.nice);
+  } catch {
+    // a container may forbid it; inference then shares the HTTP thread's priority
+  }
+}
 const stop = new Int32Array(settings.stop);
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 /** tensors kept between runs of a decoding loop (see RunRequest.state) */
@@ -15,8 +25,8 @@ async function createSession(model: Uint8Array | string, noArena = false): Promi
   try {
     // From a file, the graph's external weights are mapped, shared by every session of the model; prepacking
     // would give each session its own packed copy of them.
-    if (typeof model === "string") return await ort.InferenceSession.create(model, sessionOptions(settings.device, settings.intraOpThreads, true));
-    const opts = sessionOptions(settings.device, settings.intraOpThreads, false);
+    if (typeof model === "string") return await ort.InferenceSession.create(model, sessionOptions(settings.device, settings.intraOpThreads, true, settings.spin));
+    const opts = sessionOptions(settings.device, settings.intraOpThreads, false, settings.spin);
     return await ort.InferenceSession.create(model, noArena ? { ...opts, enableCpuMemArena: false } : opts);
   } catch (e) {
     if (settings.device !== "cuda") throw e;

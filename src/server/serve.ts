@@ -2,6 +2,7 @@ import { serve as nodeServe } from "@hono/node-server";
 import type { Server } from "node:http";
 import pino from "pino";
 import { createApp } from "../api/app.ts";
+import { EventLoopPressure } from "./event-loop-pressure.ts";
 import { Metrics } from "../api/metrics.ts";
 import type { ApiKey } from "../api/tenants.ts";
 import type { CacheStats } from "../core/cache-stats.ts";
@@ -57,6 +58,17 @@ export interface ServeOptions {
   batch?: Partial<BatchOptions>;
   /** per-model queue limits and per-request budgets (admission.ts) */
   admission?: Partial<AdmissionLimits>;
+  /**
+   * While the event loop runs later than this (ms), inference requests are refused with 503 overloaded
+   * (event-loop-pressure.ts). Off when absent or 0; `polyhead serve` and the container default to 50.
+   */
+  maxEventLoopDelayMs?: number;
+  /** ...but only while the server holds at least this many requests (default 32): a late loop with few is busy, not overloaded */
+  shedMinInFlight?: number;
+  /** onnxruntime's threads spin-wait between operators (worker-pool.ts DEFAULT_SPIN) */
+  spin?: boolean;
+  /** Linux: the inference threads' nice value (worker-pool.ts DEFAULT_WORKER_NICE) */
+  workerNice?: number;
   /** when set, /v1/* requests must carry it in x-polyhead-secret (set by the edge Worker) */
   backendSecret?: string;
   /** API keys (SHA-256 hashes) → tenants and limits: when given, /v1/* requires a key (env POLYHEAD_KEYS / POLYHEAD_KEYS_FILE, never a flag) */
@@ -79,7 +91,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   await store.check?.();
   const logOptions = { level: opts.quiet ? "warn" : "info" };
   const log = opts.logDestination ? pino(logOptions, opts.logDestination) : pino(logOptions);
-  const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu", maxGraphs: opts.maxGraphs, maxGraphBytes: opts.maxGraphBytes });
+  const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu", maxGraphs: opts.maxGraphs, maxGraphBytes: opts.maxGraphBytes, spin: opts.spin, nice: opts.workerNice });
   // A GPU that cannot be used should stop the start, not every request after it.
   if (opts.device === "cuda") await probeDevice(pool).catch(async (e) => {
     await pool.close();
@@ -114,6 +126,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   );
   const preload = new Preloader((name) => engine.warm(name, opts.warm ?? []), () => catalog.list("models"), opts.models, log);
   const translator = new Translator(catalog, engine, pool);
+  const pressure = new EventLoopPressure(opts.maxEventLoopDelayMs ?? 0, opts.shedMinInFlight).start();
   const app = createApp({
     engine,
     translator,
@@ -124,6 +137,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     readiness: () => preload.state(),
     backendSecret: opts.backendSecret,
     keys: opts.keys,
+    pressure: () => pressure.check(inFlight),
   });
   // Requests being answered, also those whose client has gone: close() lets
   // them finish before the worker pool goes away.
@@ -151,6 +165,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     port,
     async close() {
       preload.stop();
+      pressure.stop();
       // Graceful: idle keep-alive sockets go now, requests in flight get 2 s to finish.
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => (server as Server).closeAllConnections?.(), 2000);

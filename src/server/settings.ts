@@ -3,9 +3,13 @@ import { parseKeys, type ApiKey } from "../api/tenants.ts";
 import { formatIssues } from "../core/issues.ts";
 import { DEFAULT_ADMISSION, type AdmissionLimits } from "../engine/admission.ts";
 import { DEFAULT_BATCH, type BatchOptions } from "../engine/batcher.ts";
+import { DEFAULT_WORKER_NICE } from "../engine/worker-pool.ts";
 import { CompositionSchema, type Composition } from "../engine/composition.ts";
 import type { ServeOptions } from "./serve.ts";
 import { PRECISIONS, type Precision } from "../graph/quantize.ts";
+
+/** --max-event-loop-delay's default, ms: well under /healthz's 100 ms, well over a busy loop's usual turns. */
+export const DEFAULT_MAX_EVENT_LOOP_DELAY_MS = 50;
 
 // The server's configuration from outside, in one place: the container reads
 // it from env vars (optionsFromEnv), `polyhead serve` from flags built from
@@ -34,6 +38,16 @@ export const SERVE_SETTINGS = {
     env: "POLYHEAD_PRECISION",
     help: "fp32: exact, as AdapterHub computes (default); int8: the base model's linear layers quantised to int8 at load (dynamic quantisation), faster, approximate, CPU only; fp16: the base model's MatMuls in half precision (for --device cuda), approximate; adapters, fusions and heads stay fp32",
   },
+  spin: {
+    flag: "--spin <bool>",
+    env: "POLYHEAD_SPIN",
+    help: "onnxruntime's threads spin-wait between operators: ~3% faster alone, but under load they take the CPU the HTTP thread needs (default: false)",
+  },
+  workerNice: {
+    flag: "--worker-nice <n>",
+    env: "POLYHEAD_WORKER_NICE",
+    help: `Linux: the nice value of the inference threads (0..19), so that under load the HTTP thread (parsing, refusals, /healthz, answers) goes first; 0: the same priority (default: ${DEFAULT_WORKER_NICE})`,
+  },
   maxGraphs: { flag: "--max-graphs <n>", env: "POLYHEAD_MAX_GRAPHS", help: "compiled graphs (composition shapes) each worker keeps; the least recently used are released (default: 32)" },
   maxGraphBytes: { flag: "--max-graph-bytes <n>", env: "POLYHEAD_MAX_GRAPH_BYTES", help: "bytes of compiled graphs each worker keeps (default: 8 GiB)" },
   models: { flag: "--models <names>", env: "POLYHEAD_MODELS", help: "comma-separated base models to load at start (default: every folder under models/)" },
@@ -50,6 +64,11 @@ export const SERVE_SETTINGS = {
   maxRequestTokens: { flag: "--max-request-tokens <n>", env: "POLYHEAD_MAX_REQUEST_TOKENS", help: `encoder tokens one request may run (inputs × branches × tokens; decoding: every step of every beam); beyond, 413 over-budget (default: ${DEFAULT_ADMISSION.maxRequestTokens})` },
   maxResponseBytes: { flag: "--max-response-bytes <n>", env: "POLYHEAD_MAX_RESPONSE_BYTES", help: `estimated bytes of one answer's JSON; beyond, 413 over-budget (default: 32 MiB)` },
   maxQueueMs: { flag: "--max-queue-ms <ms>", env: "POLYHEAD_MAX_QUEUE_MS", help: `how long the work a model holds may take at its measured throughput (the wait a new request would have); beyond, 503 overloaded (default: ${DEFAULT_ADMISSION.maxQueueMs})` },
+  maxEventLoopDelay: {
+    flag: "--max-event-loop-delay <ms>",
+    env: "POLYHEAD_MAX_EVENT_LOOP_DELAY",
+    help: `while the HTTP thread's event loop runs later than this, inference requests get 503 overloaded with Retry-After before their bodies are read, so /healthz and the requests taken stay fast; 0: never (default: ${DEFAULT_MAX_EVENT_LOOP_DELAY_MS})`,
+  },
   warm: {
     flag: "--warm <composition>",
     env: "POLYHEAD_WARM",
@@ -101,6 +120,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
     maxResponseBytes: int("maxResponseBytes", 1),
     maxQueueMs: num("maxQueueMs", 1),
   };
+  const maxEventLoopDelay = num("maxEventLoopDelay");
   const batch: Partial<BatchOptions> = { maxRows: int("maxBatchRows", 1), maxTokens: int("maxBatchTokens", 1), maxWaitMs: num("maxWaitMs") };
   return {
     store: raw("store") ?? "adapters",
@@ -110,6 +130,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
     device,
     shareWeights: bool("shareWeights"),
     precision: precision as Precision,
+    spin: bool("spin"),
+    workerNice: workerNice(int("workerNice"), name("workerNice")),
     maxGraphs: int("maxGraphs", 1),
     maxGraphBytes: int("maxGraphBytes", 1),
     models: raw("models")?.split(",").map((m) => m.trim()).filter(Boolean),
@@ -120,12 +142,18 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
     budgetBytes: int("budgetBytes"),
     batch: Object.fromEntries(Object.entries(batch).filter(([, v]) => v !== undefined)),
     admission: Object.fromEntries(Object.entries(admission).filter(([, v]) => v !== undefined)),
+    maxEventLoopDelayMs: maxEventLoopDelay ?? DEFAULT_MAX_EVENT_LOOP_DELAY_MS,
     warm: warmCompositions(overrides.warm ?? env[SERVE_SETTINGS.warm.env], name("warm")),
     // a secret: from the environment only, never a flag (flags show in process lists)
     backendSecret: env.POLYHEAD_BACKEND_SECRET || undefined,
     // API keys (hashes) → tenants: env only too
     keys: apiKeys(env),
   };
+}
+
+function workerNice(n: number | undefined, name: string): number | undefined {
+  if (n !== undefined && n > 19) throw new Error(`${name}: expected a nice value from 0 to 19, got ${n}`);
+  return n;
 }
 
 /** POLYHEAD_KEYS (a JSON array) or the JSON file named by POLYHEAD_KEYS_FILE; undefined when neither is set. */

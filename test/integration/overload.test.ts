@@ -179,3 +179,66 @@ describe("disconnected clients", () => {
     assert.equal(good.status, 200, good.text);
   });
 });
+
+// The HTTP thread itself overloaded (with a small model it, not the encoder, is
+// the bottleneck): a server that refuses while its event loop is more than 1 ms
+// late, made late on purpose while a burst is in flight.
+describe("overload of the HTTP thread (--max-event-loop-delay)", () => {
+  let server: RunningServer;
+  before(async () => {
+    // a client in this process cannot keep the default 32 requests in flight
+    server = await startServer(ADAPTERHUB_FIXTURES, { maxEventLoopDelayMs: 1, shedMinInFlight: 2 });
+  });
+  after(() => server.close());
+
+  /** Holds this thread (the server's too: it runs in this process) for `ms`. */
+  const block = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+  };
+
+  test("a request alone right after the loop was held is served: a late loop with little in flight is busy, not overloaded", async () => {
+    await post(`${server.url}/v1/predict`, BODIES[0]); // loads the adapter
+    block(100);
+    const res = await post(`${server.url}/v1/predict`, BODIES[0]);
+    assert.equal(res.status, 200, res.text);
+  });
+
+  test("a burst while the loop runs late: refused at once with 503 overloaded naming the setting, the rest served correctly, /healthz and reads answered", async () => {
+    const alone: Answer[] = [];
+    for (const b of BODIES) alone.push(await post(`${server.url}/v1/predict`, b));
+    for (const a of alone) assert.equal(a.status, 200, a.text);
+    let bursting = true;
+    // hold the loop now and then during the burst, as a flood of requests would
+    const holder = (async () => {
+      while (bursting) {
+        await new Promise((r) => setTimeout(r, 5));
+        block(20);
+      }
+    })();
+    const burst = await Promise.all(
+      Array.from({ length: 120 }, async (_, i) => ({ i, answer: await post(`${server.url}/v1/predict`, BODIES[i % BODIES.length]) })),
+    );
+    const health = await fetch(`${server.url}/healthz`);
+    const reads = await fetch(`${server.url}/v1/adapters`);
+    bursting = false;
+    await holder;
+    assert.equal(health.status, 200, "/healthz is never refused");
+    assert.equal(reads.status, 200, "reads are never refused");
+
+    const shed = burst.filter((b) => b.answer.status === 503);
+    const served = burst.filter((b) => b.answer.status === 200);
+    assert.equal(served.length + shed.length, burst.length, `only 200 and 503: ${burst.filter((b) => ![200, 503].includes(b.answer.status)).map((b) => b.answer.text).join("; ")}`);
+    assert.ok(shed.length > 0, "some requests are refused while the loop is late");
+    assert.ok(served.length > 0, "the others are served");
+    for (const { answer: a } of shed) {
+      assert.equal(a.headers.get("content-type"), "application/problem+json");
+      assert.equal(a.json.type, "https://polyhead.dev/problems/overloaded");
+      assert.match(a.json.detail, /event loop runs \d+ ms late, limit 1 ms: --max-event-loop-delay \/ POLYHEAD_MAX_EVENT_LOOP_DELAY.*retry after 1 s/);
+      assert.equal(a.headers.get("retry-after"), "1");
+    }
+    for (const { i, answer: a } of served) assertSameOutputs(a, alone[i % BODIES.length], `request ${i}`);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, new RegExp(`polyhead_http_requests_total\\{method="POST",route="/v1/predict",status="503"\\} ${shed.length}\\b`), "refusals are counted");
+  });
+});

@@ -1,0 +1,91 @@
+// Load shedding on the HTTP thread's own lateness. Admission control
+// (engine/admission.ts) bounds the work queued for the inference workers, but
+// with a small model the HTTP thread itself is the bottleneck: parsing,
+// validating, planning and answering each request costs it about as much as
+// the encoder run costs a worker. Past that thread's capacity every callback
+// waits behind a growing backlog, /healthz included. So while the event loop
+// runs late, new inference requests are refused at once (503 overloaded with
+// Retry-After), before their bodies are read: a refusal costs a fraction of
+// an answer, the loop catches up, and the requests it does take are answered
+// in time. Like fastify's under-pressure, with hysteresis so that shedding
+// does not flap at the threshold.
+
+export interface LoopClock {
+  now(): number;
+  every(ms: number, f: () => void): { stop(): void };
+}
+
+const realClock: LoopClock = {
+  now: () => performance.now(),
+  every(ms, f) {
+    const t = setInterval(f, ms);
+    t.unref();
+    return { stop: () => clearInterval(t) };
+  },
+};
+
+export class EventLoopPressure {
+  private lastTick: number;
+  /** how late the last tick came, ms */
+  private lag = 0;
+  private shedding = false;
+  private ticker: { stop(): void } | null = null;
+  /** requests refused since start */
+  shed = 0;
+
+  constructor(
+    /** refuse while the loop is later than this (ms); 0 turns shedding off */
+    readonly maxDelayMs: number,
+    /** never refuse while the server holds fewer requests than this */
+    readonly minInFlight = 32,
+    private readonly tickMs = 10,
+    private readonly clock: LoopClock = realClock,
+  ) {
+    this.lastTick = clock.now();
+  }
+
+  start(): this {
+    if (this.maxDelayMs > 0 && !this.ticker) {
+      this.lastTick = this.clock.now();
+      this.ticker = this.clock.every(this.tickMs, () => {
+        const now = this.clock.now();
+        this.lag = Math.max(0, now - this.lastTick - this.tickMs);
+        this.lastTick = now;
+        // on at the limit, off only once the loop is well within it
+        if (this.lag > this.maxDelayMs) this.shedding = true;
+        else if (this.lag < this.maxDelayMs / 2) this.shedding = false;
+      });
+    }
+    return this;
+  }
+
+  stop(): void {
+    this.ticker?.stop();
+    this.ticker = null;
+  }
+
+  /**
+   * How late the loop is now: the last tick's lateness, or, when the current
+   * turn of the loop has already run past the next tick, how far past.
+   */
+  delayMs(): number {
+    return Math.max(this.lag, this.clock.now() - this.lastTick - this.tickMs);
+  }
+
+  /**
+   * null to go on; else why the request is refused and when to retry.
+   * `inFlight`: requests the server holds now. A loop that is late while it
+   * holds few is not overloaded but busy with one long task (e.g. building a
+   * new composition's graph): refusing then would turn away a lone request.
+   */
+  check(inFlight: number): { detail: string; retryAfter: number } | null {
+    if (!this.ticker || inFlight < this.minInFlight) return null;
+    const delay = this.delayMs();
+    if (!this.shedding && delay <= this.maxDelayMs) return null;
+    this.shed++;
+    return {
+      detail: `the server is busier than it can answer in time (its event loop runs ${Math.round(delay)} ms late, limit ${this.maxDelayMs} ms: --max-event-loop-delay / POLYHEAD_MAX_EVENT_LOOP_DELAY)`,
+      retryAfter: 1,
+    };
+  }
+}
