@@ -23,6 +23,8 @@
 // overloaded), requests left without an answer at the client timeout,
 // latency of the served and of the refused, /healthz p50/p99/max, the
 // server's event-loop delay (p99, max) and RSS. LOAD_OVERLOAD=0 skips it.
+// LOAD_SERVER_NODE_FLAGS: node flags for that server, e.g. "--cpu-prof
+// --cpu-prof-dir=/tmp/prof" to see where its HTTP thread's time goes.
 
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -239,11 +241,14 @@ async function scrape(url: string): Promise<Record<string, number>> {
   return out;
 }
 
+/** LOAD_SERVER_NODE_FLAGS: node flags for the overload phase's server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof). */
+const SERVER_NODE_FLAGS = (process.env.LOAD_SERVER_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+
 export async function runOverload(opts: OverloadOptions): Promise<OverloadResult> {
   const factor = opts.factor ?? 2;
   const timeout = opts.clientTimeout ?? 10;
   const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--store", opts.store ?? ADAPTERHUB_FIXTURES, "--port", "0"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, "--import", "tsx", "src/cli/main.ts", "serve", "--store", opts.store ?? ADAPTERHUB_FIXTURES, "--port", "0"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
   let serverErrors = 0;
   let counting = false;
   let lineBuf = "";
