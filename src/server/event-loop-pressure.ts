@@ -24,11 +24,18 @@ const realClock: LoopClock = {
   },
 };
 
+/** ticks in a row under half the limit before shedding stops */
+const CALM_TICKS = 10;
+
 export class EventLoopPressure {
   private lastTick: number;
   /** how late the last tick came, ms */
   private lag = 0;
   private shedding = false;
+  /** ticks in a row that came late */
+  private lateTicks = 0;
+  /** ticks in a row well within the limit */
+  private calmTicks = 0;
   private ticker: { stop(): void } | null = null;
   /** requests refused since start */
   shed = 0;
@@ -51,9 +58,16 @@ export class EventLoopPressure {
         const now = this.clock.now();
         this.lag = Math.max(0, now - this.lastTick - this.tickMs);
         this.lastTick = now;
-        // on at the limit, off only once the loop is well within it
-        if (this.lag > this.maxDelayMs) this.shedding = true;
-        else if (this.lag < this.maxDelayMs / 2) this.shedding = false;
+        // On when two ticks in a row come late (one late tick is a long task, or a burst read at once); off only
+        // after CALM_TICKS in a row well within the limit, so that an overload is not let back in every other turn.
+        if (this.lag > this.maxDelayMs) {
+          this.calmTicks = 0;
+          if (++this.lateTicks >= 2) this.shedding = true;
+        } else {
+          this.lateTicks = 0;
+          if (this.lag >= this.maxDelayMs / 2) this.calmTicks = 0;
+          else if (++this.calmTicks >= CALM_TICKS) this.shedding = false;
+        }
       });
     }
     return this;
@@ -64,12 +78,9 @@ export class EventLoopPressure {
     this.ticker = null;
   }
 
-  /**
-   * How late the loop is now: the last tick's lateness, or, when the current
-   * turn of the loop has already run past the next tick, how far past.
-   */
+  /** How late the loop's last tick came, ms. */
   delayMs(): number {
-    return Math.max(this.lag, this.clock.now() - this.lastTick - this.tickMs);
+    return this.lag;
   }
 
   /**
@@ -80,8 +91,10 @@ export class EventLoopPressure {
    */
   check(inFlight: number): { detail: string; retryAfter: number } | null {
     if (!this.ticker || inFlight < this.minInFlight) return null;
-    const delay = this.delayMs();
-    if (!this.shedding && delay <= this.maxDelayMs) return null;
+    // Only what the ticks saw, not how long the current turn has run: a burst
+    // that arrives at once is read in one long turn, and is not an overload.
+    if (!this.shedding) return null;
+    const delay = this.lag;
     this.shed++;
     return {
       detail: `the server is busier than it can answer in time (its event loop runs ${Math.round(delay)} ms late, limit ${this.maxDelayMs} ms: --max-event-loop-delay / POLYHEAD_MAX_EVENT_LOOP_DELAY)`,
