@@ -5,7 +5,7 @@ import { folderNames } from "../store/inventory.ts";
 import type { Store } from "../store/store.ts";
 
 // "adapter "sentimnt" not found; did you mean "sentiment"?": an unknown
-// adapter or fusion is answered with the closest names the caller may use,
+// adapter, fusion or head is answered with the closest names the caller may use,
 // the shared ones and its own tenant's, never another tenant's (a tenant's
 // namespace folder is not a name either: only folders holding the kind's
 // config count). Worked out only on the way out of a 404.
@@ -14,13 +14,20 @@ const LOOKUPS = 12;
 
 /** The error, with the closest visible names added to a plain "not found"; any other error as it is. */
 export async function withSuggestions(e: unknown, store: Store, tenant: string | undefined): Promise<unknown> {
-  if (!(e instanceof NotFoundError) || (e.kind !== "adapter" && e.kind !== "fusion")) return e;
+  if (!(e instanceof NotFoundError) || (e.kind !== "adapter" && e.kind !== "fusion" && e.kind !== "head")) return e;
   if (e.message !== `${e.kind} "${e.name}" not found`) return e; // it already says more
   try {
-    const names = await folderNames(store, e.kind, tenant);
+    // a head is named by the adapter or fusion folder it lies in (or its saved name, found by a scan)
+    const kinds = e.kind === "head" ? (["adapter", "fusion"] as const) : [e.kind];
+    const candidates = (await Promise.all(kinds.map(async (k) => (await folderNames(store, k, tenant)).map((n) => ({ n, file: `${KIND_DIR[k]}/${n}/${CONFIG_FILE[e.kind === "head" ? "head" : k]}` }))))).flat();
     const near: string[] = [];
-    for (const n of closest(e.name, names, LOOKUPS)) {
-      if (await store.head(`${KIND_DIR[e.kind]}/${n}/${CONFIG_FILE[e.kind]}`)) near.push(n);
+    for (const n of closest(e.name, [...new Set(candidates.map((c) => c.n))], LOOKUPS)) {
+      for (const c of candidates.filter((c) => c.n === n)) {
+        if (await store.head(c.file)) {
+          near.push(n);
+          break;
+        }
+      }
       if (near.length === 3) break;
     }
     if (!near.length) return e;

@@ -47,6 +47,9 @@ describe("helpful errors", () => {
     const far = await predict("zzzzzzzzzzzz");
     assert.equal(far.status, 404);
     assert.equal(far.json.detail, 'adapter "zzzzzzzzzzzz" not found', "nothing close, nothing suggested");
+    const head = await predict("sentiment", ["a fine day"], { head: "topik" });
+    assert.equal(head.status, 404, head.text);
+    assert.match(head.json.detail, /^head "topik" not found; did you mean "topic"/);
   });
 
   test("a text cut to the maximum length is flagged truncated; one that fits is not", async () => {
