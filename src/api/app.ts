@@ -8,7 +8,6 @@ import { bodyLimit } from "./middleware/body-limit.ts";
 import { notFound, onError } from "./middleware/errors.ts";
 import { requestLog, type Log } from "./middleware/request-log.ts";
 import { backendSecret } from "./middleware/secret.ts";
-import { shedUnderPressure, type Pressure } from "./middleware/shed.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { inferenceRoutes, type InferenceDeps } from "./routes/inference.ts";
 import { opsRoutes, type Readiness } from "./routes/ops.ts";
@@ -20,9 +19,9 @@ import { withSuggestions } from "./suggest.ts";
 
 // The HTTP API as a runtime-neutral Hono app: it takes web-standard Requests
 // and never touches Node APIs, so the same routes run in any Hono runtime.
-// Middleware runs in this order: request id and log line, load shedding,
-// backend secret, API keys (tenant, limits), body limit; then one route file
-// per group.
+// Middleware runs in this order: request id and log line, backend secret,
+// API keys (tenant, limits), body limit; then one route file per group. (An
+// overloaded Node server refuses before the app: server/shed.ts.)
 
 export interface AppDeps extends InferenceDeps, Partial<TranslationDeps> {
   /** the store the listing routes read */
@@ -36,8 +35,6 @@ export interface AppDeps extends InferenceDeps, Partial<TranslationDeps> {
   backendSecret?: string;
   /** API keys (SHA-256 hashes) → tenants and limits; when given, /v1/* requires one of them */
   keys?: ApiKey[];
-  /** when it says the server is too busy, POST /v1/* is refused with 503 overloaded before its body is read */
-  pressure?: Pressure;
 }
 
 export function createApp(deps: AppDeps) {
@@ -49,7 +46,6 @@ export function createApp(deps: AppDeps) {
   const metrics = deps.metrics ?? new Metrics();
 
   app.use("*", requestLog(metrics, deps.log));
-  if (deps.pressure) app.use("/v1/*", shedUnderPressure(deps.pressure));
   if (deps.backendSecret) app.use("/v1/*", backendSecret(deps.backendSecret));
   if (deps.keys?.length) app.use("/v1/*", apiKeyAuth(deps.keys));
   app.use("/v1/*", bodyLimit());

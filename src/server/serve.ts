@@ -1,8 +1,9 @@
-import { serve as nodeServe } from "@hono/node-server";
-import type { Server } from "node:http";
+import { getRequestListener } from "@hono/node-server";
+import { createServer } from "node:http";
 import pino from "pino";
 import { createApp } from "../api/app.ts";
 import { EventLoopPressure } from "./event-loop-pressure.ts";
+import { shedder } from "./shed.ts";
 import { Metrics } from "../api/metrics.ts";
 import type { ApiKey } from "../api/tenants.ts";
 import type { CacheStats } from "../core/cache-stats.ts";
@@ -60,7 +61,7 @@ export interface ServeOptions {
   admission?: Partial<AdmissionLimits>;
   /**
    * While the event loop runs later than this (ms), inference requests are refused with 503 overloaded
-   * (event-loop-pressure.ts). Off when absent or 0; `polyhead serve` and the container default to 50.
+   * (event-loop-pressure.ts). Off when absent or 0; `polyhead serve` and the container default to 30.
    */
   maxEventLoopDelayMs?: number;
   /** ...but only while the server holds at least this many requests (default 32): a late loop with few is busy, not overloaded */
@@ -137,7 +138,6 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     readiness: () => preload.state(),
     backendSecret: opts.backendSecret,
     keys: opts.keys,
-    pressure: () => pressure.check(inFlight),
   });
   // Requests being answered, also those whose client has gone: close() lets
   // them finish before the worker pool goes away.
@@ -151,10 +151,34 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       if (--inFlight === 0) drained?.();
     }
   };
+  const shed = shedder({
+    pressure,
+    inFlight: () => inFlight,
+    routes: new Set(app.routes.filter((r) => r.method === "POST").map((r) => r.path)),
+    onShed: (route, seconds) => {
+      metrics.observeRequest("POST", route, 503, seconds);
+      shedSince++;
+    },
+  });
+  // refusals are summed up in one log line every few seconds, not one line each
+  let shedSince = 0;
+  const shedLog = setInterval(() => {
+    if (shedSince === 0) return;
+    log.warn({ refused: shedSince, event_loop_ms: Math.round(pressure.delayMs()) }, "overloaded: requests refused while the event loop ran late");
+    shedSince = 0;
+  }, 5000);
+  shedLog.unref();
   const host = opts.host ?? "127.0.0.1";
-  const server = await new Promise<ReturnType<typeof nodeServe>>((resolve, reject) => {
-    const s = nodeServe({ fetch: counted, port: opts.port, hostname: host }, () => resolve(s));
-    s.once("error", reject);
+  const listener = getRequestListener(counted, { hostname: host });
+  const server = createServer((req, res) => {
+    if (!shed(req, res)) void listener(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : opts.port;
@@ -166,14 +190,15 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     async close() {
       preload.stop();
       pressure.stop();
+      clearInterval(shedLog);
       // Graceful: idle keep-alive sockets go now, requests in flight get 2 s to finish.
       await new Promise<void>((resolve) => {
-        const force = setTimeout(() => (server as Server).closeAllConnections?.(), 2000);
+        const force = setTimeout(() => server.closeAllConnections(), 2000);
         server.close(() => {
           clearTimeout(force);
           resolve();
         });
-        (server as Server).closeIdleConnections?.();
+        server.closeIdleConnections();
       });
       if (inFlight > 0) {
         await new Promise<void>((resolve) => {

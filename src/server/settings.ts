@@ -8,8 +8,8 @@ import { CompositionSchema, type Composition } from "../engine/composition.ts";
 import type { ServeOptions } from "./serve.ts";
 import { PRECISIONS, type Precision } from "../graph/quantize.ts";
 
-/** --max-event-loop-delay's default, ms: well under /healthz's 100 ms, well over a busy loop's usual turns. */
-export const DEFAULT_MAX_EVENT_LOOP_DELAY_MS = 50;
+/** --max-event-loop-delay's default, ms: under /healthz's 100 ms with room for a turn's tail, over a busy loop's usual turns. */
+export const DEFAULT_MAX_EVENT_LOOP_DELAY_MS = 30;
 
 // The server's configuration from outside, in one place: the container reads
 // it from env vars (optionsFromEnv), `polyhead serve` from flags built from

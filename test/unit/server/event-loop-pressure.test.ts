@@ -78,18 +78,31 @@ test("hysteresis: once on, shedding stays on until ten ticks in a row come well 
   assert.equal(p.check(MANY), null, "off stays off under the limit");
 });
 
-test("a burst read in one long turn is not refused: only late ticks turn shedding on", () => {
+test("a burst read in one turn is taken while the turn is within the limit; one late tick after it starts nothing", () => {
   const c = fakeClock();
   const p = new EventLoopPressure(50, 32, 10, c.clock).start();
   c.tick(0);
-  for (let i = 0; i < 200; i++) {
-    c.busy(2); // 200 requests read and handled in one turn of 400 ms
+  for (let i = 0; i < 25; i++) {
+    c.busy(2); // 25 requests read and handled in one turn of 50 ms
     assert.equal(p.check(i + 1), null, `request ${i} of the burst`);
   }
-  c.tick(390);
-  assert.equal(p.check(MANY), null, "one late tick after it: still not an overload");
+  c.tick(40);
+  assert.equal(p.check(MANY), null, "one late tick after it: not an overload");
   c.tick(60);
   assert.ok(p.check(MANY), "a second late tick: what arrives now is refused");
+});
+
+test("a turn that runs past the limit refuses what it reads next: the onset of an overload, before any tick could see it", () => {
+  const c = fakeClock();
+  const p = new EventLoopPressure(50, 32, 10, c.clock).start();
+  c.tick(0);
+  c.busy(55);
+  assert.equal(p.check(MANY), null, "45 ms into the turn");
+  c.busy(20);
+  const refused = p.check(MANY);
+  assert.ok(refused, "65 ms into the turn");
+  assert.match(refused.detail, /runs 65 ms late/);
+  assert.equal(p.check(10), null, "still never with few requests in flight");
 });
 
 test("0 turns it off; stop() stops the ticks", () => {
