@@ -71,7 +71,7 @@ export interface PoolOptions {
 }
 
 /**
- * Spinning threads answer the next operator a little sooner (~3% on bert-base
+ * Spinning threads answer the next operator a little sooner (1–3% on bert-base
  * alone) but hold their cores while they wait: under load they take the CPU
  * the HTTP thread needs, and a tiny model served at 3× the rate without them.
  */

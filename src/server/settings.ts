@@ -41,7 +41,7 @@ export const SERVE_SETTINGS = {
   spin: {
     flag: "--spin <bool>",
     env: "POLYHEAD_SPIN",
-    help: "onnxruntime's threads spin-wait between operators: ~3% faster alone, but under load they take the CPU the HTTP thread needs (default: false)",
+    help: "onnxruntime's threads spin-wait between operators: 1–3% faster alone (bert-base 8×128), but under load they take the CPU the HTTP thread needs (default: false)",
   },
   workerNice: {
     flag: "--worker-nice <n>",
