@@ -66,6 +66,12 @@ export interface ServeOptions {
   maxEventLoopDelayMs?: number;
   /** ...but only while the server holds at least this many requests (default 32): a late loop with few is busy, not overloaded */
   shedMinInFlight?: number;
+  /**
+   * How long a client may take to send a request's headers, and the whole request (ms; default 10 s and
+   * 60 s): a client that trickles bytes (slowloris) holds a socket only that long. Answers may take longer.
+   */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
   /** onnxruntime's threads spin-wait between operators (worker-pool.ts DEFAULT_SPIN) */
   spin?: boolean;
   /** Linux: the inference threads' nice value (worker-pool.ts DEFAULT_WORKER_NICE) */
@@ -170,7 +176,11 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   shedLog.unref();
   const host = opts.host ?? "127.0.0.1";
   const listener = getRequestListener(counted, { hostname: host });
-  const server = createServer((req, res) => {
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  const requestTimeout = opts.requestTimeoutMs ?? 60_000;
+  // Node checks those timeouts every connectionsCheckingInterval (30 s by default): often enough to honour them
+  const connectionsCheckingInterval = Math.min(1000, headersTimeout, requestTimeout);
+  const server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval }, (req, res) => {
     if (!shed(req, res)) void listener(req, res);
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { answer, post, startServer, type Answer } from "../support/server.ts";
@@ -240,5 +241,38 @@ describe("overload of the HTTP thread (--max-event-loop-delay)", () => {
     for (const { i, answer: a } of served) assertSameOutputs(a, alone[i % BODIES.length], `request ${i}`);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`polyhead_http_requests_total\\{method="POST",route="/v1/predict",status="503"\\} ${shed.length}\\b`), "refusals are counted");
+  });
+});
+
+describe("clients that trickle their requests (slowloris)", () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer(ADAPTERHUB_FIXTURES, { headersTimeoutMs: 300, requestTimeoutMs: 600 });
+  });
+  after(() => server.close());
+
+  /** Opens a connection, sends `first`, then nothing; resolves with what the server sent and how long it kept the socket. */
+  const trickle = (first: string) =>
+    new Promise<{ text: string; ms: number }>((resolve, reject) => {
+      const started = performance.now();
+      const { port } = new URL(server.url);
+      const socket = net.connect(Number(port), "127.0.0.1", () => socket.write(first));
+      let text = "";
+      socket.on("data", (d) => (text += d));
+      socket.on("close", () => resolve({ text, ms: performance.now() - started }));
+      socket.on("error", reject);
+      setTimeout(() => reject(new Error("the server kept a trickling connection open for 10 s")), 10_000).unref();
+    });
+
+  test("a client that stops halfway through its headers, or its body, is cut off with 408; the others are served meanwhile", async () => {
+    const headers = trickle("POST /v1/predict HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n");
+    const body = trickle('POST /v1/predict HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":');
+    const good = await post(`${server.url}/v1/predict`, BODIES[0]);
+    assert.equal(good.status, 200, good.text);
+    for (const [what, p] of [["headers", headers], ["body", body]] as const) {
+      const { text, ms } = await p;
+      assert.match(text, /^HTTP\/1\.1 408/, `${what}: ${text.slice(0, 80)}`);
+      assert.ok(ms < 5000, `${what}: cut off after ${Math.round(ms)} ms`);
+    }
   });
 });
