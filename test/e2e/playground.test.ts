@@ -2,7 +2,7 @@
 // page draws must be the API's own numbers for the same input.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
@@ -171,6 +171,5 @@ describe("playground", { timeout: 20 * 60_000 }, () => {
     const shot = path.join(ROOT, "test-artifacts/playground.png");
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 1000);
-    if (process.env.POLYHEAD_UPDATE_SCREENSHOT) copyFileSync(shot, path.join(ROOT, "docs/playground.png"));
   });
 });
