@@ -133,28 +133,33 @@ def load_model(name):
     return m
 
 
-def rerun(cases, models, toks):
-    """Every case recomputed with `models`; returns the largest score difference (ids must be equal)."""
+def rerun(cases, models, toks, family=lambda model: model.split("-")[0]):
+    """Every case recomputed with `models`; returns the largest score difference (ids must be equal).
+    A case's expected value may be a list (one per branch of a Parallel / BatchSplit); `family` gives the
+    Runner's family of a model name (its tokenizer is `toks[model's prefix]`)."""
     worst = 0.0
     for c in cases:
         m = models[c["model"]]
-        fam = c["model"].split("-")[0]
-        R = Runner(toks[fam])
+        fam = family(c["model"])
+        R = Runner(toks[c["model"].split("-")[0]])
         if c["kind"] == "generate":
             R.generate(c["id"], m, fam, c["model"], c["composition"], dict(c["options"]), inputs=c["inputs"])
         else:
             R.score(c["id"], m, fam, c["model"], c["composition"], c["options"], inputs=c["inputs"],
                     targets=c["targets"])
         got, exp = R.cases[-1]["expected"], c["expected"]
-        for k in ("token_ids", "texts", "target_ids"):
-            assert got.get(k) == exp.get(k), (c["id"], k, got.get(k), exp.get(k))
-        pairs = [(a, b) for ra, rb in zip(got.get("token_logprobs") or [], exp.get("token_logprobs") or [])
-                 for a, b in zip(ra, rb)]
-        pairs += list(zip(got.get("sequence_scores") or [], exp.get("sequence_scores") or []))
-        d = max([abs(a - b) for a, b in pairs] or [0.0])
-        if d > 1e-5:
-            print(f"  {c['id']}: scores differ by {d:.1e}")
-        worst = max(worst, d)
+        got, exp = (got, exp) if isinstance(exp, list) else ([got], [exp])
+        assert len(got) == len(exp), c["id"]
+        for g, e in zip(got, exp):
+            for k in ("token_ids", "texts", "target_ids", "rows", "name"):
+                assert g.get(k) == e.get(k), (c["id"], k, g.get(k), e.get(k))
+            pairs = [(a, b) for ra, rb in zip(g.get("token_logprobs") or [], e.get("token_logprobs") or [])
+                     for a, b in zip(ra, rb)]
+            pairs += list(zip(g.get("sequence_scores") or [], e.get("sequence_scores") or []))
+            d = max([abs(a - b) for a, b in pairs] or [0.0])
+            if d > 1e-5:
+                print(f"  {c['id']}: scores differ by {d:.1e}")
+            worst = max(worst, d)
     return worst
 
 

@@ -91,42 +91,15 @@ def load_model(name):
     return m
 
 
-def rerun(cases, models, toks):
-    """make_t5_extra.rerun, also over per-branch expected values (Parallel / BatchSplit cases)."""
-    worst = 0.0
-    for c in cases:
-        m = models[c["model"]]
-        R = Runner(toks[c["model"].split("-")[0]])
-        if c["kind"] == "generate":
-            R.generate(c["id"], m, "t5", c["model"], c["composition"], dict(c["options"]), inputs=c["inputs"])
-        else:
-            R.score(c["id"], m, "t5", c["model"], c["composition"], c["options"], inputs=c["inputs"],
-                    targets=c["targets"])
-        got, exp = R.cases[-1]["expected"], c["expected"]
-        got, exp = (got, exp) if isinstance(exp, list) else ([got], [exp])
-        assert len(got) == len(exp), c["id"]
-        for g, e in zip(got, exp):
-            for k in ("token_ids", "texts", "target_ids", "rows", "name"):
-                assert g.get(k) == e.get(k), (c["id"], k, g.get(k), e.get(k))
-            pairs = [(a, b) for ra, rb in zip(g.get("token_logprobs") or [], e.get("token_logprobs") or [])
-                     for a, b in zip(ra, rb)]
-            pairs += list(zip(g.get("sequence_scores") or [], e.get("sequence_scores") or []))
-            d = max([abs(a - b) for a, b in pairs] or [0.0])
-            if d > 1e-5:
-                print(f"  {c['id']}: scores differ by {d:.1e}")
-            worst = max(worst, d)
-    return worst
-
-
 def verify(cases, tok):
     models = {name: load_model(name) for name in sorted(os.listdir(os.path.join(OUT, "models")))}
     toks = {"t5": tok, "t5g": tok}
-    worst = rerun(cases, models, toks)
+    worst = T.rerun(cases, models, toks, family=lambda model: "t5")
     assert worst < 1e-5, worst
     print(f"reloaded from the files: all {len(cases)} cases recomputed (scores within {worst:.1e})")
     for m in models.values():
         m.double()
-    worst = rerun(cases, models, toks)
+    worst = T.rerun(cases, models, toks, family=lambda model: "t5")
     assert worst < 5e-5, worst
     print(f"float64 rerun: same ids for all {len(cases)} cases, scores within {worst:.1e} of the float32 ones")
 
