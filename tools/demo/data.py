@@ -1,296 +1,653 @@
-"""Generated everyday English for the demo store: sentiment, topic, NER and QA examples.
+"""Generated everyday English for the demo store: sentiment, topic, NER and QA examples, from a small
+compositional grammar over the word lists in words.py (everyday vocabulary) and lexicon.py (names, places,
+organisations).
 
-`examples(task, split, n, seed)` draws n examples. split "train" uses the training part of every word list and
-the training templates; split "heldout" uses only held-out words where a list has them (names, places,
-organisations, sentiment and topic words, things) and only held-out templates, so a held-out sentence is never
-a training sentence with other slots filled in.
+`examples(task, split, n, seed)` draws n examples. Every choice between productions (sentence shapes, clause
+shapes, question shapes) is split 80/20 by a fixed hash of the production, and names, places and organisations
+are split the same way: split "train" uses only the training part of each, split "heldout" only the held-out
+part, so a held-out sentence is built from shapes and entities the training never saw. The everyday words
+themselves (sentiment words, topic words, things, verbs) are shared: a model trained from scratch on
+generated text cannot know what a word it never saw means.
 """
 import random
 import zlib
 
 import lexicon as L
+import words as W
 
 
-def words(s):
-    return s.split()
+def items(text):
+    """A word list: one item a line or a word, or '|'-separated items (phrases)."""
+    parts = text.replace("\n", "|").split("|") if "|" in text else text.split()
+    return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
 
 
-def split_list(items, part):
-    """A fixed 80/20 split of a word list by a hash of each word (stable across runs and machines)."""
-    held = [w for w in items if zlib.crc32(w.encode()) % 5 == 0]
-    train = [w for w in items if zlib.crc32(w.encode()) % 5 != 0]
+def held_out(item):
+    return zlib.crc32(item.encode()) % 5 == 0
+
+
+def split_list(xs, part):
+    """A fixed 80/20 split by a hash of each item (stable across runs and machines); a list too small to
+    split is used whole by both parts."""
+    if part == "all":
+        return list(xs)
+    held = [x for x in xs if held_out(x)]
+    train = [x for x in xs if not held_out(x)]
+    if not held or not train:
+        return list(xs)
     return held if part == "heldout" else train
 
 
-def dedupe(xs):
-    return list(dict.fromkeys(xs))
+class G:
+    """Everything a production draws from, for one part (train or heldout)."""
+
+    def __init__(self, part, r):
+        self.part, self.r = part, r
+
+    def pick(self, xs):
+        return self.r.choice(xs)
+
+    def prod(self, alternatives, split=True):
+        """One production among alternatives (strings or (key, fn) pairs), held out by the hash of its key
+        (split=False: kinds of sentence every part needs, e.g. negation, each with held-out phrasings inside)."""
+        fn = lambda a: not isinstance(a, str) and callable(a[1])  # noqa: E731
+        keys = [a[0] if fn(a) else str(a) for a in alternatives]
+        chosen = self.r.choice(split_list(keys, self.part) if split else keys)
+        a = alternatives[keys.index(chosen)]
+        return a[1]() if fn(a) else a
+
+    def maybe(self, p, fn, other=""):
+        return fn() if self.r.random() < p else other
 
 
-class Vocab:
-    def __init__(self, part):
-        p = part
-        # Sentiment and topic words are shared by both parts: a model trained from scratch on generated text
-        # cannot know what a word it never saw means. Held-out sentences differ in their templates and in
-        # every combination; names, places and organisations (NER, QA) are held out themselves.
-        self.pos = dedupe(words(L.POSITIVE))
-        self.neg = dedupe(words(L.NEGATIVE))
-        self.pos_verbs = words(L.POS_VERBS)
-        self.neg_verbs = words(L.NEG_VERBS)
-        self.pos_nouns = words(L.POS_NOUNS)
-        self.neg_nouns = words(L.NEG_NOUNS)
-        self.things = dedupe(words(L.THINGS))
-        self.intens = words(L.INTENSIFIERS)
-        self.topics = {t: dedupe(words(getattr(L, t.upper()))) for t in ("sports", "politics", "business", "science")}
-        self.first = split_list(dedupe(words(L.FIRST_NAMES)), p)
-        self.last = split_list(dedupe(words(L.LAST_NAMES)), p)
-        self.cities = split_list(dedupe(words(L.CITIES)), p) + split_list(L.MULTI_CITIES, p)
-        self.countries = split_list(dedupe(words(L.COUNTRIES)), p) + split_list(L.MULTI_COUNTRIES, p)
-        self.orgs = split_list(dedupe(words(L.ORGS)), p) + split_list(L.MULTI_ORGS, p)
-        self.org_suffixes = words(L.ORG_SUFFIXES)
-        self.objects = list(L.OBJECTS)
-        self.days = words(L.DAYS)
-        self.months = words(L.MONTHS)
+# ----------------------------------------------------------------------------- word tables
+
+def verb_pairs(text):
+    out = []
+    for pair in text.replace("\n", "|").split("|"):
+        ws = pair.split()
+        if len(ws) == 2:
+            out.append((ws[0], ws[1]))
+    return out
 
 
-VOCABS = {}
+def third(base):
+    if base == "have":
+        return "has"
+    if base.endswith(("s", "sh", "ch", "x", "o")):
+        return base + "es"
+    if base.endswith("y") and base[-2] not in "aeiou":
+        return base[:-1] + "ies"
+    return base + "s"
 
 
-def vocab(part):
-    if part not in VOCABS:
-        VOCABS[part] = Vocab(part)
-    return VOCABS[part]
+VT = list(dict.fromkeys(verb_pairs(W.VERBS_TRANSITIVE) + verb_pairs(W.MORE_VERBS)))
+VI = verb_pairs(W.VERBS_INTRANSITIVE)
+PEOPLE = items(W.PEOPLE)
+THINGS = list(dict.fromkeys(items(W.THINGS_EVERYDAY) + items(W.MORE_THINGS)))
+PLACES = items(W.PLACES_COMMON)
+TIMES = items(W.TIMES)
+ADJ = list(dict.fromkeys(items(W.ADJ_NEUTRAL) + items(W.MORE_ADJ)))
+ADV = items(W.ADVERBS)
+POS = list(dict.fromkeys(items(W.POS_ADJ) + items(W.MORE_POS)))
+NEG = [w for w in dict.fromkeys(items(W.NEG_ADJ) + items(W.MORE_NEG)) if w not in set(POS)]
+ADJ = [a for a in ADJ if a not in set(POS) | set(NEG)]  # neutral words only: context must not carry polarity
+POS_V = [tuple(p.split(":")) for p in W.POS_VERBS.split()]
+NEG_V = [tuple(p.split(":")) for p in W.NEG_VERBS.split()]
+POS_N, NEG_N = items(W.POS_NOUNS), items(W.NEG_NOUNS)
+POS_PH, NEG_PH = items(W.POS_PHRASES) + items(W.MORE_POS_PHRASES), items(W.NEG_PHRASES) + items(W.MORE_NEG_PHRASES)
+POS_EV, NEG_EV = items(W.POS_EVENTS), items(W.NEG_EVENTS)
+INT = items(W.INTENSIFIERS)
+RTHINGS = items(W.REVIEW_THINGS)
+TALK = items(W.TALK)
+JOBS = items(W.JOBS)
+TOPICS = ["sports", "politics", "business", "science"]
+TOPIC_WORDS = {t: (items(getattr(W, t.upper() + "_SUBJ")), items(getattr(W, t.upper() + "_VP")),
+                   items(getattr(W, t.upper() + "_NOUNS")) + items(getattr(W, "MORE_" + t.upper())))
+               for t in TOPICS}
+
+
+def names(part):
+    first = split_list(items(L.FIRST_NAMES), part)
+    last = split_list(items(L.LAST_NAMES), part)
+    cities = split_list(items(L.CITIES), part) + split_list(L.MULTI_CITIES, part)
+    countries = split_list(items(L.COUNTRIES), part) + split_list(L.MULTI_COUNTRIES, part)
+    orgs = split_list(items(L.ORGS), part) + split_list(L.MULTI_ORGS, part)
+    return first, last, cities, countries, orgs
+
+
+NAMES = {p: names(p) for p in ("train", "heldout", "all")}
+
+
+# ----------------------------------------------------------------------------- shared pieces
+
+def person(g):
+    first, last, *_ = NAMES[g.part]
+    x = g.r.random()
+    if x < 0.45:
+        return f"{g.pick(first)} {g.pick(last)}"
+    if x < 0.85:
+        return g.pick(first)
+    return g.pick(["Mr", "Mrs", "Ms", "Dr", "Professor", "President", "Mr.", "Dr."]) + " " + g.pick(last) if g.r.random() < 0.5 else g.pick(last)
+
+
+def place(g):
+    _, _, cities, countries, _ = NAMES[g.part]
+    return g.pick(cities) if g.r.random() < 0.6 else g.pick(countries)
+
+
+def org(g):
+    _, last, _, _, orgs = NAMES[g.part]
+    if g.r.random() < 0.2:
+        return g.pick(last) + " " + g.pick(items(L.ORG_SUFFIXES))
+    return g.pick(orgs)
+
+
+def det(g):
+    return g.pick(["the", "the", "the", "a", "my", "our", "this", "that", "his", "her", "their", "your"])
+
+
+def thing_np(g, pool=THINGS):
+    d = det(g)
+    adj = g.maybe(0.3, lambda: g.pick(ADJ) + " ")
+    n = g.pick(pool)
+    if d == "a" and (adj or n)[0] in "aeiou":
+        d = "an"
+    return f"{d} {adj}{n}"
+
+
+def subject(g, names_ok=True):
+    """(text, singular third person?)"""
+    x = g.r.random()
+    if x < 0.35:
+        w = g.pick(["I", "we", "you", "they", "he", "she"])
+        return w, w in ("he", "she")
+    if x < 0.7 or not names_ok:
+        p = g.pick(PEOPLE)
+        plural = p.endswith("s") or p in ("children", "police", "people")
+        return f"{g.pick(['my', 'the', 'our', 'a', 'your', 'his', 'her'])} {p}", not plural
+    first = NAMES[g.part][0]
+    return g.pick(first), True
+
+
+def be(g, sing, past=True, subj=""):
+    if past:
+        return "was" if sing or subj == "I" else "were"
+    return "am" if subj == "I" else "is" if sing else "are"
+
+
+def time(g):
+    return g.pick(TIMES)
+
+
+def generic_clause(g, names_ok=True):
+    """A neutral everyday clause: someone did something somewhere, sometime."""
+    s, sing = subject(g, names_ok)
+    def transitive():
+        base, past = g.pick(VT)
+        return f"{s} {past} {thing_np(g)}"
+    def intransitive():
+        base, past = g.pick(VI)
+        return f"{s} {past}" + g.maybe(0.5, lambda: " " + g.pick(ADV))
+    def went():
+        return f"{s} went to {g.pick(PLACES)}"
+    def present():
+        base, _ = g.pick(VT)
+        return f"{s} {third(base) if sing else base} {thing_np(g)}" + g.maybe(0.5, lambda: " " + g.pick(['every day', 'every week', 'on Sundays', 'in the morning', 'after work']))
+    def state():
+        return f"{thing_np(g).capitalize() if False else thing_np(g)} {be(g, True)} {g.pick(ADJ)}"
+    def future():
+        base, _ = g.pick(VT)
+        return f"{s} will {base} {thing_np(g)}"
+    core = g.prod([("transitive", transitive), ("intransitive", intransitive), ("went", went), ("present", present),
+                   ("state", state), ("future", future)], split=False)
+    x = g.r.random()
+    if x < 0.3:
+        core += " " + time(g)
+    elif x < 0.45:
+        core = time(g) + " " + core
+    elif x < 0.6:
+        core += " at " + g.pick(PLACES) if not core.endswith(tuple(PLACES)) else ""
+    return core
 
 
 def cap(s):
     return s[:1].upper() + s[1:]
 
 
-def finish(s, r):
-    """Sentence case most of the time, all lower case sometimes (people type like that)."""
-    s = cap(s)
-    if r.random() < 0.15:
+def finish(g, s, lower=0.12, marks=(".", ".", ".", ".", "!", "", "")):
+    """Sentence case most of the time, all lower case sometimes, varied end marks (people type like that)."""
+    s = cap(s.strip())
+    if s[-1] not in ".!?":
+        s += g.pick(list(marks))
+    if g.r.random() < lower:
         s = s.lower()
     return s
 
 
 # ----------------------------------------------------------------------------- sentiment
 
-def sentiment_templates(part):
-    # {P} a positive adjective, {N} a negative one, {T} a thing, {I} an intensifier,
-    # {PV}/{NV} verbs, {PN}/{NN} nouns; the label is the template's.
-    pos_train = [
-        "the {T} was {P}.", "{P} {T}!", "i {PV} this {T}.", "what a {P} {T}.", "this {T} is {I} {P}.",
-        "it was a {PN}.", "{P}, {P} and {P}.", "i {PV} it.", "we {PV} the {T}, it was {P}.",
-        "the {T} was not {N} at all.", "a {P} {T} with a {P} {T}.", "{I} {P}, i would go again.",
-        "the {T} is {P} and the {T} is {P}.", "absolutely {P}.", "five stars, {P} {T}.", "my kids {PV} the {T}.",
-        "the {T} was {I} {P} and {P}.", "it is the most {P} {T} i have seen.", "i would {PVB} it to anyone.",
-    ]
-    neg_train = [
-        "the {T} was {N}.", "{N} {T}.", "i {NV} this {T}.", "what a {N} {T}.", "this {T} is {I} {N}.",
-        "it was a {NN}.", "{N}, {N} and {N}.", "i {NV} it.", "we {NV} the {T}, it was {N}.",
-        "the {T} was not {P} at all.", "a {N} {T} with a {N} {T}.", "{I} {N}, never again.",
-        "the {T} is {N} and the {T} is {N}.", "absolutely {N}.", "one star, {N} {T}.", "i did not {PVB} the {T}.",
-        "the {T} was {I} {N} and {N}.", "it is the most {N} {T} i have seen.", "do not waste your money on this {T}.",
-    ]
-    pos_held = [
-        "honestly, the {T} felt {P}.", "such a {P} {T}!", "we found the {T} {P}.", "our {T} was {P} from start to finish.",
-        "i have to say the {T} was {P}.", "really {P} {T}, thank you.", "everyone here {PVD} it.",
-    ]
-    neg_held = [
-        "honestly, the {T} felt {N}.", "such a {N} {T}!", "we found the {T} {N}.", "our {T} was {N} from start to finish.",
-        "i have to say the {T} was {N}.", "really {N} {T}, no thanks.", "everyone here {NVD} it.",
-    ]
-    if part == "heldout":
-        return [(t, "positive") for t in pos_held] + [(t, "negative") for t in neg_held]
-    return [(t, "positive") for t in pos_train] + [(t, "negative") for t in neg_train]
+def sent_words(g, label):
+    pos = label == "positive"
+    return {
+        "A": lambda: g.pick(POS if pos else NEG), "B": lambda: g.pick(NEG if pos else POS),
+        "V": lambda: g.pick(POS_V if pos else NEG_V), "U": lambda: g.pick(NEG_V if pos else POS_V),
+        "N": lambda: g.pick(POS_N if pos else NEG_N), "PH": lambda: g.pick(POS_PH if pos else NEG_PH),
+        "EV": lambda: g.pick(POS_EV if pos else NEG_EV),
+    }
 
 
-BASE_VERB = {"love": "love", "loved": "love", "adore": "adore", "adored": "adore", "enjoy": "enjoy", "enjoyed": "enjoy",
-             "like": "like", "liked": "like", "recommend": "recommend", "recommended": "recommend", "admire": "admire",
-             "admired": "admire", "appreciate": "appreciate", "appreciated": "appreciate", "treasure": "treasure",
-             "cherish": "cherish", "praise": "praise"}
+def review_np(g):
+    d = g.pick(["the", "the", "this", "that", "my", "our", "their", "the new", "your", "his", "her"])
+    return f"{d} {g.pick(RTHINGS)}"
 
 
-def fill_sentiment(t, v, r):
-    out = t
-    for key, pick in (("{PVD}", lambda: r.choice([x for x in v.pos_verbs if x.endswith("d")])),
-                      ("{NVD}", lambda: r.choice([x for x in v.neg_verbs if x.endswith("d")])), ("{PVB}", lambda: BASE_VERB[r.choice(v.pos_verbs)]), ("{PV}", lambda: r.choice(v.pos_verbs)),
-                      ("{NV}", lambda: r.choice(v.neg_verbs)), ("{PN}", lambda: r.choice(v.pos_nouns)),
-                      ("{NN}", lambda: r.choice(v.neg_nouns)), ("{P}", lambda: r.choice(v.pos)), ("{N}", lambda: r.choice(v.neg)),
-                      ("{T}", lambda: r.choice(v.things)), ("{I}", lambda: r.choice(v.intens))):
-        while key in out:
-            out = out.replace(key, pick(), 1)
-    return out
+def intens(g, p=0.4):
+    return g.maybe(p, lambda: g.pick(INT) + " ")
+
+
+def sentiment_core(g, label):
+    """One clause whose polarity is label (negation of the opposite is one way to say it)."""
+    w = sent_words(g, label)
+    pos = label == "positive"
+    t = lambda: review_np(g)  # noqa: E731
+
+    def subj_verb(v_index):
+        s, sing = subject(g)
+        return s, sing
+
+    def plain():
+        return f"{t()} {g.prod(['was', 'is', 'was', 'felt', 'looked', 'seemed', 'tasted', 'sounded'])} {intens(g)}{w['A']()}"
+
+    def two_adj():
+        return f"{t()} was {intens(g)}{w['A']()} and {w['A']()}"
+
+    def neg_opp():
+        if pos:
+            return f"{t()} {g.prod(['was not', 'wasnt', 'was not', 'is not', 'was never', 'was not at all', 'was far from'])} {w['B']()}".replace("wasnt", "wasn't")
+        return f"{t()} {g.prod(['was not', 'wasn’t', 'is not', 'was not very', 'was not really', 'was far from', 'was never'])} {w['B']()}".replace("’", "'")
+
+    def not_alone():
+        if pos:
+            return f"not {g.prod(['bad', 'bad at all', 'too bad', 'terrible', 'boring at all', 'disappointing at all'])}"
+        return f"not {g.prod(['good', 'great', 'very good', 'nice', 'worth it', 'good enough', 'fun', 'impressive', 'what i expected'])}"
+
+    def what_a():
+        n = g.pick(RTHINGS)
+        a = w["A"]()
+        art = "an" if a[0] in "aeiou" else "a"
+        return f"{g.prod(['what', 'such'])} {art} {a} {n}" if g.r.random() < 0.5 else f"what {art} {intens(g, 0.2)}{a} {n}".replace(f"{art} {INT[0]}", f"{art} {INT[0]}")
+
+    def adj_noun():
+        return f"{intens(g, 0.3)}{w['A']()} {g.pick(RTHINGS)}"
+
+    def adj_only():
+        return f"{intens(g, 0.5)}{w['A']()}" + g.maybe(0.4, lambda: f", {w['A']()}")
+
+    def verb_it():
+        s, sing = subject(g)
+        base, past = w["V"]()
+        v = g.prod([past, past, base if not sing else third(base)])
+        obj = g.prod(["it", "this", "that", "the " + g.pick(RTHINGS), "this " + g.pick(RTHINGS), "every minute of it", "everything about it"])
+        return f"{s} {g.maybe(0.3, lambda: g.prod(['really', 'totally', 'absolutely', 'just']) + ' ')}{v} {obj}"
+
+    def not_verb():
+        # "I did not like it" (negative) / "I did not hate it" is left out: it is only mildly positive
+        if pos:
+            return f"{g.prod(['i', 'we', 'everyone', 'my kids'])} {g.prod(['could not stop smiling', 'could not stop laughing', 'had no complaints', 'never wanted it to end', 'did not want to leave'])}"
+        s, _ = subject(g)
+        base, past = g.pick(POS_V)
+        neg = g.prod(["did not", "didn't", "do not", "don't", "never", "could not", "can't", "would not"])
+        v = past if neg == "never" else base
+        return f"{s} {neg} {v} {g.prod(['it', 'the ' + g.pick(RTHINGS), 'this ' + g.pick(RTHINGS), 'it at all', 'anything about it'])}"
+
+    def noun():
+        return f"{t()} {g.prod(['was', 'is', 'was', 'turned out to be', 'was just', 'was really'])} {w['N']()}"
+
+    def phrase():
+        return w["PH"]()
+
+    def event():
+        s = g.prod(["i", "we", "my sister", "my brother", "he", "she", "my friend", "our son", "our daughter", "my dad", "my mom"])
+        return f"{g.maybe(0.3, lambda: g.prod(['today', 'yesterday', 'this morning', 'finally', 'last week']) + ' ')}{s} {w['EV']()}"
+
+    def best():
+        sup = g.prod(["best", "greatest", "nicest", "finest", "most beautiful"] if pos else ["worst", "most boring", "ugliest", "most annoying", "saddest"])
+        return f"{g.prod(['this is', 'it was', 'that was', 'by far'])} the {sup} {g.pick(RTHINGS)} {g.prod(['ever', 'i have ever had', 'i have ever seen', 'in years', 'in town', 'of my life'])}"
+
+    def feeling():
+        s, sing = subject(g)
+        return f"{s} {be(g, sing, g.r.random() < 0.6, s)} {intens(g)}{w['A']()} {g.prod(['with', 'about'])} {t()}"
+
+    def too():
+        if pos:
+            return f"{t()} was {g.prod(['good enough', 'just right', 'better than expected', 'even better than i hoped', 'as good as they say'])}"
+        return f"{t()} was {g.prod(['too', 'way too', 'far too', 'a bit too', 'much too'])} {g.prod(['slow', 'loud', 'expensive', 'long', 'boring', 'cold', 'salty', 'noisy', 'small', 'dirty', 'crowded', 'late', 'short', 'sweet', 'greasy'])}"
+
+    def made_me():
+        f = g.prod(["smile", "laugh", "happy", "so happy", "feel great", "feel at home", "want to dance"] if pos else
+                   ["cry", "sick", "angry", "sad", "so angry", "feel sick", "want to leave", "fall asleep"])
+        return f"{t()} made me {f}"
+
+    def could():
+        return f"{t()} {'could not have been better' if pos else 'could have been much better'}" if g.r.random() < 0.5 else \
+            f"{g.prod(['i', 'we'])} {'would' if pos else 'would never'} {g.prod(['recommend', 'buy', 'watch', 'visit', 'try', 'order'])} {g.prod(['it', 'this ' + g.pick(RTHINGS), 'it again', 'it to a friend'])}"
+
+    return g.prod([("plain", plain), ("two_adj", two_adj), ("neg_opp", neg_opp), ("not_alone", not_alone), ("what_a", what_a),
+                   ("adj_noun", adj_noun), ("adj_only", adj_only), ("verb_it", verb_it), ("not_verb", not_verb),
+                   ("noun", noun), ("phrase", phrase), ("event", event), ("best", best), ("feeling", feeling),
+                   ("too", too), ("made_me", made_me), ("could", could)], split=False)
+
+
+def sentiment_sentence(g, label):
+    opp = "negative" if label == "positive" else "positive"
+    one = lambda: sentiment_core(g, label)  # noqa: E731
+    return g.prod([
+        ("single", one), ("single2", one), ("single3", one),
+        ("and", lambda: f"{one()} and {one()}"),
+        ("comma", lambda: f"{one()}, {one()}"),
+        ("but", lambda: f"{sentiment_core(g, opp)}, but {one()}"),
+        ("although", lambda: f"{g.prod(['although', 'even though', 'while'])} {sentiment_core(g, opp)}, {one()}"),
+        ("context", lambda: f"{generic_clause(g)} and {one()}"),
+        ("context2", lambda: f"{finish(g, generic_clause(g), 0)} {cap(one())}"),
+        ("two", lambda: f"{finish(g, one(), 0)} {cap(one())}"),
+        ("honestly", lambda: f"{g.prod(['honestly', 'to be honest', 'well', 'wow', 'oh', 'overall', 'in the end', 'sadly', 'luckily', 'all in all'])}, {one()}"),
+        ("but_end", lambda: f"{g.prod(['i expected more', 'i had doubts', 'i was not sure at first', 'it looked bad at first'] if label == 'positive' else ['it looked nice', 'the reviews were good', 'i had high hopes', 'it started well'])}, but {one()}"),
+    ])
 
 
 def sentiment(part, n, seed):
-    r = random.Random(seed)
-    v = vocab(part)
-    ts = sentiment_templates(part)
+    g = G(part, random.Random(seed))
     out = []
-    for _ in range(n):
-        t, label = r.choice(ts)
-        out.append({"text": finish(fill_sentiment(t, v, r), r), "label": label})
+    for i in range(n):
+        label = "positive" if i % 2 == 0 else "negative"
+        out.append({"text": finish(g, sentiment_sentence(g, label), marks=(".", ".", "!", "!", "", "...")), "label": label})
+    g.r.shuffle(out)
     return out
 
 
 # ----------------------------------------------------------------------------- topic
 
-TOPIC_TRAIN = [
-    "the {a} and the {b} were in the news on {day}.", "{name} spoke about the {a} and the {b}.",
-    "a new {a} changed the {b} this week.", "officials said the {a} would affect the {b}.",
-    "the {a} {b} made headlines in {city}.", "experts discussed the {a}, the {b} and the {c}.",
-    "{name} said the {a} was important for the {b}.", "the latest {a} surprised the {b}.",
-    "news about the {a} and {b} from {city}.", "{a} {b} {c}", "the {a} will meet the {b} next {month}.",
-    "after the {a}, the {b} and the {c} changed.", "people in {city} talked about the {a} all day.",
-]
-TOPIC_HELD = [
-    "reports on the {a} and the {b} came out of {city} today.", "why the {a} matters for the {b}.",
-    "{name} wrote a long article about the {a}.", "the {a} is back, and so is the {b}.",
-    "what the {a} means for the {b} this {month}.",
-]
-TOPICS = ["sports", "politics", "business", "science"]
+def topic_sentence(g, label):
+    subj, vp, nouns = TOPIC_WORDS[label]
+    S = lambda: g.pick(subj)  # noqa: E731
+    V = lambda: g.pick(vp)  # noqa: E731
+    N = lambda: g.pick(nouns)  # noqa: E731
+    core = lambda: g.prod([  # noqa: E731
+        ("sv", lambda: f"{S()} {V()}"),
+        ("svt", lambda: f"{S()} {V()} {time(g)}"),
+        ("tsv", lambda: f"{time(g)} {S()} {V()}"),
+        ("sv_in", lambda: f"{S()} {V()} in {place(g)}"),
+        ("name", lambda: f"{person(g)} {V()}"),
+        ("svv", lambda: f"{S()} {V()} and {V()}"),
+    ])
+    s, _ = subject(g)
+    return g.prod([
+        ("core", core), ("core2", core),
+        ("talk", lambda: f"{s} {g.pick(TALK)} the {N()}" + g.maybe(0.4, lambda: " " + time(g))),
+        ("noun_pred", lambda: f"the {N()} {g.prod(['was in the news again', 'is all over the news', 'was on tv last night', 'is the big story today', 'is big news this week', 'was the main topic at dinner', 'is on everyone’s mind'.replace('’', chr(39))])}"),
+        ("headline", lambda: f"{N()}: {core()}"),
+        ("nouns", lambda: f"{N()}, {N()} and {N()}"),
+        ("seen", lambda: f"{g.prod(['did you see that', 'did you hear that', 'i read that', 'my dad told me that', 'the radio said that', 'i cannot believe'])} {core()}"),
+        ("report", lambda: f"{core()}, {g.prod(['the news said', 'reports say', 'according to the paper', 'people said', 'my friend told me'])}"),
+        ("after", lambda: f"after the {N()}, {core()}"),
+        ("context", lambda: f"{generic_clause(g, False)} and {core()}" if g.r.random() < 0.5 else f"{core()}, and {generic_clause(g, False)}"),
+        ("two", lambda: f"{finish(g, core(), 0)} {cap(core())}"),
+        ("question", lambda: f"{g.prod(['who won', 'what happened with', 'what do you think about', 'any news about', 'have you heard about'])} the {N()}?"),
+        ("about", lambda: f"{g.prod(['a story about', 'news about', 'an article on', 'a debate about', 'a report on', 'the latest on'])} the {N()}" + g.maybe(0.5, lambda: f" and the {N()}")),
+    ])
 
 
 def topic(part, n, seed):
-    r = random.Random(seed)
-    v = vocab(part)
-    ts = TOPIC_HELD if part == "heldout" else TOPIC_TRAIN
+    g = G(part, random.Random(seed))
     out = []
-    for _ in range(n):
-        label = r.choice(TOPICS)
-        ws = v.topics[label]
-        s = r.choice(ts)
-        s = s.replace("{a}", r.choice(ws)).replace("{b}", r.choice(ws)).replace("{c}", r.choice(ws))
-        s = s.replace("{name}", r.choice(v.first)).replace("{city}", r.choice(v.cities))
-        s = s.replace("{day}", r.choice(v.days)).replace("{month}", r.choice(v.months))
-        out.append({"text": finish(s, r), "label": label})
+    for i in range(n):
+        label = TOPICS[i % 4]
+        out.append({"text": finish(g, topic_sentence(g, label)), "label": label})
+    g.r.shuffle(out)
     return out
 
 
 # ----------------------------------------------------------------------------- NER
 
-NER_TRAIN = [
-    "{PER} lives in {LOC}.", "{PER} works for {ORG}.", "{PER} flew from {LOC} to {LOC}.",
-    "{ORG} opened a new office in {LOC}.", "yesterday {PER} met {PER} in {LOC}.", "{PER} joined {ORG} last year.",
-    "{ORG} hired {PER} as its new manager.", "{PER} and {PER} moved to {LOC}.", "i saw {PER} at the {ORG} store in {LOC}.",
-    "{PER} visited {LOC} with friends.", "{ORG} is based in {LOC}.", "the {ORG} team travelled to {LOC} on {day}.",
-    "{PER} called {PER} from {LOC}.", "{PER} said {ORG} will grow in {LOC}.", "my friend {PER} studies in {LOC}.",
-    "{PER} bought shares of {ORG}.", "on {day} {PER} drove to {LOC}.", "{PER} left {ORG} and joined {ORG}.",
-    "{PER} is the new boss of {ORG}.", "we stayed in {LOC} for a week.", "the weather in {LOC} was nice.",
-    "{ORG} sold its shares to {ORG}.", "the meeting with {PER} was in {LOC}.", "{PER} loves {LOC}.",
-    "nobody from {ORG} came to the party.", "it rained all week.", "the bus was late again.",
+NER_TEMPLATES = [
+    "{PER} lives in {LOC}", "{PER} works for {ORG}", "{PER} flew from {LOC} to {LOC} {TIME}", "{ORG} opened a new office in {LOC}",
+    "{TIME} {PER} met {PER} in {LOC}", "{PER} joined {ORG} {TIME}", "{ORG} hired {PER} as its new manager",
+    "{PER} and {PER} moved to {LOC}", "i saw {PER} at {PLACE} {TIME}", "{PER} visited {LOC} with friends",
+    "{ORG} is based in {LOC}", "{PER} called {PER} from {LOC}", "{PER} said {ORG} will grow in {LOC}",
+    "my friend {PER} studies in {LOC}", "{PER} bought shares of {ORG}", "{TIME} {PER} drove to {LOC}",
+    "{PER} left {ORG} and joined {ORG}", "{PER} is the new boss of {ORG}", "we stayed in {LOC} for a week",
+    "the weather in {LOC} was {ADJ}", "{ORG} sold its shares to {ORG}", "the meeting with {PER} was in {LOC}",
+    "{PER} loves {LOC}", "nobody from {ORG} came to the party", "{PER} was born in {LOC}",
+    "after leaving {ORG}, {PER} started a cafe in {LOC}", "{PER} will speak at {ORG} next week",
+    "{TIME} {PER} went hiking near {LOC}", "{ORG} signed a deal with {ORG} in {LOC}", "{PER} and i had lunch in {LOC}",
+    "a letter from {PER} arrived from {LOC}", "{PER} {VT} {NP} {TIME}", "{PER} {VT} {NP} in {LOC}",
+    "{S} {VT} {NP} from {ORG}", "{S} met {PER} at {PLACE}", "{PER} gave {NP} to {PER}", "{PER} told {PER} about {LOC}",
+    "{PER} works as {JOB} in {LOC}", "{PER} is {JOB} at {ORG}", "{PER}, the head of {ORG}, said the plan was {ADJ}",
+    "according to {PER}, {ORG} will open a store in {LOC}", "{ORG} {BVP}", "{PER} {SVP}", "{PER} {SVP} in {LOC}",
+    "{PER} {PVP}", "{S} flew to {LOC} {TIME}", "{PER} grew up in {LOC} and now lives in {LOC}",
+    "{PER} studied at {ORG}", "the {ORG} office in {LOC} is closed {TIME}", "{S} {VT} {NP} with {PER}",
+    "{PER} wrote a book about {LOC}", "did you hear that {PER} moved to {LOC}?", "{PER} is from {LOC}",
+    "{PER} married {PER} in {LOC}", "{ORG} bought {ORG} {TIME}", "{ORG} fired {PER}", "{PER} sued {ORG}",
+    "{PER} and {PER} work for {ORG} in {LOC}", "{TIME} {ORG} announced a new phone", "{PER} thanked {ORG} for the help",
+    "{S} {VT} {NP} {TIME}", "{S} went to {PLACE} {TIME}", "{LOC} is {ADJ} in the summer", "{PER} took the train to {LOC}",
+    "{PER} spent the summer in {LOC} with {PER}", "the flight from {LOC} to {LOC} was late", "{PER} runs a small shop in {LOC}",
+    "{PER} sent {NP} to {PER} in {LOC}", "{ORG} and {ORG} are rivals", "{PER} invited {PER} to {LOC}",
+    "{PER} played for {ORG} for ten years", "thanks to {PER}, we found a flat in {LOC}", "{PER} has never been to {LOC}",
 ]
-NER_HELD = [
-    "{PER} was born in {LOC}.", "after leaving {ORG}, {PER} started a cafe in {LOC}.", "{PER} will speak at {ORG} next week.",
-    "last summer {PER} went hiking near {LOC}.", "{ORG} signed a deal with {ORG} in {LOC}.", "{PER} and I had lunch in {LOC}.",
-    "a letter from {PER} arrived from {LOC}.",
-]
 
 
-def person(v, r):
-    x = r.random()
-    if x < 0.45:
-        return [r.choice(v.first), r.choice(v.last)]
-    if x < 0.85:
-        return [r.choice(v.first)]
-    return [r.choice(v.last)]
-
-
-def place(v, r):
-    return (r.choice(v.cities) if r.random() < 0.6 else r.choice(v.countries)).split()
-
-
-def org(v, r):
-    if r.random() < 0.2:
-        return [r.choice(v.last), r.choice(v.org_suffixes)]
-    return r.choice(v.orgs).split()
+def ner_sentence(g):
+    template = g.prod(NER_TEMPLATES)
+    toks, tags = [], []
+    for piece in template.replace(",", " ,").replace("?", " ?").split():
+        kind = {"{PER}": "PER", "{LOC}": "LOC", "{ORG}": "ORG"}.get(piece)
+        if kind:
+            ent = person(g) if kind == "PER" else place(g) if kind == "LOC" else org(g)
+            ws = ent.split()
+            # a title before a name is not part of it
+            if kind == "PER" and ws[0] in ("Mr", "Mrs", "Ms", "Dr", "Professor", "President", "Mr.", "Dr."):
+                toks.append(ws[0])
+                tags.append("O")
+                ws = ws[1:]
+            if kind == "ORG" and ws[0] == "the":
+                toks.append("the")
+                tags.append("O")
+                ws = ws[1:]
+            for j, w in enumerate(ws):
+                toks.append(w)
+                tags.append(("B-" if j == 0 else "I-") + kind)
+            continue
+        fill = {
+            "{TIME}": lambda: time(g), "{PLACE}": lambda: g.pick(PLACES), "{ADJ}": lambda: g.pick(ADJ + POS[:40] + NEG[:40]),
+            "{VT}": lambda: g.pick(VT)[1], "{NP}": lambda: thing_np(g), "{S}": lambda: subject(g, False)[0],
+            "{JOB}": lambda: g.pick(JOBS), "{BVP}": lambda: g.pick(TOPIC_WORDS["business"][1]),
+            "{SVP}": lambda: g.pick(TOPIC_WORDS["sports"][1]), "{PVP}": lambda: g.pick(TOPIC_WORDS["politics"][1]),
+        }.get(piece)
+        for w in (fill().split() if fill else [piece]):
+            toks.append(w)
+            tags.append("O")
+    if g.r.random() < 0.15:  # a neutral clause before or after
+        extra = generic_clause(g, False).split()
+        if g.r.random() < 0.5:
+            toks, tags = extra + [","] + toks, ["O"] * (len(extra) + 1) + tags
+        else:
+            toks, tags = toks + ["and"] + extra, tags + ["O"] * (len(extra) + 1)
+    toks[0] = cap(toks[0])
+    if toks[-1] not in (".", "?", "!"):
+        mark = g.pick([".", ".", ".", "!", ""])
+        if mark:
+            toks.append(mark)
+            tags.append("O")
+    if g.r.random() < 0.06:
+        toks = [w.lower() for w in toks]
+    return toks, tags
 
 
 def ner(part, n, seed):
     """Word-level BIO tags: O, B-PER, I-PER, B-LOC, I-LOC, B-ORG, I-ORG."""
-    r = random.Random(seed)
-    v = vocab(part)
-    ts = NER_HELD if part == "heldout" else NER_TRAIN
+    g = G(part, random.Random(seed))
     out = []
     for _ in range(n):
-        t = r.choice(ts).replace("{day}", r.choice(v.days))
-        toks, tags = [], []
-        lower = r.random() < 0.1
-        for i, piece in enumerate(t.replace(".", " .").replace(",", " ,").split()):
-            kind = {"{PER}": "PER", "{LOC}": "LOC", "{ORG}": "ORG"}.get(piece)
-            if kind:
-                ws = person(v, r) if kind == "PER" else place(v, r) if kind == "LOC" else org(v, r)
-                for j, w in enumerate(ws):
-                    toks.append(w)
-                    tags.append(("B-" if j == 0 else "I-") + kind)
-            else:
-                toks.append(cap(piece) if i == 0 else piece)
-                tags.append("O")
-        if lower:
-            toks = [w.lower() for w in toks]
+        if g.r.random() < 0.08:  # sentences with no entity at all
+            ws = finish(g, generic_clause(g, False), 0).replace(".", " .").replace("!", " !").replace(",", " ,").split()
+            out.append({"tokens": ws, "tags": ["O"] * len(ws)})
+            continue
+        toks, tags = ner_sentence(g)
         out.append({"tokens": toks, "tags": tags})
     return out
 
 
 # ----------------------------------------------------------------------------- QA
 
-def qa_facts(v, r, part):
-    """Fact sentences, each with questions whose answer is a span of the fact."""
-    p = " ".join(person(v, r))
-    p2 = " ".join(person(v, r))
-    while p2 == p:
-        p2 = " ".join(person(v, r))
-    loc = " ".join(place(v, r))
-    o = " ".join(org(v, r))
-    obj = r.choice(v.objects)
-    day = r.choice(v.days)
-    year = str(r.randint(1950, 2024))
-    age = str(r.randint(5, 90))
-    price = str(r.randint(2, 900))
-    thing = r.choice(v.things)
-    spot = r.choice(["door", "station", "office", "park", "library", "bank", "airport", "beach", "market", "school"])
-    train = [
-        (f"{p} lives in {loc}.", [(f"Where does {p} live?", loc), (f"Who lives in {loc}?", p)]),
-        (f"{p} works for {o}.", [(f"Who does {p} work for?", o), (f"Where does {p} work?", o), (f"Who works for {o}?", p)]),
-        (f"{p} bought {obj} on {day}.", [(f"What did {p} buy?", obj), (f"When did {p} buy {obj}?", day), (f"Who bought {obj}?", p)]),
-        (f"{p} was born in {year}.", [(f"When was {p} born?", year), (f"Who was born in {year}?", p)]),
-        (f"{p} is {age} years old.", [(f"How old is {p}?", age)]),
-        (f"The {thing} costs {price} dollars.", [(f"How much does the {thing} cost?", f"{price} dollars")]),
-        (f"{p} is at the {spot}.", [(f"Who is at the {spot}?", p), (f"Where is {p}?", f"the {spot}")]),
-        (f"{p} met {p2} in {loc}.", [(f"Who did {p} meet?", p2), (f"Where did {p} meet {p2}?", loc)]),
-        (f"{o} opened an office in {loc} in {year}.", [(f"Where did {o} open an office?", loc), (f"When did {o} open an office in {loc}?", year)]),
-    ]
-    held = [
-        (f"{p} moved to {loc} in {year}.", [(f"Where did {p} move?", loc), (f"When did {p} move to {loc}?", year)]),
-        (f"{p} has worked at {o} since {year}.", [(f"Which company does {p} work at?", o), (f"Who has worked at {o} since {year}?", p)]),
-        (f"On {day}, {p} gave {obj} to {p2}.", [(f"What did {p} give to {p2}?", obj), (f"Who got {obj}?", p2)]),
-        (f"{p} is waiting at the {spot}.", [(f"Who is waiting at the {spot}?", p), (f"Where is {p} waiting?", f"the {spot}")]),
-    ]
-    return held if part == "heldout" else train
+NUMBERS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve", "twenty"] + [str(i) for i in range(2, 60)]
+MOTION = [("go", "went"), ("travel", "travelled"), ("fly", "flew"), ("drive", "drove"), ("move", "moved"), ("walk", "walked"),
+          ("return", "returned"), ("get", "got"), ("run", "ran"), ("cycle", "cycled"), ("sail", "sailed"), ("come", "came")]
+COUNTABLE = ["apples", "books", "tickets", "eggs", "cakes", "shirts", "chairs", "cars", "dogs", "cats", "letters", "songs",
+             "pictures", "bottles", "cookies", "flowers", "pens", "bikes", "houses", "children", "sisters", "brothers", "rooms"]
 
 
-FILLER = ["It was a sunny day.", "The streets were busy.", "Everyone was in a good mood.", "Nobody expected rain.",
-          "The coffee was hot.", "A dog barked outside.", "The train was on time.", "Music played in the background."]
+def strip_prep(t):
+    for p in ("on ", "in ", "at "):
+        if t.startswith(p) and t != "in the morning" and t != "in the evening":
+            return t[len(p):]
+    return t
+
+
+def qa_fact(g, p, p2, loc, o):
+    """(sentence, [(question, answer)]): an event with the questions it answers; answers are spans of it."""
+    tm = time(g) if g.r.random() < 0.6 else str(g.r.randint(1950, 2025)) if g.r.random() < 0.5 else ""
+    tm_phrase = ("in " + tm) if tm.isdigit() else tm
+    ans_t = tm if tm.isdigit() else strip_prep(tm)
+
+    def when(q):
+        return [(q, ans_t)] if tm else []
+
+    def at_end(s):
+        return f"{s} {tm_phrase}" if tm and g.r.random() < 0.7 else (f"{cap(tm_phrase)}, {s}" if tm else s)
+
+    def go():
+        base, past = g.pick(MOTION)
+        s = at_end(f"{p} {past} to {loc}")
+        qs = [(g.prod(["Where did {p} {b}?", "Where did {p} {b} to?", "To which place did {p} {b}?", "Which city did {p} {b} to?",
+                       "Where has {p} gone?".replace("gone", "been") if base == "go" else "Where did {p} {b}?"]).format(p=p, b=base), loc),
+              (g.prod(["Who {v} to {l}?", "Which person {v} to {l}?", "Who was it that {v} to {l}?"]).format(v=past, l=loc), p)]
+        return s, qs + when(g.prod(["When did {p} {b} to {l}?", "When did {p} {b}?"]).format(p=p, b=base, l=loc))
+
+    def live():
+        verb, qv = g.prod([("lives in", "Where does {p} live?"), ("lived in", "Where did {p} live?"), ("grew up in", "Where did {p} grow up?"),
+                           ("was born in", "Where was {p} born?"), ("stayed in", "Where did {p} stay?"), ("works in", "Where does {p} work?"),
+                           ("studied in", "Where did {p} study?")])
+        s = at_end(f"{p} {verb} {loc}")
+        qs = [(qv.format(p=p), loc), (g.prod(["Who {v} {l}?", "Which person {v} {l}?"]).format(v=verb, l=loc), p)]
+        return s, qs + when(f"When {'was' if verb == 'was born in' else 'did'} {p} {'born' if verb == 'was born in' else verb.split()[0]}?".replace(" lives", " live").replace(" lived", " live").replace(" grew", " grow up").replace(" stayed", " stay").replace(" works", " work").replace(" studied", " study").replace("did " + p + " born", "was " + p + " born"))
+
+    def work():
+        verb, q1, q2 = g.prod([("works for", "Who does {p} work for?", "Who works for {o}?"), ("works at", "Where does {p} work?", "Who works at {o}?"),
+                               ("joined", "Which company did {p} join?", "Who joined {o}?"), ("founded", "What did {p} found?", "Who founded {o}?"),
+                               ("left", "Which company did {p} leave?", "Who left {o}?"), ("runs", "What does {p} run?", "Who runs {o}?")])
+        s = at_end(f"{p} {verb} {o}")
+        qs = [(q1.format(p=p), o), (q2.format(o=o), p)]
+        if verb in ("joined", "founded", "left"):
+            qs += when(f"When did {p} {dict(joined='join', founded='found', left='leave')[verb]} {o}?")
+        return s, qs
+
+    def obj():
+        base, past = g.pick(VT)
+        np = thing_np(g)
+        where = g.maybe(0.4, lambda: "at " + g.pick(PLACES))
+        s = at_end(f"{p} {past} {np}" + (f" {where}" if where else ""))
+        qs = [(f"What did {p} {base}?", np), (g.prod(["Who {v} {n}?", "Which person {v} {n}?"]).format(v=past, n=np), p)]
+        if where:
+            qs.append((f"Where did {p} {base} {np}?", where[3:]))
+        return s, qs + when(f"When did {p} {base} {np}?")
+
+    def give():
+        base, past = g.prod([("give", "gave"), ("send", "sent"), ("lend", "lent"), ("sell", "sold"), ("show", "showed"), ("bring", "brought")])
+        np = thing_np(g)
+        s = at_end(f"{p} {past} {np} to {p2}")
+        return s, [(g.prod(["Who did {p} {b} {n} to?", "To whom did {p} {b} {n}?", "Who got {n}?"]).format(p=p, b=base, n=np), p2),
+                   (f"What did {p} {base} to {p2}?", np), (f"Who {past} {np} to {p2}?", p)] + when(f"When did {p} {base} {np} to {p2}?")
+
+    def meet():
+        base, past = g.prod([("meet", "met"), ("call", "called"), ("visit", "visited"), ("help", "helped"), ("marry", "married"), ("see", "saw"), ("invite", "invited")])
+        where = g.r.random() < 0.6
+        s = at_end(f"{p} {past} {p2}" + (f" in {loc}" if where else ""))
+        qs = [(f"Who did {p} {base}?", p2), (f"Who {past} {p2}?", p)]
+        if where:
+            qs.append((g.prod(["Where did {p} {b} {q}?", "In which city did {p} {b} {q}?"]).format(p=p, b=base, q=p2), loc))
+        return s, qs + when(f"When did {p} {base} {p2}?")
+
+    def count():
+        k = g.pick(NUMBERS)
+        thing = g.pick(COUNTABLE)
+        base, past = g.prod([("buy", "bought"), ("have", "has"), ("sell", "sold"), ("find", "found"), ("see", "saw"), ("make", "made")])
+        aux = "does" if past == "has" else "did"
+        s = at_end(f"{p} {past} {k} {thing}")
+        return s, [(f"How many {thing} {aux} {p} {base}?", k)]
+
+    def age():
+        k = str(g.r.randint(3, 95))
+        return f"{p} is {k} years old", [(g.prod(["How old is {p}?", "What is the age of {p}?"]).format(p=p), k)]
+
+    def price():
+        k = f"{g.r.randint(2, 900)} {g.prod(['dollars', 'euros', 'pounds'])}"
+        n = g.pick(RTHINGS)
+        return f"The {n} cost {k}", [(g.prod(["How much did the {n} cost?", "What was the price of the {n}?"]).format(n=n), k)]
+
+    def job():
+        j = g.pick(JOBS)
+        where = g.r.random() < 0.5
+        s = f"{p} is {j}" + (f" in {loc}" if where else "")
+        qs = [(g.prod(["What does {p} do?", "What is the job of {p}?", "What is {p}'s job?"]).format(p=p), j), (f"Who is {j}?", p)]
+        if where:
+            qs.append((f"Where does {p} work as {j}?", loc))
+        return s, qs
+
+    def org_fact():
+        verb, q = g.prod([("opened an office in", "Where did {o} open an office?"), ("is based in", "Where is {o} based?"),
+                          ("built a factory in", "Where did {o} build a factory?"), ("has its headquarters in", "Where are the headquarters of {o}?")])
+        s = at_end(f"{o} {verb} {loc}")
+        return s, [(q.format(o=o), loc), (f"Which company {verb} {loc}?", o)] + when(f"When did {o} {verb.split()[0].replace('opened', 'open').replace('built', 'build')} {' '.join(verb.split()[1:])} {loc}?" if verb.split()[0] in ("opened", "built") else "")
+
+    s, qs = g.prod([("go", go), ("live", live), ("work", work), ("obj", obj), ("give", give), ("meet", meet), ("count", count),
+                    ("age", age), ("price", price), ("job", job), ("org", org_fact)], split=False)
+    qs = [(q, a) for q, a in qs if q and a]
+    return finish(g, s, 0, marks=(".",)), qs
 
 
 def qa(part, n, seed):
-    r = random.Random(seed)
-    v = vocab(part)
+    g = G(part, random.Random(seed))
     out = []
     while len(out) < n:
-        k = r.randint(1, 3)
-        facts = [qa_facts(v, r, part) for _ in range(k)]
-        chosen = [r.choice(f) for f in facts]
-        sentences = [c[0] for c in chosen]
-        if r.random() < 0.5:
-            sentences.insert(r.randint(0, len(sentences)), r.choice(FILLER))
+        k = g.r.randint(1, 3)
+        used = set()
+        facts = []
+        for _ in range(k):
+            ents = []
+            for f in (person, person, place, org):
+                e = f(g)
+                while e in used or any(e in u or u in e for u in used):
+                    e = f(g)
+                used.add(e)
+                ents.append(e)
+            facts.append(qa_fact(g, *ents))
+        sentences = [f[0] for f in facts]
+        for _ in range(g.r.choice([0, 0, 1, 1, 2])):
+            sentences.insert(g.r.randint(0, len(sentences)), finish(g, generic_clause(g, False), 0, marks=(".",)))
         context = " ".join(sentences)
-        target = r.choice(chosen)
-        question, answer = r.choice(target[1])
-        # the answer's span inside its own fact sentence, located in the context
+        target = g.pick(facts)
+        if not target[1]:
+            continue
+        question, answer = g.pick(target[1])
         start_fact = context.index(target[0])
+        if answer not in target[0]:
+            continue
         start = context.index(answer, start_fact)
+        if context.count(answer) > 1 and context.index(answer) != start:
+            continue  # the same words twice: ambiguous
+        if g.r.random() < 0.1:
+            question = question.lower()
         out.append({"question": question, "context": context, "answer": answer, "start": start})
     return out
 
@@ -303,15 +660,18 @@ def examples(task, part, n, seed):
 
 
 def corpus(n_each, seed):
-    """Plain sentences for masked-language-model pre-training: every task's training sentences."""
+    """Plain sentences for masked-language-model pre-training: every task's training sentences and neutral ones."""
     out = []
     for e in sentiment("train", n_each, seed + 1):
         out.append(e["text"])
     for e in topic("train", n_each, seed + 2):
         out.append(e["text"])
     for e in ner("train", n_each, seed + 3):
-        out.append(" ".join(e["tokens"]).replace(" .", ".").replace(" ,", ","))
+        out.append(" ".join(e["tokens"]).replace(" .", ".").replace(" ,", ",").replace(" ?", "?").replace(" !", "!"))
     for e in qa("train", n_each, seed + 4):
         out.append(e["context"])
         out.append(e["question"])
+    g = G("train", random.Random(seed + 5))
+    for _ in range(n_each):
+        out.append(finish(g, generic_clause(g)))
     return out

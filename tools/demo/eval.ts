@@ -111,6 +111,30 @@ export async function evaluate(url: string, held: Held) {
   return results;
 }
 
+/** Sentences typed by hand (not generated): printed with the store's answers, not counted. */
+const BY_HAND = {
+  sentiment: ["I hate this film", "What a wonderful day", "I love it", "terrible, awful, boring", "The food was not good", "I never liked that place", "The hotel was lovely but the staff were rude", "Not bad at all!"],
+  topic: ["The team won the match", "The government passed a new law", "Shares fell after the company reported a loss", "Scientists discovered a new planet"],
+  ner: ["Angela Merkel visited Paris", "Tim Cook works for Apple in California", "Mary met John in London last week"],
+  qa: [["Where did Mary go?", "Mary went to Paris last summer."], ["Who is at the door?", "Alice is at the door."], ["When did Tom buy the car?", "Tom bought the car on Monday. Anna sold her bike in May."]],
+};
+
+export async function byHand(url: string): Promise<string[]> {
+  const lines: string[] = [];
+  for (const task of ["sentiment", "topic"] as const) {
+    const rows = await predict(url, BY_HAND[task], task);
+    rows.forEach((r, i) => lines.push(`${task}: "${BY_HAND[task][i]}" -> ${r.label as string} ${(r.score as number).toFixed(2)}`));
+  }
+  const tags = await predict(url, BY_HAND.ner, "ner");
+  tags.forEach((r, i) => {
+    const ents = (r.tokens as { label: string; start: number; end: number }[]).filter((t) => t.label !== "O").map((t) => `${BY_HAND.ner[i].slice(t.start, t.end)}/${t.label}`);
+    lines.push(`ner: "${BY_HAND.ner[i]}" -> ${ents.join(" ") || "(none)"}`);
+  });
+  const answers = await predict(url, BY_HAND.qa, "qa");
+  answers.forEach((r, i) => lines.push(`qa: "${BY_HAND.qa[i][0]}" / "${BY_HAND.qa[i][1]}" -> "${(r.answer as { text: string }).text}"`));
+  return lines;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const held = JSON.parse(readFileSync(path.join(HERE, "heldout.json"), "utf8")) as Held;
   const given = process.argv[2] ?? path.join(HERE, "../../adapters");
@@ -122,6 +146,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const results = await evaluate(url, held);
     console.log("| task | right | accuracy | counted as |\n|---|---|---|---|");
     for (const [task, r] of Object.entries(results)) console.log(`| ${task} | ${r.right}/${r.total} | ${((100 * r.right) / r.total).toFixed(1)}% | ${r.note} |`);
+    console.log("\nSentences typed by hand (not counted):");
+    for (const l of await byHand(url)) console.log(`  ${l}`);
   } finally {
     await server?.close();
   }
