@@ -58,7 +58,7 @@ export const PredictRequest = z
     options: PredictOptions.default({ max_length: 128, return_logits: false, return_hidden_states: false, return_fusion_attention: false }),
   })
   .openapi("PredictRequest", {
-    example: { model: "bert-tiny", inputs: ["what a great film"], tasks: [{ adapters: "sentiment" }] },
+    example: { model: "demo-bert", inputs: ["what a great film"], tasks: [{ adapters: "sentiment" }] },
   });
 export type PredictRequest = z.infer<typeof PredictRequest>;
 
@@ -106,7 +106,7 @@ export const FuseRequest = z
   })
   .refine((b) => b.fuse !== undefined || b.fusion !== undefined, { message: 'give "fuse" (adapter names) or "fusion" (a fusion folder)', path: ["fuse"] })
   .openapi("FuseRequest", {
-    example: { model: "bert-tiny", inputs: ["what a great film"], fuse: ["sentiment", "topic", "formality"], options: { return_fusion_attention: true } },
+    example: { model: "demo-bert", inputs: ["what a great film"], fuse: ["sentiment", "topic"], options: { return_fusion_attention: true } },
   });
 export type FuseRequest = z.infer<typeof FuseRequest>;
 

@@ -74,7 +74,7 @@ program
   .option("--max-length <n>", "truncate to this many tokens", int, 128)
   .option("--pair", "treat the texts as one pair [A, B]")
   .argument("<texts...>", "input texts")
-  .addHelpText("after", examples('polyhead predict --store adapters --model bert-tiny --adapters sentiment "what a wonderful film"'))
+  .addHelpText("after", examples('polyhead predict --store adapters --model demo-bert --adapters sentiment "what a wonderful film"'))
   .action(async (texts: string[], o) => {
     const [{ Catalog }, { openStore }, { Engine }, { WorkerPool }] = await Promise.all([
       import("../store/catalog.ts"),

@@ -262,7 +262,7 @@ test("a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors) is pu
 
 test("serve: --device cuda without CUDA stops the start with a message naming CUDA", async () => {
   const started = Date.now();
-  const r = await polyhead(["serve", "--device", "cuda", "--port", "0", "--models", "bert-tiny"], {}, 20_000);
+  const r = await polyhead(["serve", "--device", "cuda", "--port", "0", "--models", "demo-bert"], {}, 20_000);
   assert.notEqual(r.code, 0);
   assert.ok(Date.now() - started < 15_000, "fails at start, not after a timeout");
   assert.match(r.stderr, /^polyhead: .*CUDA/m);
