@@ -81,8 +81,10 @@ def third(base):
     return base + "s"
 
 
-VT = list(dict.fromkeys(verb_pairs(W.VERBS_TRANSITIVE) + verb_pairs(W.MORE_VERBS)))
-VI = verb_pairs(W.VERBS_INTRANSITIVE)
+# verbs that say how things went (lost, broke, won, cried) would give a neutral clause a polarity
+POLAR_VERBS = {"lose", "break", "miss", "forget", "win", "cry", "laugh", "smile", "fall", "hide", "hug", "kiss", "thank", "welcome", "refuse"}
+VT = [v for v in dict.fromkeys(verb_pairs(W.VERBS_TRANSITIVE) + verb_pairs(W.MORE_VERBS)) if v[0] not in POLAR_VERBS]
+VI = [v for v in verb_pairs(W.VERBS_INTRANSITIVE) if v[0] not in POLAR_VERBS]
 PEOPLE = items(W.PEOPLE)
 THINGS = list(dict.fromkeys(items(W.THINGS_EVERYDAY) + items(W.MORE_THINGS)))
 PLACES = items(W.PLACES_COMMON)
@@ -102,6 +104,9 @@ RTHINGS = items(W.REVIEW_THINGS)
 TALK = items(W.TALK)
 JOBS = items(W.JOBS)
 TOPICS = ["sports", "politics", "business", "science"]
+# every everyday word (lower case), to tell "May" the month or "Bank" from a name
+EVERYDAY = {w.lower() for k in dir(W) if k.isupper() for w in getattr(W, k).replace("|", " ").replace(":", " ").split()} | {
+    w.lower() for w in (L.DAYS + " " + L.MONTHS + " " + L.ORG_SUFFIXES).split()}
 TOPIC_WORDS = {t: (items(getattr(W, t.upper() + "_SUBJ")), items(getattr(W, t.upper() + "_VP")),
                    items(getattr(W, t.upper() + "_NOUNS")) + items(getattr(W, "MORE_" + t.upper())))
                for t in TOPICS}
@@ -351,9 +356,9 @@ def sentiment_sentence(g, label):
         ("context", lambda: f"{generic_clause(g)} and {one()}"),
         ("context2", lambda: f"{finish(g, generic_clause(g), 0)} {cap(one())}"),
         ("two", lambda: f"{finish(g, one(), 0)} {cap(one())}"),
-        ("honestly", lambda: f"{g.prod(['honestly', 'to be honest', 'well', 'wow', 'oh', 'overall', 'in the end', 'sadly', 'luckily', 'all in all'])}, {one()}"),
+        ("honestly", lambda: f"{g.prod(['honestly', 'to be honest', 'well', 'wow', 'oh', 'overall', 'in the end', 'all in all', 'so', 'anyway'])}, {one()}"),
         ("but_end", lambda: f"{g.prod(['i expected more', 'i had doubts', 'i was not sure at first', 'it looked bad at first'] if label == 'positive' else ['it looked nice', 'the reviews were good', 'i had high hopes', 'it started well'])}, but {one()}"),
-    ])
+    ], split=False)  # every kind in both parts; the phrasings inside them are split
 
 
 def sentiment(part, n, seed):
@@ -507,6 +512,14 @@ COUNTABLE = ["apples", "books", "tickets", "eggs", "cakes", "shirts", "chairs", 
              "pictures", "bottles", "cookies", "flowers", "pens", "bikes", "houses", "children", "sisters", "brothers", "rooms"]
 
 
+CAPITALS = [("Paris", "France"), ("Berlin", "Germany"), ("Madrid", "Spain"), ("Rome", "Italy"), ("Lisbon", "Portugal"), ("Dublin", "Ireland"),
+            ("London", "England"), ("Warsaw", "Poland"), ("Vienna", "Austria"), ("Athens", "Greece"), ("Cairo", "Egypt"), ("Nairobi", "Kenya"),
+            ("Tokyo", "Japan"), ("Beijing", "China"), ("Seoul", "South Korea"), ("New Delhi", "India"), ("Ottawa", "Canada"), ("Canberra", "Australia"),
+            ("Mexico City", "Mexico"), ("Lima", "Peru"), ("Oslo", "Norway"), ("Stockholm", "Sweden"), ("Helsinki", "Finland"), ("Moscow", "Russia"),
+            ("Kyiv", "Ukraine"), ("Bangkok", "Thailand"), ("Hanoi", "Vietnam"), ("Jakarta", "Indonesia"), ("Buenos Aires", "Argentina"), ("Santiago", "Chile"),
+            ("Prague", "Czech Republic"), ("Budapest", "Hungary"), ("Copenhagen", "Denmark"), ("Amsterdam", "Netherlands"), ("Brussels", "Belgium")]
+
+
 def strip_prep(t):
     for p in ("on ", "in ", "at "):
         if t.startswith(p) and t != "in the morning" and t != "in the evening":
@@ -610,7 +623,42 @@ def qa_fact(g, p, p2, loc, o):
         s = at_end(f"{o} {verb} {loc}")
         return s, [(q.format(o=o), loc), (f"Which company {verb} {loc}?", o)] + when(f"When did {o} {verb.split()[0].replace('opened', 'open').replace('built', 'build')} {' '.join(verb.split()[1:])} {loc}?" if verb.split()[0] in ("opened", "built") else "")
 
-    s, qs = g.prod([("go", go), ("live", live), ("work", work), ("obj", obj), ("give", give), ("meet", meet), ("count", count),
+    def capital():
+        c, k = g.pick(CAPITALS)
+        return f"{c} is the capital of {k}", [(g.prod(["What is the capital of {k}?", "Which city is the capital of {k}?"]).format(k=k), c),
+                                              (f"{c} is the capital of which country?", k)]
+
+    def favourite():
+        what, options = g.pick([("colour", ["blue", "red", "green", "yellow", "purple", "black", "orange", "pink"]),
+                                ("food", ["pizza", "pasta", "sushi", "curry", "soup", "chocolate", "rice", "pancakes"]),
+                                ("sport", ["tennis", "football", "golf", "swimming", "basketball", "cycling", "hockey"]),
+                                ("animal", ["the cat", "the dog", "the horse", "the owl", "the tiger", "the dolphin"]),
+                                ("city", [loc])])
+        x = g.pick(options)
+        return f"{p}'s favourite {what} is {x}", [(g.prod(["What is {p}'s favourite {w}?", "What {w} does {p} like best?"]).format(p=p, w=what), x),
+                                                  (f"Whose favourite {what} is {x}?", p)]
+
+    def leads():
+        role = g.pick(["the CEO", "the head", "the boss", "the president", "the founder", "the director", "the chair"])
+        return f"{p} is {role} of {o}", [(f"Who is {role} of {o}?", p), (g.prod(["Which company does {p} lead?", "What does {p} run?"]).format(p=p), o)]
+
+    def event_time():
+        ev = g.pick(["the meeting", "the party", "the concert", "the match", "the exam", "the wedding", "the show", "the dinner", "the flight", "the lesson"])
+        tm2 = g.pick(["on Saturday", "on Monday", "at 3 pm", "at 8 o'clock", "at noon", "in March", "next Friday", "tomorrow", "tonight", "in the evening"])
+        verb = g.pick(["is", "starts", "begins", "was"])
+        ans = strip_prep(tm2)
+        aux = "was" if verb == "was" else "does" if verb != "is" else "is"
+        q = f"When {aux} {ev}{' ' + verb[:-1] if verb in ('starts', 'begins') else ''}?"
+        return f"{cap(ev)} {verb} {tm2}", [(q, ans)]
+
+    def thing_place():
+        th = g.pick(["the keys", "my phone", "the book", "her bag", "the cat", "the car", "the tickets", "his glasses", "the money", "the dog"])
+        pl = g.pick(PLACES)
+        verb = "are" if th.endswith("s") and not th.endswith("glass") else "is"
+        return f"{cap(th)} {verb} in {pl}" if not pl.startswith("home") else f"{cap(th)} {verb} at home", \
+            [(f"Where {verb} {th}?", pl if not pl.startswith("home") else "home")]
+
+    s, qs = g.prod([("capital", capital), ("favourite", favourite), ("leads", leads), ("event_time", event_time), ("thing_place", thing_place), ("go", go), ("live", live), ("work", work), ("obj", obj), ("give", give), ("meet", meet), ("count", count),
                     ("age", age), ("price", price), ("job", job), ("org", org_fact)], split=False)
     qs = [(q, a) for q, a in qs if q and a]
     return finish(g, s, 0, marks=(".",)), qs
