@@ -11,7 +11,7 @@ import { CHROMIUM_ARGS, ensureChromium } from "../../test/support/chromium.ts";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const store = process.argv[2] ?? path.join(ROOT, "adapters");
 const model = process.argv[3];
-const TEXT = process.env.DEMO_TEXT ?? "What a wonderful film, the actors were great";
+const TEXT = process.env.DEMO_TEXT ?? "Our team played a wonderful match yesterday";
 const ADAPTERS = (process.env.DEMO_ADAPTERS ?? "sentiment,topic").split(",");
 const out = path.join(ROOT, "docs/playground.png");
 
