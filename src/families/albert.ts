@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BertLikeConfig, bertLikeFields, checked, type Family, type ModelConfig } from "./family.ts";
+import { BERT_EMBEDDINGS, BertLikeConfig, bertLikeFields, checked, type Family, type ModelConfig } from "./family.ts";
 
 // ALBERT: BERT's post-LN blocks with two twists. Tokens are embedded at
 // embedding_size (word + position + type, LayerNorm at that width) and
@@ -57,13 +57,7 @@ export const albert: Family = {
   },
   weightPrefixes: ["", "albert.", "model."],
   roots: ["embeddings", "encoder", "pooler"],
-  embeddings: {
-    word: "embeddings.word_embeddings",
-    position: "embeddings.position_embeddings",
-    tokenType: "embeddings.token_type_embeddings",
-    norm: "embeddings.LayerNorm",
-    projectAfter: "encoder.embedding_hidden_mapping_in",
-  },
+  embeddings: { ...BERT_EMBEDDINGS, projectAfter: "encoder.embedding_hidden_mapping_in" },
   layer(l, c) {
     if (!c) throw new Error("internal: ALBERT layer names need the model's config");
     const p = layerPath(l, c);

@@ -1,4 +1,4 @@
-import { bertLayer, bertLikeConfig, type Family } from "./family.ts";
+import { BERT_EMBEDDINGS, bertLayer, bertLikeConfig, type Family } from "./family.ts";
 
 /** BERT: learned absolute positions 0..T-1, token types, post-LN blocks, a pooler. */
 export const bert: Family = {
@@ -7,12 +7,7 @@ export const bert: Family = {
   parseConfig: (json) => bertLikeConfig(json, "bert", 0),
   weightPrefixes: ["", "bert.", "model.", "encoder_model."],
   roots: ["embeddings", "encoder", "pooler"],
-  embeddings: {
-    word: "embeddings.word_embeddings",
-    position: "embeddings.position_embeddings",
-    tokenType: "embeddings.token_type_embeddings",
-    norm: "embeddings.LayerNorm",
-  },
+  embeddings: BERT_EMBEDDINGS,
   layer: bertLayer,
   pooler: "pooler.dense",
   adapterModule: (l, loc) => (loc === "mh" ? `encoder.layer.${l}.attention.output` : loc === "out" ? `encoder.layer.${l}.output` : null),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BertLikeConfig, bertLayer, bertLikeFields, checked, type AttentionInputs, type Family, type ModelConfig } from "./family.ts";
+import { BERT_EMBEDDINGS, BertLikeConfig, bertLayer, bertLikeFields, checked, type AttentionInputs, type Family, type ModelConfig } from "./family.ts";
 import type { GraphBuilder, Value } from "../graph/onnx-builder.ts";
 import { add, concat, gather, matmul, reshape, scale, sub, transpose, unsqueeze } from "../graph/ops.ts";
 
@@ -91,12 +91,7 @@ export const deberta_v2: Family = {
   },
   weightPrefixes: ["", "deberta.", "model."],
   roots: ["embeddings", "encoder"],
-  embeddings: {
-    word: "embeddings.word_embeddings",
-    position: "embeddings.position_embeddings",
-    tokenType: "embeddings.token_type_embeddings",
-    norm: "embeddings.LayerNorm",
-  },
+  embeddings: BERT_EMBEDDINGS,
   embeddingsOf(c) {
     const o = optionsOf(c);
     return {

@@ -276,6 +276,14 @@ export function checked(c: ModelConfig): ModelConfig {
   return c;
 }
 
+/** The BERT layout of the embeddings (shared by BERT, RoBERTa, ALBERT and DeBERTa-v2). */
+export const BERT_EMBEDDINGS: EmbeddingNames = {
+  word: "embeddings.word_embeddings",
+  position: "embeddings.position_embeddings",
+  tokenType: "embeddings.token_type_embeddings",
+  norm: "embeddings.LayerNorm",
+};
+
 /** The BERT layout of one encoder layer (shared by BERT and RoBERTa). */
 export function bertLayer(l: number): LayerNames {
   const p = `encoder.layer.${l}`;

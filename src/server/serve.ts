@@ -161,17 +161,14 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     pressure,
     inFlight: () => inFlight,
     routes: new Set(app.routes.filter((r) => r.method === "POST").map((r) => r.path)),
-    onShed: (route, seconds) => {
-      metrics.observeRequest("POST", route, 503, seconds);
-      shedSince++;
-    },
+    onShed: (route, seconds) => metrics.observeRequest("POST", route, 503, seconds),
   });
   // refusals are summed up in one log line every few seconds, not one line each
-  let shedSince = 0;
+  let shedLogged = 0;
   const shedLog = setInterval(() => {
-    if (shedSince === 0) return;
-    log.warn({ refused: shedSince, event_loop_ms: Math.round(pressure.delayMs()) }, "overloaded: requests refused while the event loop ran late");
-    shedSince = 0;
+    if (pressure.shed === shedLogged) return;
+    log.warn({ refused: pressure.shed - shedLogged, event_loop_ms: Math.round(pressure.delayMs()) }, "overloaded: requests refused while the event loop ran late");
+    shedLogged = pressure.shed;
   }, 5000);
   shedLog.unref();
   const host = opts.host ?? "127.0.0.1";

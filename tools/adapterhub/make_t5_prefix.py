@@ -26,14 +26,14 @@ import json
 import os
 import shutil
 import sys
-import zlib
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_seq2seq_extra as s2s  # noqa: E402
+import make_seq2seq_prefix as P  # noqa: E402
 import make_t5_extra as T  # noqa: E402
-from make_seq2seq_extra import EOS, INPUTS, MORE, PAD, TARGETS, Runner, write_json, write_safetensors  # noqa: E402
+from make_seq2seq_extra import EOS, INPUTS, MORE, PAD, TARGETS, Runner, write_json  # noqa: E402
 
 from transformers import T5Config, T5ForConditionalGeneration  # noqa: E402
 from transformers.adapters import ConfigUnion, LoRAConfig, ParallelConfig, PfeifferConfig, PrefixTuningConfig  # noqa: E402
@@ -41,25 +41,10 @@ from transformers.adapters import ConfigUnion, LoRAConfig, ParallelConfig, Pfeif
 OUT = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(T.REPO, "test", "fixtures", "t5-prefix")
 s2s.OUT = OUT
 T.OUT = OUT
+P.OUT = OUT  # P.add_prefix saves there
 
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
-
-
-def add_prefix(model, fam, name, config, seed, std=0.1):
-    """A prefix-tuned (or union) adapter with seeded noise on all its parameters, saved as .bin and .safetensors."""
-    torch.manual_seed(zlib.crc32(seed.encode()))
-    model.add_adapter(name, config=config)
-    s2s.perturb(model, f"prefix_tunings.{name}.", seed, std)
-    for marker in (f"adapters.{name}.", f"loras.{name}.", f"prefix_gates.{name}."):
-        try:
-            s2s.perturb(model, marker, seed, 0.3)
-        except AssertionError:
-            pass  # no bottleneck, LoRA or gate part
-    d = os.path.join(OUT, "adapters", f"{fam}-{name}")
-    os.makedirs(d)
-    model.save_adapter(d, name)
-    write_safetensors(os.path.join(d, "adapter.safetensors"), torch.load(os.path.join(d, "pytorch_adapter.bin")))
 
 
 def unipelt(prefix_length, bottleneck_size):
@@ -124,16 +109,16 @@ def main():
     # ================= the T5 of test/fixtures/t5: relu, tied, 2 + 2 layers, 8 buckets, max distance 20 =================
     shutil.copytree(os.path.join(T.FIRST_T5, "models", "t5-s2s"), os.path.join(OUT, "models", "t5-s2s"))
     t5 = load_model("t5-s2s")
-    add_prefix(t5, "t5", "prefix", PrefixTuningConfig(prefix_length=5, bottleneck_size=24), "t5-prefix")
-    add_prefix(t5, "t5", "prefix_flat", PrefixTuningConfig(prefix_length=4, flat=True), "t5-prefix_flat", std=0.5)
-    add_prefix(t5, "t5", "prefix_self", PrefixTuningConfig(prefix_length=3, bottleneck_size=16, encoder_prefix=False,
+    P.add_prefix(t5, "t5", "prefix", PrefixTuningConfig(prefix_length=5, bottleneck_size=24), "t5-prefix")
+    P.add_prefix(t5, "t5", "prefix_flat", PrefixTuningConfig(prefix_length=4, flat=True), "t5-prefix_flat", std=0.5)
+    P.add_prefix(t5, "t5", "prefix_self", PrefixTuningConfig(prefix_length=3, bottleneck_size=16, encoder_prefix=False,
                                                             cross_prefix=False), "t5-prefix_self", std=0.3)
     # longer than max_distance (20): the sequence's own keys all sit past it from the first query
-    add_prefix(t5, "t5", "prefix_long", PrefixTuningConfig(prefix_length=24, bottleneck_size=48, non_linearity="relu"),
+    P.add_prefix(t5, "t5", "prefix_long", PrefixTuningConfig(prefix_length=24, bottleneck_size=48, non_linearity="relu"),
                "t5-prefix_long")
-    add_prefix(t5, "t5", "mam", ConfigUnion(PrefixTuningConfig(prefix_length=10, bottleneck_size=32), ParallelConfig()),
+    P.add_prefix(t5, "t5", "mam", ConfigUnion(PrefixTuningConfig(prefix_length=10, bottleneck_size=32), ParallelConfig()),
                "t5-mam")
-    add_prefix(t5, "t5", "unipelt", unipelt(10, 32), "t5-unipelt")
+    P.add_prefix(t5, "t5", "unipelt", unipelt(10, 32), "t5-unipelt")
     names = ("prefix", "prefix_flat", "prefix_self", "prefix_long", "mam", "unipelt")
     for n in names:
         log.append(f"t5-{n} moves base log-probs by up to {s2s.moved(t5, R, 't5', 't5-' + n, {}):.2f}")
@@ -172,16 +157,16 @@ def main():
     T.init_weights(t5g, "t5g-x")
     T.save_model(t5g, "t5g-x")
     # layers: encoder 0, 1; decoder 2, 3, 4
-    add_prefix(t5g, "t5g", "prefix", PrefixTuningConfig(prefix_length=6, bottleneck_size=32), "t5g-prefix")
-    add_prefix(t5g, "t5g", "prefix_flat", PrefixTuningConfig(prefix_length=8, flat=True, cross_prefix=False),
+    P.add_prefix(t5g, "t5g", "prefix", PrefixTuningConfig(prefix_length=6, bottleneck_size=32), "t5g-prefix")
+    P.add_prefix(t5g, "t5g", "prefix_flat", PrefixTuningConfig(prefix_length=8, flat=True, cross_prefix=False),
                "t5g-prefix_flat", std=0.5)
     # every encoder layer left out: the encoder has no prefix (leaving out some layers of a stack fails in 3.2.1)
-    add_prefix(t5g, "t5g", "prefix_dec", PrefixTuningConfig(prefix_length=7, bottleneck_size=24, leave_out=[0, 1]),
+    P.add_prefix(t5g, "t5g", "prefix_dec", PrefixTuningConfig(prefix_length=7, bottleneck_size=24, leave_out=[0, 1]),
                "t5g-prefix_dec")
     # gates on keys and values apart (shared_gating false)
-    add_prefix(t5g, "t5g", "prefix_gates", PrefixTuningConfig(prefix_length=5, bottleneck_size=24, use_gating=True,
+    P.add_prefix(t5g, "t5g", "prefix_gates", PrefixTuningConfig(prefix_length=5, bottleneck_size=24, use_gating=True,
                                                                 shared_gating=False), "t5g-prefix_gates")
-    add_prefix(t5g, "t5g", "unipelt", unipelt(6, 24), "t5g-unipelt")
+    P.add_prefix(t5g, "t5g", "unipelt", unipelt(6, 24), "t5g-unipelt")
     gnames = ("prefix", "prefix_flat", "prefix_dec", "prefix_gates", "unipelt")
     for n in gnames:
         log.append(f"t5g-{n} moves base log-probs by up to {s2s.moved(t5g, R, 't5', 't5g-' + n, {}):.2f}")
