@@ -4,9 +4,14 @@ import { round, softmax, type HeadType, type RowContext } from "./head.ts";
 // Extractive question answering: start and end logits per token; the answer
 // is the most probable span (p_start · p_end) inside the context: segment B
 // of a pair (question, context). The API refuses single texts (needsPair);
-// given one anyway, the span is taken from the text itself.
+// given one anyway, the span is taken from the text itself. Like Hugging Face's
+// question-answering pipeline (align_to_words, its default), a span that starts
+// or ends inside a word is widened to the whole word: a model that reads a name
+// in pieces would otherwise answer "Nintend" for "Nintendo".
 
 const MAX_ANSWER_TOKENS = 30;
+/** what a pre-tokenizer keeps inside one word: letters, marks and digits */
+const WORD = /[\p{L}\p{M}\p{N}]/u;
 
 export const questionAnswering: HeadType = {
   type: "question_answering",
@@ -45,7 +50,9 @@ function bestSpan(start: number[], end: number[], ctx: RowContext) {
     }
   }
   if (best.s < 0) return { text: "", start: 0, end: 0, score: 0 };
-  const a = ctx.enc.offsets[ctx.row][best.s][0];
-  const b = ctx.enc.offsets[ctx.row][best.e][1];
+  let a = ctx.enc.offsets[ctx.row][best.s][0];
+  let b = ctx.enc.offsets[ctx.row][best.e][1];
+  while (a > 0 && WORD.test(context[a - 1]) && WORD.test(context[a])) a--;
+  while (b < context.length && b > 0 && WORD.test(context[b]) && WORD.test(context[b - 1])) b++;
   return { text: context.slice(a, b), start: a, end: b, score: round(best.p) };
 }

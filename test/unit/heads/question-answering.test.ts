@@ -149,3 +149,20 @@ test("with the fixture model's real tokenizer the answer is the context's substr
   assert.equal(inputs[0][1].slice(out.answer.start, out.answer.end), "mat");
   assert.equal(out.start_logits!.length, n);
 });
+
+test("a span that starts or ends inside a word is widened to whole words (the pipeline's align_to_words)", () => {
+  const dir = path.join(ADAPTERHUB_FIXTURES, "models/bert-tiny");
+  const tok = TextTokenizer.fromJson(readJson(path.join(dir, "tokenizer.json")), readJson(path.join(dir, "tokenizer_config.json")), "bert");
+  const inputs: (string | [string, string])[] = [["Where does the cat sit?", "The cat sat on the mat, 12 days."]];
+  const enc = tok.encodeBatch(inputs, 64);
+  const toks = enc.tokens[0];
+  const m = toks.findIndex((t, i) => t === "m" && enc.segments[0][i] === 1);
+  assert.equal(toks[m + 1], "##a", toks.join(" "));
+  // start and end both on "##a": the middle of "mat"
+  const mid = qa.output(head, logits(enc.inputIds[0].length, { [m + 1]: 9 }, { [m + 1]: 9 }), { enc, row: 0, inputs, returnLogits: false }) as Out;
+  assert.deepEqual([mid.answer.text, mid.answer.start, mid.answer.end], ["mat", 19, 22]);
+  // from "m" to "," : the comma is a word of its own, nothing more is added
+  const comma = toks.indexOf(",");
+  const upTo = qa.output(head, logits(enc.inputIds[0].length, { [m]: 9 }, { [comma]: 9 }), { enc, row: 0, inputs, returnLogits: false }) as Out;
+  assert.equal(upTo.answer.text, "mat,");
+});
