@@ -85,6 +85,8 @@ export class Metrics {
       gauge("polyhead_graphs_loaded", "Compiled graphs held by the inference workers", (s) => s.graphs);
       gauge("polyhead_graph_bytes", "ONNX bytes of the compiled graphs held", (s) => s.bytes);
       gauge("polyhead_graph_evictions", "Compiled graphs released since start to stay within --max-graphs / --max-graph-bytes", (s) => s.evictions);
+      gauge("polyhead_hot_graphs", "Compiled graphs that also hold a prepacked session of their own (--hot-graphs)", (s) => s.hot);
+      gauge("polyhead_graph_promotions", "Graphs given a prepacked session since start (--hot-graphs)", (s) => s.promotions);
     }
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -3,7 +3,7 @@
 import os from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
-import type { WorkerMessage, WorkerRequest, WorkerResponse, WorkerSettings } from "./worker-pool.ts";
+import type { HotFailed, WorkerMessage, WorkerRequest, WorkerResponse, WorkerSettings } from "./worker-pool.ts";
 import { sessionOptions } from "./session-options.ts";
 
 const settings = workerData as WorkerSettings;
@@ -18,14 +18,20 @@ if (settings.nice && process.platform === "linux") {
 }
 const stop = new Int32Array(settings.stop);
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
+/** graph files, for the prepacked sessions of hot graphs (hot-graphs.ts) */
+const paths = new Map<string, string>();
+/** hot graphs' prepacked sessions, being built or built */
+const hot = new Map<string, Promise<ort.InferenceSession>>();
+/** those built: runs use them instead of the shared ones (never waiting for one being built) */
+const hotReady = new Map<string, ort.InferenceSession>();
 /** tensors kept between runs of a decoding loop (see RunRequest.state) */
 const states = new Map<string, Record<string, ort.Tensor>>();
 
-async function createSession(model: Uint8Array | string, noArena = false): Promise<ort.InferenceSession> {
+async function createSession(model: Uint8Array | string, noArena = false, prepack = false): Promise<ort.InferenceSession> {
   try {
     // From a file, the graph's external weights are mapped, shared by every session of the model; prepacking
-    // would give each session its own packed copy of them.
-    if (typeof model === "string") return await ort.InferenceSession.create(model, sessionOptions(settings.device, settings.intraOpThreads, true, settings.spin));
+    // would give each session its own packed copy of them (which a hot graph's second session wants).
+    if (typeof model === "string") return await ort.InferenceSession.create(model, sessionOptions(settings.device, settings.intraOpThreads, !prepack, settings.spin));
     const opts = sessionOptions(settings.device, settings.intraOpThreads, false, settings.spin);
     return await ort.InferenceSession.create(model, noArena ? { ...opts, enableCpuMemArena: false } : opts);
   } catch (e) {
@@ -33,6 +39,13 @@ async function createSession(model: Uint8Array | string, noArena = false): Promi
     const backends = ort.listSupportedBackends().map((b) => b.name).join(", ");
     throw new Error(`CUDA execution provider is not available (onnxruntime-node backends here: ${backends}; install with ONNXRUNTIME_NODE_INSTALL=cuda12 on a CUDA 12 host): ${message(e)}`);
   }
+}
+
+async function demote(key: string): Promise<void> {
+  const s = hot.get(key);
+  hot.delete(key);
+  hotReady.delete(key);
+  if (s) await s.then((x) => x.release()).catch(() => {});
 }
 
 function message(e: unknown): string {
@@ -45,15 +58,17 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
     if (!req.model) return { id: req.id, ok: false, loaded: false, error: `graph "${req.graphKey}" is not loaded in this worker and no model bytes were sent` };
     session = createSession(req.model, req.noArena);
     sessions.set(req.graphKey, session);
+    if (typeof req.model === "string") paths.set(req.graphKey, req.model);
     session.catch(() => sessions.delete(req.graphKey));
   }
   try {
-    const s = await session;
+    const prepacked = hotReady.get(req.graphKey);
+    const s = prepacked ?? (await session);
     const kept = req.state ? (states.get(req.state.id) ?? {}) : {};
     const feeds: Record<string, ort.Tensor> = { ...kept };
     for (const [name, f] of Object.entries(req.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
     const results = req.outputs ? await s.run(feeds, req.outputs) : await s.run(feeds);
-    const outputs: WorkerResponse & { ok: true } = { id: req.id, ok: true, loaded: true, outputs: {} };
+    const outputs: WorkerResponse & { ok: true } = { id: req.id, ok: true, loaded: true, outputs: {}, ...(prepacked ? { hot: true } : {}) };
     const keep = req.state?.keep ?? {};
     if (req.state) {
       // the state keeps what it was fed (weights sent once) and the outputs it asked to keep (a KV cache)
@@ -73,9 +88,16 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   }
 }
 
-parentPort!.on("message", async (msg: WorkerMessage) => {
+// One message at a time: a run's session.run happens in a later tick (setImmediate in the binding), and a
+// demote or release handled in between would free the session under it.
+let queue: Promise<void> = Promise.resolve();
+parentPort!.on("message", (msg: WorkerMessage) => {
+  queue = queue.then(() => onMessage(msg)).catch((e) => console.error(`session worker: ${message(e)}`));
+});
+
+async function onMessage(msg: WorkerMessage): Promise<void> {
   if ("close" in msg) {
-    await Promise.allSettled([...sessions.values()].map(async (s) => (await s).release()));
+    await Promise.allSettled([...sessions.values(), ...hot.values()].map(async (s) => (await s).release()));
     process.exit(0); // ends this worker thread only
   }
   if ("releaseState" in msg) {
@@ -86,7 +108,26 @@ parentPort!.on("message", async (msg: WorkerMessage) => {
     // the pool keeps a bounded number of graphs: this one was least recently used
     const s = sessions.get(msg.release);
     sessions.delete(msg.release);
+    paths.delete(msg.release);
+    await demote(msg.release);
     if (s) await s.then((x) => x.release()).catch(() => {});
+    return;
+  }
+  if ("demote" in msg) return demote(msg.demote);
+  if ("promote" in msg) {
+    const file = paths.get(msg.promote);
+    if (!file || hot.has(msg.promote)) return;
+    const s = createSession(file, false, true);
+    hot.set(msg.promote, s);
+    s.then(
+      (built) => hot.get(msg.promote) === s && hotReady.set(msg.promote, built),
+      // not built (memory, a file gone): the graph keeps running on its shared session
+      (e) => {
+        if (hot.get(msg.promote) !== s) return;
+        hot.delete(msg.promote);
+        parentPort!.postMessage({ hotFailed: msg.promote, error: message(e) } satisfies HotFailed);
+      },
+    );
     return;
   }
   if (Atomics.load(stop, 0)) return; // the pool is closing and already rejected this run
@@ -99,4 +140,4 @@ parentPort!.on("message", async (msg: WorkerMessage) => {
   } catch {
     parentPort!.postMessage(res); // e.g. a buffer that cannot be detached: let structured clone copy it
   }
-});
+}

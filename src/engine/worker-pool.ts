@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import os from "node:os";
 import type { Worker } from "node:worker_threads";
 import { tsWorker } from "./ts-worker.ts";
+import { DEFAULT_HOT, HotGraphs, type HotPolicy } from "./hot-graphs.ts";
 
 export type FeedData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
 export interface Feed { type: "float32" | "int64" | "int32" | "bool"; dims: number[]; data: FeedData }
@@ -32,20 +33,26 @@ export interface RunRequest {
    */
   noArena?: boolean;
 }
-export interface RunResult { outputs: Record<string, { dims: number[]; data: Float32Array }> }
+export interface RunResult {
+  outputs: Record<string, { dims: number[]; data: Float32Array }>;
+  /** run by the graph's prepacked session (hot-graphs.ts) */
+  hot?: boolean;
+}
 
 export interface WorkerSettings { intraOpThreads: number; device: "cpu" | "cuda"; spin: boolean; nice: number; /** Int32[1], set to 1 when the pool closes */ stop: SharedArrayBuffer }
 export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array | string; feeds: Record<string, Feed>; outputs?: string[]; state?: { id: string; keep?: Record<string, string> }; noArena?: boolean }
-export type WorkerMessage = WorkerRequest | { close: true } | { release: string } | { releaseState: string };
+export type WorkerMessage = WorkerRequest | { close: true } | { release: string } | { releaseState: string } | { promote: string } | { demote: string };
 export type WorkerResponse =
-  | { id: number; ok: true; loaded: true; outputs: RunResult["outputs"] }
+  | { id: number; ok: true; loaded: true; outputs: RunResult["outputs"]; hot?: boolean }
   | { id: number; ok: false; loaded: boolean; error: string };
+/** A hot graph's prepacked session could not be built (the graph keeps its shared one). */
+export interface HotFailed { hotFailed: string; error: string }
 
 interface Pending { resolve: (r: RunResult) => void; reject: (e: Error) => void; graphKey: string }
-/** A compiled graph a worker holds: its size, and the runs on it not yet answered (a graph with runs is never released). */
-interface Held { bytes: number; running: number }
+/** A compiled graph a worker holds: its size, the runs on it not yet answered (a graph with runs is never released), and whether it maps shared weights (only those can be promoted, see hot-graphs.ts). */
+interface Held { bytes: number; running: number; shared: boolean }
 /** graphs in least-recently-used order (a Map keeps insertion order; use re-inserts) */
-interface Slot { worker: Worker; graphs: Map<string, Held>; pending: Map<number, Pending>; crashes: number; dead?: boolean }
+interface Slot { worker: Worker; graphs: Map<string, Held>; hot: HotGraphs; pending: Map<number, Pending>; crashes: number; dead?: boolean }
 
 export interface GraphStats {
   /** compiled graphs held, over all workers */
@@ -54,6 +61,10 @@ export interface GraphStats {
   bytes: number;
   /** graphs released to stay within the limits */
   evictions: number;
+  /** graphs that also hold a prepacked session (hot-graphs.ts) */
+  hot: number;
+  /** graphs made hot since start */
+  promotions: number;
 }
 
 export interface PoolOptions {
@@ -68,6 +79,10 @@ export interface PoolOptions {
   spin?: boolean;
   /** Linux: the nice value of the workers and their onnxruntime threads (default 10: see DEFAULT_WORKER_NICE) */
   nice?: number;
+  /** graphs of shared weights that get a prepacked session of their own once busy, per worker (default 2; none on CUDA: see hot-graphs.ts) */
+  hotGraphs?: number;
+  /** the rest of the hot-graph policy (tests) */
+  hot?: Partial<Omit<HotPolicy, "slots">>;
 }
 
 /**
@@ -94,6 +109,10 @@ export class WorkerPool {
   private readonly maxGraphs: number;
   private readonly maxGraphBytes: number;
   private evictions = 0;
+  private promotions = 0;
+  /** told when a hot graph's prepacked session cannot be built (the server logs it) */
+  onHotFailure?: (graphKey: string, error: string) => void;
+  private readonly hotPolicy: HotPolicy;
   /** which worker holds each kept state */
   private states = new Map<string, Slot>();
 
@@ -101,6 +120,8 @@ export class WorkerPool {
     this.maxGraphs = Math.max(1, opts.maxGraphs ?? 32);
     this.maxGraphBytes = opts.maxGraphBytes ?? 8 * 1024 ** 3;
     const threads = Math.max(1, opts.threads ?? 1);
+    // prepacking is the CPU's MatMul layout: on a GPU a second session would only hold a second copy
+    this.hotPolicy = { ...DEFAULT_HOT, ...opts.hot, slots: opts.device === "cuda" ? 0 : Math.max(0, opts.hotGraphs ?? DEFAULT_HOT.slots) };
     this.settings = {
       // workers share the cores; each session's own thread pool should not oversubscribe them
       intraOpThreads: opts.intraOpThreads ?? Math.max(1, Math.floor(os.availableParallelism() / threads)),
@@ -110,7 +131,7 @@ export class WorkerPool {
       stop: new SharedArrayBuffer(4),
     };
     for (let i = 0; i < threads; i++) {
-      const slot = { graphs: new Map<string, Held>(), pending: new Map<number, Pending>(), crashes: 0 } as Slot;
+      const slot = { graphs: new Map<string, Held>(), hot: new HotGraphs(this.hotPolicy), pending: new Map<number, Pending>(), crashes: 0 } as Slot;
       this.spawn(slot);
       this.slots.push(slot);
     }
@@ -119,8 +140,12 @@ export class WorkerPool {
   stats(): GraphStats {
     let graphs = 0;
     let bytes = 0;
-    for (const s of this.slots) for (const g of s.graphs.values()) (graphs++, (bytes += g.bytes));
-    return { graphs, bytes, evictions: this.evictions };
+    let hot = 0;
+    for (const s of this.slots) {
+      for (const g of s.graphs.values()) (graphs++, (bytes += g.bytes));
+      hot += s.hot.size;
+    }
+    return { graphs, bytes, evictions: this.evictions, hot, promotions: this.promotions };
   }
 
   /** Whether a worker already compiled this graph, so run() may be called without model bytes (for a state: the worker holding it). */
@@ -167,11 +192,22 @@ export class WorkerPool {
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(msg.id, { resolve, reject, graphKey: req.graphKey });
       // optimistic, so concurrent callers skip building bytes; most recently used goes last
-      const held = slot.graphs.get(req.graphKey) ?? { bytes: typeof msg.model === "string" ? statSync(msg.model).size : (msg.model?.byteLength ?? 0), running: 0 };
+      const held = slot.graphs.get(req.graphKey) ?? { bytes: typeof msg.model === "string" ? statSync(msg.model).size : (msg.model?.byteLength ?? 0), running: 0, shared: typeof msg.model === "string" };
       slot.graphs.delete(req.graphKey);
       slot.graphs.set(req.graphKey, { ...held, running: held.running + 1 });
       if (msg.model) this.evict(slot, req.graphKey);
+      // after the run in the worker's queue: the session is built once this run is answered
+      if (held.shared) this.heat(slot, req.graphKey);
     });
+  }
+
+  private heat(slot: Slot, key: string): void {
+    const change = slot.hot.ran(key);
+    if (change.demote) slot.worker.postMessage({ demote: change.demote } satisfies WorkerMessage);
+    if (change.promote) {
+      this.promotions++;
+      slot.worker.postMessage({ promote: change.promote } satisfies WorkerMessage);
+    }
   }
 
   /**
@@ -186,6 +222,7 @@ export class WorkerPool {
       if (slot.graphs.size <= this.maxGraphs && bytes <= this.maxGraphBytes) break;
       if (key === keep || g.running > 0) continue;
       slot.graphs.delete(key);
+      slot.hot.forget(key);
       bytes -= g.bytes;
       this.evictions++;
       slot.worker.postMessage({ release: key } satisfies WorkerMessage);
@@ -224,7 +261,13 @@ export class WorkerPool {
     worker.unref(); // an idle pool must not keep the process alive; ref'd while requests are pending
     slot.worker = worker;
     slot.graphs.clear();
-    worker.on("message", (res: WorkerResponse) => {
+    slot.hot = new HotGraphs(this.hotPolicy);
+    worker.on("message", (res: WorkerResponse | HotFailed) => {
+      if ("hotFailed" in res) {
+        slot.hot.failed(res.hotFailed);
+        this.onHotFailure?.(res.hotFailed, res.error);
+        return;
+      }
       const p = slot.pending.get(res.id);
       if (!p) return;
       slot.crashes = 0;
@@ -232,8 +275,11 @@ export class WorkerPool {
       if (slot.pending.size === 0) worker.unref();
       const held = slot.graphs.get(p.graphKey);
       if (held) held.running = Math.max(0, held.running - 1);
-      if (!res.loaded) slot.graphs.delete(p.graphKey);
-      if (res.ok) p.resolve({ outputs: res.outputs });
+      if (!res.loaded) {
+        slot.graphs.delete(p.graphKey);
+        slot.hot.forget(p.graphKey);
+      }
+      if (res.ok) p.resolve(res.hot ? { outputs: res.outputs, hot: true } : { outputs: res.outputs });
       else p.reject(new Error(res.error));
     });
     const crashed = (why: string) => {

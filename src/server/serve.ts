@@ -36,6 +36,8 @@ export interface ServeOptions {
   shareWeights?: boolean;
   /** fp32 (default, exact); int8: the base model's linear layers dynamically quantised; fp16: its MatMuls in half precision */
   precision?: Precision;
+  /** with shared weights, the busiest graphs of each worker that also get a prepacked session (default 2; hot-graphs.ts) */
+  hotGraphs?: number;
   /** compiled graphs each worker keeps, by count and ONNX bytes (least recently used go first) */
   maxGraphs?: number;
   maxGraphBytes?: number;
@@ -98,7 +100,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   await store.check?.();
   const logOptions = { level: opts.quiet ? "warn" : "info" };
   const log = opts.logDestination ? pino(logOptions, opts.logDestination) : pino(logOptions);
-  const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu", maxGraphs: opts.maxGraphs, maxGraphBytes: opts.maxGraphBytes, spin: opts.spin, nice: opts.workerNice });
+  const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu", maxGraphs: opts.maxGraphs, maxGraphBytes: opts.maxGraphBytes, hotGraphs: opts.hotGraphs, spin: opts.spin, nice: opts.workerNice });
+  pool.onHotFailure = (graph, error) => log.warn({ graph: graph.slice(0, 120), error }, "a busy graph's prepacked session could not be built; it keeps running on the shared weights");
   // A GPU that cannot be used should stop the start, not every request after it.
   if (opts.device === "cuda") await probeDevice(pool).catch(async (e) => {
     await pool.close();

@@ -38,6 +38,28 @@ test("--max-graphs bounds the compiled graphs; evicted shapes compile again and 
   }
 });
 
+test("--hot-graphs: a busy shape gets a prepacked session, counted on /metrics, with the same answers", async () => {
+  const server = await startServer(ADAPTERHUB_FIXTURES, { hotGraphs: 1 });
+  try {
+    const ask = async (adapters: unknown) => {
+      const r = await post(`${server.url}/v1/predict`, { model: "bert-tiny", inputs: ["a fine day", "rain again"], tasks: [{ adapters }], options: { return_logits: true } });
+      assert.equal(r.status, 200, r.text);
+      return r.json.results;
+    };
+    const first = await ask("sentiment");
+    const before = (await get(`${server.url}/metrics`)).text;
+    assert.equal(metric(before, "polyhead_hot_graphs"), 0);
+    // eight runs make a shape hot; the session is built between runs
+    for (let i = 0; i < 20; i++) assert.deepEqual(await ask("sentiment"), first, `run ${i + 2}`);
+    await ask("nli"); // another shape, run once: not hot
+    const m = (await get(`${server.url}/metrics`)).text;
+    assert.equal(metric(m, "polyhead_hot_graphs"), 1);
+    assert.equal(metric(m, "polyhead_graph_promotions"), 1);
+  } finally {
+    await server.close();
+  }
+});
+
 /** Proportional set size (RSS counts a file mapped by several sessions once per mapping; PSS counts its pages once). */
 function pssMiB(): number {
   const t = readFileSync("/proc/self/smaps_rollup", "utf8");
