@@ -215,8 +215,20 @@ function maskedFusions(b: BlockSpec | null): { slot: number; width: number }[] {
 }
 
 /** Stacks one parameter of every bank member into [A, ...shape]. */
+/** Weights fed as they are (a bank of one member) from this size on are kept by the worker between runs. */
+const CONSTANT_BYTES = 64 * 1024;
+const arrayIds = new WeakMap<Float32Array, number>();
+let nextArrayId = 0;
+
 function stack(parts: Float32Array[], shape: number[]): Feed {
   const size = shape.reduce((a, b) => a * b, 1);
+  // One member: its own weights, not a copy; big ones are constants, sent to a worker once and kept there
+  // (a bert-base fusion's value and folded query·key maps are 56 MB, which a copy per run would cost ~80 ms).
+  if (parts.length === 1 && parts[0].length === size && parts[0].byteLength >= CONSTANT_BYTES) {
+    let id = arrayIds.get(parts[0]);
+    if (id === undefined) arrayIds.set(parts[0], (id = nextArrayId++));
+    return { type: "float32", dims: [1, ...shape], data: parts[0], constant: `w${id}` };
+  }
   const out = new Float32Array(parts.length * size);
   parts.forEach((p, i) => {
     if (p.length !== size) throw new Error(`internal: bank member has ${p.length} values, expected ${size}`);

@@ -24,6 +24,8 @@ const paths = new Map<string, string>();
 const hot = new Map<string, Promise<ort.InferenceSession>>();
 /** those built: runs use them instead of the shared ones (never waiting for one being built) */
 const hotReady = new Map<string, ort.InferenceSession>();
+/** constant feeds (loaded weights, Feed.constant) kept between runs until the pool drops them */
+const constants = new Map<string, ort.Tensor>();
 /** tensors kept between runs of a decoding loop (see RunRequest.state) */
 const states = new Map<string, Record<string, ort.Tensor>>();
 
@@ -66,7 +68,16 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
     const s = prepacked ?? (await session);
     const kept = req.state ? (states.get(req.state.id) ?? {}) : {};
     const feeds: Record<string, ort.Tensor> = { ...kept };
-    for (const [name, f] of Object.entries(req.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
+    for (const [name, f] of Object.entries(req.feeds)) {
+      if ("ref" in f) {
+        const c = constants.get(f.ref);
+        if (!c) return { id: req.id, ok: false, loaded: sessions.has(req.graphKey), error: `internal: constant feed "${name}" was not kept by this worker` };
+        feeds[name] = c;
+      } else {
+        feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
+        if (f.keep) constants.set(f.keep, feeds[name]);
+      }
+    }
     const results = req.outputs ? await s.run(feeds, req.outputs) : await s.run(feeds);
     const outputs: WorkerResponse & { ok: true } = { id: req.id, ok: true, loaded: true, outputs: {}, ...(prepacked ? { hot: true } : {}) };
     const keep = req.state?.keep ?? {};
@@ -114,6 +125,10 @@ async function onMessage(msg: WorkerMessage): Promise<void> {
     return;
   }
   if ("demote" in msg) return demote(msg.demote);
+  if ("dropConstants" in msg) {
+    for (const key of msg.dropConstants) constants.delete(key);
+    return;
+  }
   if ("promote" in msg) {
     const file = paths.get(msg.promote);
     if (!file || hot.has(msg.promote)) return;

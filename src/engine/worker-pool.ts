@@ -5,7 +5,18 @@ import { tsWorker } from "./ts-worker.ts";
 import { DEFAULT_HOT, HotGraphs, type HotPolicy } from "./hot-graphs.ts";
 
 export type FeedData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
-export interface Feed { type: "float32" | "int64" | "int32" | "bool"; dims: number[]; data: FeedData }
+export interface Feed {
+  type: "float32" | "int64" | "int32" | "bool";
+  dims: number[];
+  data: FeedData;
+  /**
+   * The data is the caller's (never detached) and is the same whenever this key is fed (loaded weights): a
+   * worker keeps it after the first run that sends it, and later runs on that worker only name it.
+   */
+  constant?: string;
+}
+/** A feed as sent: data, data to keep under a key, or only the key of data the worker kept. */
+export type WireFeed = { type: Feed["type"]; dims: number[]; data: FeedData; keep?: string } | { type: Feed["type"]; dims: number[]; ref: string };
 
 export interface RunRequest {
   graphKey: string;
@@ -40,8 +51,8 @@ export interface RunResult {
 }
 
 export interface WorkerSettings { intraOpThreads: number; device: "cpu" | "cuda"; spin: boolean; nice: number; /** Int32[1], set to 1 when the pool closes */ stop: SharedArrayBuffer }
-export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array | string; feeds: Record<string, Feed>; outputs?: string[]; state?: { id: string; keep?: Record<string, string> }; noArena?: boolean }
-export type WorkerMessage = WorkerRequest | { close: true } | { release: string } | { releaseState: string } | { promote: string } | { demote: string };
+export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array | string; feeds: Record<string, WireFeed>; outputs?: string[]; state?: { id: string; keep?: Record<string, string> }; noArena?: boolean }
+export type WorkerMessage = WorkerRequest | { close: true } | { release: string } | { releaseState: string } | { promote: string } | { demote: string } | { dropConstants: string[] };
 export type WorkerResponse =
   | { id: number; ok: true; loaded: true; outputs: RunResult["outputs"]; hot?: boolean }
   | { id: number; ok: false; loaded: boolean; error: string };
@@ -52,7 +63,8 @@ interface Pending { resolve: (r: RunResult) => void; reject: (e: Error) => void;
 /** A compiled graph a worker holds: its size, the runs on it not yet answered (a graph with runs is never released), and whether it maps shared weights (only those can be promoted, see hot-graphs.ts). */
 interface Held { bytes: number; running: number; shared: boolean }
 /** graphs in least-recently-used order (a Map keeps insertion order; use re-inserts) */
-interface Slot { worker: Worker; graphs: Map<string, Held>; hot: HotGraphs; pending: Map<number, Pending>; crashes: number; dead?: boolean }
+/** constants: the constant feeds a worker keeps (key → bytes), least recently used first */
+interface Slot { worker: Worker; graphs: Map<string, Held>; hot: HotGraphs; constants: Map<string, number>; pending: Map<number, Pending>; crashes: number; dead?: boolean }
 
 export interface GraphStats {
   /** compiled graphs held, over all workers */
@@ -83,6 +95,8 @@ export interface PoolOptions {
   hotGraphs?: number;
   /** the rest of the hot-graph policy (tests) */
   hot?: Partial<Omit<HotPolicy, "slots">>;
+  /** bytes of constant feeds (Feed.constant) a worker keeps; the least recently used go first (default 512 MiB) */
+  constantBytes?: number;
 }
 
 /**
@@ -113,6 +127,7 @@ export class WorkerPool {
   /** told when a hot graph's prepacked session cannot be built (the server logs it) */
   onHotFailure?: (graphKey: string, error: string) => void;
   private readonly hotPolicy: HotPolicy;
+  private readonly constantBytes: number;
   /** which worker holds each kept state */
   private states = new Map<string, Slot>();
 
@@ -120,6 +135,7 @@ export class WorkerPool {
     this.maxGraphs = Math.max(1, opts.maxGraphs ?? 32);
     this.maxGraphBytes = opts.maxGraphBytes ?? 8 * 1024 ** 3;
     const threads = Math.max(1, opts.threads ?? 1);
+    this.constantBytes = opts.constantBytes ?? 512 * 1024 ** 2;
     // prepacking is the CPU's MatMul layout: on a GPU a second session would only hold a second copy
     this.hotPolicy = { ...DEFAULT_HOT, ...opts.hot, slots: opts.device === "cuda" ? 0 : Math.max(0, opts.hotGraphs ?? DEFAULT_HOT.slots) };
     this.settings = {
@@ -131,7 +147,7 @@ export class WorkerPool {
       stop: new SharedArrayBuffer(4),
     };
     for (let i = 0; i < threads; i++) {
-      const slot = { graphs: new Map<string, Held>(), hot: new HotGraphs(this.hotPolicy), pending: new Map<number, Pending>(), crashes: 0 } as Slot;
+      const slot = { graphs: new Map<string, Held>(), hot: new HotGraphs(this.hotPolicy), constants: new Map<string, number>(), pending: new Map<number, Pending>(), crashes: 0 } as Slot;
       this.spawn(slot);
       this.slots.push(slot);
     }
@@ -177,8 +193,29 @@ export class WorkerPool {
       if (own.byteLength > 0) transfer.add(own.buffer as ArrayBuffer);
       return own;
     };
-    const feeds: Record<string, Feed> = {};
-    for (const [name, f] of Object.entries(req.feeds)) feeds[name] = { type: f.type, dims: f.dims, data: take(f.data) };
+    const feeds: Record<string, WireFeed> = {};
+    const kept = new Set<string>();
+    const added: string[] = [];
+    for (const [name, f] of Object.entries(req.feeds)) {
+      if (!f.constant) {
+        feeds[name] = { type: f.type, dims: f.dims, data: take(f.data) };
+        continue;
+      }
+      const key = `${f.constant}|${f.dims.join(",")}`;
+      kept.add(key);
+      const bytes = slot.constants.get(key);
+      slot.constants.delete(key);
+      slot.constants.set(key, bytes ?? f.data.byteLength);
+      if (bytes !== undefined) {
+        feeds[name] = { type: f.type, dims: f.dims, ref: key };
+        continue;
+      }
+      // the caller keeps the data: a copy goes, the first time only
+      const data = f.data.slice();
+      if (data.byteLength > 0) transfer.add(data.buffer as ArrayBuffer);
+      feeds[name] = { type: f.type, dims: f.dims, data, keep: key };
+      added.push(key);
+    }
     const msg: WorkerRequest = { id: this.nextId++, graphKey: req.graphKey, feeds, model: model && (typeof model === "string" ? model : take(model)), outputs: req.outputs, state: req.state, noArena: req.noArena };
     if (!msg.model) delete msg.model;
     if (!msg.outputs) delete msg.outputs;
@@ -187,8 +224,11 @@ export class WorkerPool {
       try {
         slot.worker.postMessage(msg satisfies WorkerMessage, [...transfer]);
       } catch (e) {
+        for (const key of added) slot.constants.delete(key);
         return reject(new Error(`cannot send run request for graph "${req.graphKey}": ${(e as Error).message}`));
       }
+      // after the run in the worker's queue, which may still read what is dropped
+      this.dropConstants(slot, kept);
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(msg.id, { resolve, reject, graphKey: req.graphKey });
       // optimistic, so concurrent callers skip building bytes; most recently used goes last
@@ -199,6 +239,22 @@ export class WorkerPool {
       // after the run in the worker's queue: the session is built once this run is answered
       if (held.shared) this.heat(slot, req.graphKey);
     });
+  }
+
+  /** Keeps a worker's constants within constantBytes, least recently used first, sparing the ones just fed. */
+  private dropConstants(slot: Slot, spare: Set<string>): void {
+    let bytes = 0;
+    for (const b of slot.constants.values()) bytes += b;
+    const drop: string[] = [];
+    for (const [key, b] of slot.constants) {
+      if (bytes <= this.constantBytes) break;
+      if (spare.has(key)) continue;
+      drop.push(key);
+      bytes -= b;
+    }
+    if (!drop.length) return;
+    for (const key of drop) slot.constants.delete(key);
+    slot.worker.postMessage({ dropConstants: drop } satisfies WorkerMessage);
   }
 
   private heat(slot: Slot, key: string): void {
@@ -262,6 +318,7 @@ export class WorkerPool {
     slot.worker = worker;
     slot.graphs.clear();
     slot.hot = new HotGraphs(this.hotPolicy);
+    slot.constants = new Map();
     worker.on("message", (res: WorkerResponse | HotFailed) => {
       if ("hotFailed" in res) {
         slot.hot.failed(res.hotFailed);

@@ -197,3 +197,40 @@ test("a graph with a run in flight is never the one released", async () => {
     await pool.close();
   }
 });
+
+test("constant feeds go to a worker once: later runs name them, and the worker keeps its copy", async () => {
+  // Y = X·W + B with W fed as a constant (the caller's array, never detached)
+  const w = W.slice();
+  const x = [1, 0, -1];
+  const run = (p: WorkerPool, key = "w") =>
+    p.run({ graphKey: "affine-w", model: p.has("affine-w") ? undefined : affineWithInputW(), feeds: { X: { type: "float32", dims: [1, 3], data: Float32Array.from(x) }, W: { type: "float32", dims: [3, 4], data: w, constant: key } } });
+  const expected = (m: Float32Array) => [0, 1, 2, 3].map((j) => B[j] + x[0] * m[j] + x[1] * m[4 + j] + x[2] * m[8 + j]);
+  const kept = new WorkerPool({ threads: 1, intraOpThreads: 1 });
+  const dropped = new WorkerPool({ threads: 1, intraOpThreads: 1, constantBytes: 1 });
+  try {
+    for (const p of [kept, dropped]) {
+      w.set(W);
+      assert.deepEqual([...(await run(p)).outputs.Y.data], expected(W));
+      assert.equal(w.length, 12, "the caller's array is not detached");
+    }
+    // the same key with other data (which a constant must never have): the keeping worker still has the first
+    w.fill(1);
+    assert.deepEqual([...(await run(kept)).outputs.Y.data], expected(W), "named, not sent again");
+    // a worker over its constant budget keeps the ones the last run used, and drops the older ones
+    assert.deepEqual([...(await run(dropped)).outputs.Y.data], expected(W), "the last run's constant is kept");
+    assert.deepEqual([...(await run(dropped, "w2")).outputs.Y.data], expected(w));
+    assert.deepEqual([...(await run(dropped)).outputs.Y.data], expected(w), "dropped for w2, then sent again");
+  } finally {
+    await kept.close();
+    await dropped.close();
+  }
+});
+
+/** Y = X·W + B with W an input. */
+const affineWithInputW = () => encode({
+  name: "affine-w",
+  node: [{ opType: "MatMul", input: ["X", "W"], output: ["XW"] }, { opType: "Add", input: ["XW", "B"], output: ["Y"] }],
+  initializer: [initializer("B", [4], B)],
+  input: [valueInfo("X", ["n", 3]), valueInfo("W", [3, 4])],
+  output: [valueInfo("Y", ["n", 4])],
+});
