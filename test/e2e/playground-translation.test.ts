@@ -4,7 +4,7 @@
 // request (texts, beam scores, the fusion's attention per generated token).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, cpSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { RunningServer } from "../../src/server/serve.ts";
@@ -251,7 +251,6 @@ describe("playground: translation view", { timeout: 20 * 60_000 }, () => {
         const shot = path.join(ROOT, "test-artifacts/playground-translation.png");
         await page.screenshot({ path: shot, fullPage: true });
         assert.ok(statSync(shot).size > 1000);
-        if (process.env.POLYHEAD_UPDATE_SCREENSHOT) copyFileSync(shot, path.join(ROOT, "docs/playground-translation.png"));
       }
     });
   }

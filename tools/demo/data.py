@@ -126,6 +126,8 @@ NAMES = {p: names(p) for p in ("train", "heldout", "all")}
 
 # ----------------------------------------------------------------------------- shared pieces
 
+TITLES = ["Mr", "Mrs", "Ms", "Dr", "Professor", "President", "Mr.", "Dr."]
+
 def person(g):
     first, last, *_ = NAMES[g.part]
     x = g.r.random()
@@ -133,7 +135,7 @@ def person(g):
         return f"{g.pick(first)} {g.pick(last)}"
     if x < 0.85:
         return g.pick(first)
-    return g.pick(["Mr", "Mrs", "Ms", "Dr", "Professor", "President", "Mr.", "Dr."]) + " " + g.pick(last) if g.r.random() < 0.5 else g.pick(last)
+    return g.pick(TITLES) + " " + g.pick(last) if g.r.random() < 0.5 else g.pick(last)
 
 
 def place(g):
@@ -415,6 +417,7 @@ def topic(part, n, seed):
 
 # ----------------------------------------------------------------------------- NER
 
+NER_FROM_FACTS = 0.35  # the share of NER sentences that are QA facts with their entities tagged
 NER_TEMPLATES = [
     "{PER} lives in {LOC}", "{PER} works for {ORG}", "{PER} flew from {LOC} to {LOC} {TIME}", "{ORG} opened a new office in {LOC}",
     "{TIME} {PER} met {PER} in {LOC}", "{PER} joined {ORG} {TIME}", "{ORG} hired {PER} as its new manager",
@@ -451,7 +454,7 @@ def ner_sentence(g):
             ent = person(g) if kind == "PER" else place(g) if kind == "LOC" else org(g)
             ws = ent.split()
             # a title before a name is not part of it
-            if kind == "PER" and ws[0] in ("Mr", "Mrs", "Ms", "Dr", "Professor", "President", "Mr.", "Dr."):
+            if kind == "PER" and ws[0] in TITLES:
                 toks.append(ws[0])
                 tags.append("O")
                 ws = ws[1:]
@@ -489,16 +492,48 @@ def ner_sentence(g):
     return toks, tags
 
 
+def words_of(sentence):
+    return sentence.replace(".", " .").replace("!", " !").replace("?", " ?").replace(",", " ,").replace("'s ", " 's ").split()
+
+
+def tag_entities(toks, entities):
+    """BIO tags for the words of `entities` ((kind, text) pairs) wherever they occur in toks; a title before a
+    name and "the" before an organisation are not part of it."""
+    tags = ["O"] * len(toks)
+    for kind, text in entities:
+        ws = text.split()
+        if ws[0] in TITLES or (kind == "ORG" and ws[0] == "the"):
+            ws = ws[1:]
+        for i in range(len(toks) - len(ws) + 1):
+            if toks[i:i + len(ws)] == ws and all(t == "O" for t in tags[i:i + len(ws)]):
+                tags[i:i + len(ws)] = ["B-" + kind] + ["I-" + kind] * (len(ws) - 1)
+    return tags
+
+
+def ner_fact(g):
+    """A QA fact sentence ("Omar is the CEO of Reyes Media.") with its entities tagged: the facts' own phrasings,
+    another grammar than the NER templates, so the tagger learns entities from more kinds of context."""
+    ents = distinct_entities(g)
+    s, _ = qa_fact(g, *ents)
+    toks = words_of(s)
+    known = [("PER", ents[0]), ("PER", ents[1]), ("LOC", ents[2]), ("ORG", ents[3])] + [("LOC", x) for c in CAPITALS for x in c]
+    tags = tag_entities(toks, known)
+    if g.r.random() < 0.06:
+        toks = [w.lower() for w in toks]
+    return toks, tags
+
+
 def ner(part, n, seed):
     """Word-level BIO tags: O, B-PER, I-PER, B-LOC, I-LOC, B-ORG, I-ORG."""
     g = G(part, random.Random(seed))
     out = []
     for _ in range(n):
         if g.r.random() < 0.08:  # sentences with no entity at all
-            ws = finish(g, generic_clause(g, False), 0).replace(".", " .").replace("!", " !").replace(",", " ,").split()
+            ws = words_of(finish(g, generic_clause(g, False), 0))
             out.append({"tokens": ws, "tags": ["O"] * len(ws)})
             continue
-        toks, tags = ner_sentence(g)
+        # the held-out set stays made of the templates' held-out shapes only
+        toks, tags = ner_fact(g) if part == "train" and g.r.random() < NER_FROM_FACTS else ner_sentence(g)
         out.append({"tokens": toks, "tags": tags})
     return out
 
@@ -664,6 +699,19 @@ def qa_fact(g, p, p2, loc, o):
     return finish(g, s, 0, marks=(".",)), qs
 
 
+def distinct_entities(g, used=None):
+    """Two people, a place and an organisation, none inside another or inside one already used."""
+    used = set() if used is None else used
+    ents = []
+    for f in (person, person, place, org):
+        e = f(g)
+        while e in used or any(e in u or u in e for u in used):
+            e = f(g)
+        used.add(e)
+        ents.append(e)
+    return ents
+
+
 def qa(part, n, seed):
     g = G(part, random.Random(seed))
     out = []
@@ -672,14 +720,7 @@ def qa(part, n, seed):
         used = set()
         facts = []
         for _ in range(k):
-            ents = []
-            for f in (person, person, place, org):
-                e = f(g)
-                while e in used or any(e in u or u in e for u in used):
-                    e = f(g)
-                used.add(e)
-                ents.append(e)
-            facts.append(qa_fact(g, *ents))
+            facts.append(qa_fact(g, *distinct_entities(g, used)))
         sentences = [f[0] for f in facts]
         for _ in range(g.r.choice([0, 0, 1, 1, 2])):
             sentences.insert(g.r.randint(0, len(sentences)), finish(g, generic_clause(g, False), 0, marks=(".",)))

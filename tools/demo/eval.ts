@@ -111,6 +111,57 @@ export async function evaluate(url: string, held: Held) {
   return results;
 }
 
+interface HeldTranslation { [domain: string]: { en: string; de: string }[] }
+
+/** The German nouns a domain gives the English words whose translation depends on it (tools/demo/translation.py's SENSES). */
+export const SENSES: Record<string, Record<string, string>> = {
+  general: { court: "Hof", match: "Streichholz", coach: "Reisebus", table: "Tisch", goal: "Ziel", record: "Schallplatte", case: "Koffer", sentence: "Satz", trial: "Versuch" },
+  sports: { court: "Platz", match: "Spiel", coach: "Trainer", table: "Tabelle", goal: "Tor", record: "Rekord" },
+  legal: { court: "Gericht", record: "Akte", case: "Fall", sentence: "Urteil", trial: "Prozess" },
+};
+
+function senseWords(en: string, domain: string): string[] {
+  const senses = { ...SENSES.general, ...(domain === "general" ? {} : SENSES[domain]) };
+  return en.replace(/[.?]$/, "").toLowerCase().split(" ").filter((w) => w in senses).map((w) => senses[w as keyof typeof senses]);
+}
+
+export async function translate(url: string, model: string, inputs: string[], adapters: string | null): Promise<string[]> {
+  const res = await fetch(`${url}/v1/generate`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model, inputs, tasks: [{ adapters }], options: { num_beams: 1 } }),
+  });
+  const body = (await res.json()) as { results: { outputs: { text: string }[][] }[]; detail?: string };
+  if (!res.ok) throw new Error(`HTTP ${res.status}: ${body.detail ?? JSON.stringify(body)}`);
+  return body.results[0].outputs.map((o) => o[0].text);
+}
+
+/** Held-out pairs (tools/demo/heldout-translation.json): exact translations, and the domain's word chosen where the English is ambiguous. */
+export async function evaluateTranslation(url: string, model: string, held: HeldTranslation) {
+  const rows: { adapters: string; domain: string; exact: string; sense: string }[] = [];
+  const runs: [string | null, string][] = [[null, "general"], ...Object.keys(held).filter((d) => d !== "general").flatMap((d): [string | null, string][] => [[null, d], [`en-de-${d}`, d]])];
+  for (const [adapters, domain] of runs) {
+    const pairs = held[domain];
+    let exact = 0;
+    let sense = 0;
+    let ambiguous = 0;
+    for (let i = 0; i < pairs.length; i += 32) {
+      const c = pairs.slice(i, i + 32);
+      const outs = await translate(url, model, c.map((p) => p.en), adapters);
+      outs.forEach((o, j) => {
+        exact += Number(o === c[j].de);
+        const want = senseWords(c[j].en, domain);
+        if (!want.length) return;
+        ambiguous++;
+        const words = o.replace(/[.,?!]/g, " ").split(/\s+/);
+        sense += Number(want.every((w) => words.includes(w)));
+      });
+    }
+    rows.push({ adapters: adapters ?? "none (base model)", domain, exact: `${exact}/${pairs.length} (${((100 * exact) / pairs.length).toFixed(1)}%)`, sense: `${sense}/${ambiguous}` });
+  }
+  return rows;
+}
+
 /** Sentences typed by hand (not generated): printed with the store's answers, not counted. */
 const BY_HAND = {
   sentiment: ["I hate this film", "What a wonderful day", "I love it", "terrible, awful, boring", "The food was not good", "I never liked that place", "The hotel was lovely but the staff were rude", "Not bad at all!"],
@@ -118,6 +169,9 @@ const BY_HAND = {
   ner: ["Angela Merkel visited Paris", "Tim Cook works for Apple in California", "Mary met John in London last week"],
   qa: [["Where did Mary go?", "Mary went to Paris last summer."], ["Who is at the door?", "Alice is at the door."], ["When did Tom buy the car?", "Tom bought the car on Monday. Anna sold her bike in May."]],
 };
+
+const TRANSLATION_MODEL = "demo-bart-en-de";
+const BY_HAND_MT = ["The court was full.", "We watched the match yesterday.", "The coach is old.", "The judge checked the record."];
 
 export async function byHand(url: string): Promise<string[]> {
   const lines: string[] = [];
@@ -141,13 +195,23 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const server = /^https?:/.test(given) ? null : await serve({ store: given, port: 0, host: "127.0.0.1", quiet: true });
   try {
     const url = server?.url ?? given;
-    const models = (await (await fetch(`${url}/v1/models`)).json()) as { models: { name: string }[] };
-    MODEL = models.models[0].name;
+    const models = (await (await fetch(`${url}/v1/models`)).json()) as { models: { name: string; seq2seq?: boolean }[] };
+    MODEL = models.models.find((m) => m.name === "demo-bert")?.name ?? models.models[0].name;
     const results = await evaluate(url, held);
     console.log("| task | right | accuracy | counted as |\n|---|---|---|---|");
     for (const [task, r] of Object.entries(results)) console.log(`| ${task} | ${r.right}/${r.total} | ${((100 * r.right) / r.total).toFixed(1)}% | ${r.note} |`);
     console.log("\nSentences typed by hand (not counted):");
     for (const l of await byHand(url)) console.log(`  ${l}`);
+    const mt = models.models.find((m) => m.name === TRANSLATION_MODEL);
+    if (mt) {
+      const heldMt = JSON.parse(readFileSync(path.join(HERE, "heldout-translation.json"), "utf8")) as HeldTranslation;
+      console.log("\n| adapters | held-out sentences | exact translations | domain word right |\n|---|---|---|---|");
+      for (const r of await evaluateTranslation(url, mt.name, heldMt)) console.log(`| ${r.adapters} | ${r.domain} | ${r.exact} | ${r.sense} |`);
+      console.log("\nTranslations typed by hand (not counted):");
+      for (const text of BY_HAND_MT) {
+        for (const adapters of [null, "en-de-sports", "en-de-legal"]) console.log(`  ${adapters ?? "base"}: "${text}" -> "${(await translate(url, mt.name, [text], adapters))[0]}"`);
+      }
+    }
   } finally {
     await server?.close();
   }

@@ -7,7 +7,7 @@ Run with the reference library (tools/adapterhub/README.md: AdapterHub 3.2.1 on 
 
     /tmp/ah/python tools/demo/make_demo_store.py [--out adapters] [--quick]
 
-Deterministic for a given torch build (seeds fixed, DEMO_THREADS=1). About 20 min on one free core.
+Deterministic for a given torch build (seeds fixed, DEMO_THREADS=1). About 50 min on one core.
 """
 import argparse
 import json
@@ -258,7 +258,7 @@ def main():
         mix = [(t, int(w)) for t, w in (x.split(":") for x in os.environ.get("DEMO_BASE_MIX", "mlm:5,sentiment:2,topic:2,ner:2,qa:3").split(","))]
         cycle = [t for t, w in mix for _ in range(w)]
         random.Random(a.seed).shuffle(cycle)
-        n_steps = steps(int(os.environ.get("DEMO_BASE_STEPS", "4500")))
+        n_steps = steps(int(os.environ.get("DEMO_BASE_STEPS", "7000")))
         params = list(mlm.parameters()) + list(pre_heads.parameters())
         opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (n_steps * 0.06)) * max(0.0, 1 - s / n_steps))
@@ -283,7 +283,7 @@ def main():
 
     # 2. one adapter and head per task on the frozen model
     model = BertAdapterModel.from_pretrained(base_dir)
-    budget = {t: int(os.environ.get("DEMO_STEPS_" + t.upper(), d)) for t, d in {"sentiment": 800, "topic": 800, "ner": 800, "qa": 1500}.items()}
+    budget = {t: int(os.environ.get("DEMO_STEPS_" + t.upper(), d)) for t, d in {"sentiment": 800, "topic": 800, "ner": 1200, "qa": 2500}.items()}
     out = os.path.abspath(a.out)
     tasks = [t for t in a.only.split(",") if t] or ["sentiment", "topic", "ner", "qa"]
     for task in ["sentiment", "topic", "ner", "qa"]:
