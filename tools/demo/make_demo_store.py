@@ -67,27 +67,28 @@ def build_vocab(sentences, folder):
     return vocab
 
 
-def tokenizer_json(vocab):
-    """The same WordPiece tokenizer as tokenizer.json (what polyhead reads), cased."""
+def tokenizer_json(vocab, specials=SPECIALS, first="[CLS]", last="[SEP]", unk="[UNK]", second_type=1):
+    """The same cased WordPiece tokenizer as tokenizer.json (what polyhead reads): `first` A `last` (B `last`),
+    segment B with token type `second_type`."""
     ids = {t: i for i, t in enumerate(vocab)}
     special = lambda t: {"id": ids[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}  # noqa: E731
-    cls, sep = ids["[CLS]"], ids["[SEP]"]
+    tok = lambda t, type_id: {"SpecialToken": {"id": t, "type_id": type_id}}  # noqa: E731
+    seq = lambda s, type_id: {"Sequence": {"id": s, "type_id": type_id}}  # noqa: E731
     return {
         "version": "1.0",
         "truncation": None,
         "padding": None,
-        "added_tokens": [special(t) for t in SPECIALS],
+        "added_tokens": [special(t) for t in specials],
         "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": False, "lowercase": False},
         "pre_tokenizer": {"type": "BertPreTokenizer"},
         "post_processor": {
             "type": "TemplateProcessing",
-            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
-            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}},
-                     {"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
-            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [cls], "tokens": ["[CLS]"]}, "[SEP]": {"id": "[SEP]", "ids": [sep], "tokens": ["[SEP]"]}},
+            "single": [tok(first, 0), seq("A", 0), tok(last, 0)],
+            "pair": [tok(first, 0), seq("A", 0), tok(last, 0), seq("B", second_type), tok(last, second_type)],
+            "special_tokens": {t: {"id": t, "ids": [ids[t]], "tokens": [t]} for t in (first, last)},
         },
         "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
-        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": ids},
+        "model": {"type": "WordPiece", "unk_token": unk, "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": ids},
     }
 
 

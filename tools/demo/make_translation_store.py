@@ -22,6 +22,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "adapterhub"))
 
 import translation as T  # noqa: E402
+from make_demo_store import tokenizer_json  # noqa: E402
 from make_madx_distilbert import write_safetensors  # noqa: E402
 from transformers import BartConfig, BartForConditionalGeneration  # noqa: E402
 from transformers.adapters import PfeifferConfig  # noqa: E402
@@ -73,22 +74,7 @@ class Tok:
         return s
 
     def json(self):
-        special = lambda t: {"id": self.ids[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}  # noqa: E731
-        return {
-            "version": "1.0", "truncation": None, "padding": None,
-            "added_tokens": [special(t) for t in SPECIALS],
-            "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": False, "lowercase": False},
-            "pre_tokenizer": {"type": "BertPreTokenizer"},
-            "post_processor": {
-                "type": "TemplateProcessing",
-                "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
-                "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}},
-                         {"Sequence": {"id": "B", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
-                "special_tokens": {"<s>": {"id": "<s>", "ids": [BOS], "tokens": ["<s>"]}, "</s>": {"id": "</s>", "ids": [EOS], "tokens": ["</s>"]}},
-            },
-            "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
-            "model": {"type": "WordPiece", "unk_token": "<unk>", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": self.ids},
-        }
+        return tokenizer_json(self.vocab, SPECIALS, "<s>", "</s>", "<unk>", second_type=0)
 
 
 def batch(tok, rows):
