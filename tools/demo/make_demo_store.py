@@ -152,14 +152,16 @@ def collate(rows):
     return out
 
 
-def train(model, params, rows, steps, lr, batch, name, step_fn=None):
+def train(model, params, rows, steps, lr, batch, name, step_fn=None, make_batch=None, every=100):
+    """AdamW with warm-up and linear decay over random batches of rows (collated by make_batch, default
+    collate); the loss from step_fn, or the model's own."""
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (steps * 0.06)) * max(0.0, 1 - s / steps))
     r = random.Random(len(rows))
     model.train()
     t0, avg = time.time(), None
     for step in range(steps):
-        b = collate(r.sample(rows, batch))
+        b = (make_batch or collate)(r.sample(rows, batch))
         loss = step_fn(model, b) if step_fn else model(**b).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -167,7 +169,7 @@ def train(model, params, rows, steps, lr, batch, name, step_fn=None):
         sched.step()
         opt.zero_grad()
         avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
-        if step % 100 == 0 or step == steps - 1:
+        if step % every == 0 or step == steps - 1:
             log(f"  {name} step {step + 1}/{steps} loss {avg:.3f} ({time.time() - t0:.0f} s)")
     model.eval()
 

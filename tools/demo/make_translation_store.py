@@ -9,7 +9,6 @@ and prints PyTorch's own scores on it.
 import argparse
 import json
 import os
-import random
 import shutil
 import sys
 import time
@@ -22,7 +21,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "adapterhub"))
 
 import translation as T  # noqa: E402
-from make_demo_store import tokenizer_json  # noqa: E402
+from make_demo_store import tokenizer_json, train as demo_train  # noqa: E402
 from make_madx_distilbert import write_safetensors  # noqa: E402
 from transformers import BartConfig, BartForConditionalGeneration  # noqa: E402
 from transformers.adapters import PfeifferConfig  # noqa: E402
@@ -88,23 +87,8 @@ def batch(tok, rows):
     return {"input_ids": ids, "attention_mask": (ids != PAD).long(), "decoder_input_ids": dec, "labels": labels}
 
 
-def train(model, params, rows, tok, steps, lr, name, bsz=48):
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (steps * 0.06)) * max(0.0, 1 - s / steps))
-    r = random.Random(len(rows))
-    model.train()
-    t0, avg = time.time(), None
-    for step in range(steps):
-        loss = model(**batch(tok, r.sample(rows, bsz))).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
-        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
-        if step % 200 == 0 or step == steps - 1:
-            log(f"  {name} step {step + 1}/{steps} loss {avg:.3f} ({time.time() - t0:.0f} s)")
-    model.eval()
+def train(model, params, rows, tok, steps, lr, name):
+    demo_train(model, params, rows, steps, lr, 48, name, make_batch=lambda rs: batch(tok, rs), every=200)
 
 
 def translate(model, tok, texts):
