@@ -341,8 +341,9 @@ def main():
     key = lambda e: e.get("text") or " ".join(e.get("tokens", [])) or e["question"] + " " + e["context"]  # noqa: E731
     seen = {t: {key(e) for e in sets[t]} for t in data.TASKS}
     held = {t: [e for e in data.examples(t, "heldout", 300, 1000 + i) if key(e) not in seen[t]][:200] for i, t in enumerate(data.TASKS)}
-    with open(os.path.join(HERE, "heldout.json"), "w") as f:
-        json.dump(held, f, indent=1, ensure_ascii=False)
+    if not a.quick:  # a quick run's held-out examples are another set: the committed one stays
+        with open(os.path.join(HERE, "heldout.json"), "w") as f:
+            json.dump(held, f, indent=1, ensure_ascii=False)
     model.eval()
     with torch.no_grad():
         for task in ["sentiment", "topic"]:

@@ -177,8 +177,9 @@ def main():
         shutil.rmtree(adir, ignore_errors=True)
         os.makedirs(adir)
         model.save_adapter(adir, f"en-de-{d}", with_head=False)  # the LM head is the base model's
-    with open(os.path.join(HERE, "heldout-translation.json"), "w") as f:
-        json.dump(held, f, indent=1, ensure_ascii=False)
+    if not a.quick:  # a quick run's held-out pairs are another set: the committed one stays
+        with open(os.path.join(HERE, "heldout-translation.json"), "w") as f:
+            json.dump(held, f, indent=1, ensure_ascii=False)
     log(f"store written to {out}")
 
 
