@@ -237,9 +237,10 @@ async function modelSummary(store: Store, name: string): Promise<ModelSummary | 
   const summary: ModelSummary = {
     name,
     model_type: str(m.raw.model_type),
-    hidden_size: num(m.raw.hidden_size),
+    // as the server reads them: BART calls them d_model and encoder_attention_heads, T5 d_model and num_heads
+    hidden_size: m.parsed?.hidden ?? num(m.raw.hidden_size),
     layers: num(m.raw.num_hidden_layers),
-    attention_heads: num(m.raw.num_attention_heads),
+    attention_heads: m.parsed?.heads ?? num(m.raw.num_attention_heads),
     max_position_embeddings: num(m.raw.max_position_embeddings),
     ...(seq2seq && {
       encoder_decoder: true,

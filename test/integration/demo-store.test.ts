@@ -55,3 +55,13 @@ test("translation: one word, three senses — base, sports and legal", async () 
   assert.equal(await say("en-de-sports"), "Der Platz war voll.");
   assert.equal(await say("en-de-legal"), "Das Gericht war voll.");
 });
+
+test("GET /v1/models: both demo models, with the sizes the server reads (BART's d_model and attention heads too)", async () => {
+  const { models } = (await (await fetch(`${server.url}/v1/models`)).json()) as { models: Record<string, unknown>[] };
+  const byName = new Map(models.map((m) => [m.name, m]));
+  assert.deepEqual([...byName.keys()].sort(), ["demo-bart-en-de", "demo-bert"]);
+  assert.equal(byName.get("demo-bert")!.hidden_size, 128);
+  assert.equal(byName.get("demo-bart-en-de")!.hidden_size, 128);
+  assert.equal(byName.get("demo-bart-en-de")!.attention_heads, 4);
+  assert.equal(byName.get("demo-bart-en-de")!.encoder_decoder, true);
+});
