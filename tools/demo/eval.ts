@@ -111,19 +111,8 @@ export async function evaluate(url: string, held: Held) {
   return results;
 }
 
-interface HeldTranslation { [domain: string]: { en: string; de: string }[] }
-
-/** The German nouns a domain gives the English words whose translation depends on it (tools/demo/translation.py's SENSES). */
-export const SENSES: Record<string, Record<string, string>> = {
-  general: { court: "Hof", match: "Streichholz", coach: "Reisebus", table: "Tisch", goal: "Ziel", record: "Schallplatte", case: "Koffer", sentence: "Satz", trial: "Versuch" },
-  sports: { court: "Platz", match: "Spiel", coach: "Trainer", table: "Tabelle", goal: "Tor", record: "Rekord" },
-  legal: { court: "Gericht", record: "Akte", case: "Fall", sentence: "Urteil", trial: "Prozess" },
-};
-
-function senseWords(en: string, domain: string): string[] {
-  const senses = { ...SENSES.general, ...(domain === "general" ? {} : SENSES[domain]) };
-  return en.replace(/[.?]$/, "").toLowerCase().split(" ").filter((w) => w in senses).map((w) => senses[w as keyof typeof senses]);
-}
+/** Held-out pairs; `senses`: the German words the domain gives the English words whose translation depends on it. */
+interface HeldTranslation { [domain: string]: { en: string; de: string; senses: string[] }[] }
 
 export async function translate(url: string, model: string, inputs: string[], adapters: string | null): Promise<string[]> {
   const res = await fetch(`${url}/v1/generate`, {
@@ -150,7 +139,7 @@ export async function evaluateTranslation(url: string, model: string, held: Held
       const outs = await translate(url, model, c.map((p) => p.en), adapters);
       outs.forEach((o, j) => {
         exact += Number(o === c[j].de);
-        const want = senseWords(c[j].en, domain);
+        const want = c[j].senses;
         if (!want.length) return;
         ambiguous++;
         const words = o.replace(/[.,?!]/g, " ").split(/\s+/);
