@@ -353,7 +353,7 @@ export class Engine {
       feeds.pooler_w = { type: "float32", dims: model.pooler.w.shape, data: model.pooler.w.data.slice() };
       feeds.pooler_b = { type: "float32", dims: model.pooler.b.shape, data: model.pooler.b.data.slice() };
     }
-    const res = await this.pool.run({ graphKey: key, model: this.pool.has(key) ? undefined : buildHead(shape), feeds });
+    const res = await this.pool.run({ graphKey: key, model: this.pool.has(key) ? undefined : buildHead(shape), feeds, cpu: true });
     return res.outputs.logits.data;
   }
 }

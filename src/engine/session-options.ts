@@ -5,12 +5,27 @@ import type { InferenceSession } from "onnxruntime-node";
 // workers run them.
 
 /**
+ * Where the graphs run. `cuda` needs onnxruntime's CUDA provider, which the npm package does not ship (its
+ * install script downloads it: ONNXRUNTIME_NODE_INSTALL=cuda12). `webgpu` is in the npm package itself and
+ * reaches the GPU through Dawn (Vulkan on Linux, so only libvulkan.so.1 and the GPU's driver are needed).
+ */
+export const DEVICES = ["cpu", "cuda", "webgpu"] as const;
+export type Device = (typeof DEVICES)[number];
+export const isDevice = (s: string): s is Device => (DEVICES as readonly string[]).includes(s);
+
+/** What a device that cannot start needs, for the error that stops the server. */
+export const DEVICE_NEEDS: Record<Exclude<Device, "cpu">, string> = {
+  cuda: "onnxruntime's CUDA provider, installed with ONNXRUNTIME_NODE_INSTALL=cuda12 on a CUDA 12 host with cuDNN 9 (infra/Dockerfile.cuda)",
+  webgpu: "a GPU with a Vulkan driver and the Vulkan loader (libvulkan.so.1, Debian package libvulkan1)",
+};
+
+/**
  * `shared`: the graph's base weights lie in a file mapped by every session of
  * the model; prepacking would give each session its own packed copy, so it is
  * off there. `spin`: onnxruntime's threads spin-wait between operators (see
  * worker-pool.ts DEFAULT_SPIN).
  */
-export function sessionOptions(device: "cpu" | "cuda", intraOpThreads: number, shared: boolean, spin = false): InferenceSession.SessionOptions {
+export function sessionOptions(device: Device, intraOpThreads: number, shared: boolean, spin = false): InferenceSession.SessionOptions {
   return {
     // "all" fuses what the graph leaves plain: Add + LayerNormalization into SkipLayerNormalization, the bias
     // Add before Gelu into BiasGelu, the attention scale into the Q·Kᵀ MatMul

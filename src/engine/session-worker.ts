@@ -4,7 +4,7 @@ import os from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import type { HotFailed, WorkerMessage, WorkerRequest, WorkerResponse, WorkerSettings } from "./worker-pool.ts";
-import { sessionOptions } from "./session-options.ts";
+import { DEVICE_NEEDS, sessionOptions } from "./session-options.ts";
 
 const settings = workerData as WorkerSettings;
 // On Linux a nice value belongs to a thread, and the threads it starts inherit it: set here, before any session
@@ -29,17 +29,19 @@ const constants = new Map<string, ort.Tensor>();
 /** tensors kept between runs of a decoding loop (see RunRequest.state) */
 const states = new Map<string, Record<string, ort.Tensor>>();
 
-async function createSession(model: Uint8Array | string, noArena = false, prepack = false): Promise<ort.InferenceSession> {
+async function createSession(model: Uint8Array | string, noArena = false, prepack = false, cpu = false): Promise<ort.InferenceSession> {
+  const device = cpu ? "cpu" : settings.device;
   try {
     // From a file, the graph's external weights are mapped, shared by every session of the model; prepacking
     // would give each session its own packed copy of them (which a hot graph's second session wants).
-    if (typeof model === "string") return await ort.InferenceSession.create(model, sessionOptions(settings.device, settings.intraOpThreads, !prepack, settings.spin));
-    const opts = sessionOptions(settings.device, settings.intraOpThreads, false, settings.spin);
+    if (typeof model === "string") return await ort.InferenceSession.create(model, sessionOptions(device, settings.intraOpThreads, !prepack, settings.spin));
+    const opts = sessionOptions(device, settings.intraOpThreads, false, settings.spin);
     return await ort.InferenceSession.create(model, noArena ? { ...opts, enableCpuMemArena: false } : opts);
   } catch (e) {
-    if (settings.device !== "cuda") throw e;
+    if (device === "cpu") throw e;
     const backends = ort.listSupportedBackends().map((b) => b.name).join(", ");
-    throw new Error(`CUDA execution provider is not available (onnxruntime-node backends here: ${backends}; install with ONNXRUNTIME_NODE_INSTALL=cuda12 on a CUDA 12 host): ${message(e)}`);
+    const name = device === "cuda" ? "CUDA" : "WebGPU";
+    throw new Error(`${name} execution provider is not available (onnxruntime-node backends here: ${backends}; it needs ${DEVICE_NEEDS[device]}): ${message(e).split("\n")[0]}`);
   }
 }
 
@@ -58,7 +60,7 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   let session = sessions.get(req.graphKey);
   if (!session) {
     if (!req.model) return { id: req.id, ok: false, loaded: false, error: `graph "${req.graphKey}" is not loaded in this worker and no model bytes were sent` };
-    session = createSession(req.model, req.noArena);
+    session = createSession(req.model, req.noArena, false, req.cpu);
     sessions.set(req.graphKey, session);
     if (typeof req.model === "string") paths.set(req.graphKey, req.model);
     session.catch(() => sessions.delete(req.graphKey));

@@ -3,6 +3,7 @@ import os from "node:os";
 import type { Worker } from "node:worker_threads";
 import { tsWorker } from "./ts-worker.ts";
 import { DEFAULT_HOT, HotGraphs, type HotPolicy } from "./hot-graphs.ts";
+import type { Device } from "./session-options.ts";
 
 export type FeedData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
 export interface Feed {
@@ -43,6 +44,11 @@ export interface RunRequest {
    * arena, which would otherwise hold its largest run's tensors for good.
    */
   noArena?: boolean;
+  /**
+   * A small graph (a head) runs on the CPU whatever the pool's device: on a GPU every run costs a fixed ~10 ms
+   * of launches and copies (WebGPU on an H100, measured: README "GPU"), far more than a head's work.
+   */
+  cpu?: boolean;
 }
 export interface RunResult {
   outputs: Record<string, { dims: number[]; data: Float32Array }>;
@@ -50,8 +56,8 @@ export interface RunResult {
   hot?: boolean;
 }
 
-export interface WorkerSettings { intraOpThreads: number; device: "cpu" | "cuda"; spin: boolean; nice: number; /** Int32[1], set to 1 when the pool closes */ stop: SharedArrayBuffer }
-export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array | string; feeds: Record<string, WireFeed>; outputs?: string[]; state?: { id: string; keep?: Record<string, string> }; noArena?: boolean }
+export interface WorkerSettings { intraOpThreads: number; device: Device; spin: boolean; nice: number; /** Int32[1], set to 1 when the pool closes */ stop: SharedArrayBuffer }
+export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array | string; feeds: Record<string, WireFeed>; outputs?: string[]; state?: { id: string; keep?: Record<string, string> }; noArena?: boolean; cpu?: boolean }
 export type WorkerMessage = WorkerRequest | { close: true } | { release: string } | { releaseState: string } | { promote: string } | { demote: string } | { dropConstants: string[] };
 export type WorkerResponse =
   | { id: number; ok: true; loaded: true; outputs: RunResult["outputs"]; hot?: boolean }
@@ -82,7 +88,7 @@ export interface GraphStats {
 export interface PoolOptions {
   threads?: number;
   intraOpThreads?: number;
-  device?: "cpu" | "cuda";
+  device?: Device;
   /** compiled graphs a worker keeps; the least recently used go first (default 32) */
   maxGraphs?: number;
   /** bytes of compiled graphs (their ONNX sizes) a worker keeps (default 8 GiB) */
@@ -137,7 +143,7 @@ export class WorkerPool {
     const threads = Math.max(1, opts.threads ?? 1);
     this.constantBytes = opts.constantBytes ?? 512 * 1024 ** 2;
     // prepacking is the CPU's MatMul layout: on a GPU a second session would only hold a second copy
-    this.hotPolicy = { ...DEFAULT_HOT, ...opts.hot, slots: opts.device === "cuda" ? 0 : Math.max(0, opts.hotGraphs ?? DEFAULT_HOT.slots) };
+    this.hotPolicy = { ...DEFAULT_HOT, ...opts.hot, slots: opts.device && opts.device !== "cpu" ? 0 : Math.max(0, opts.hotGraphs ?? DEFAULT_HOT.slots) };
     this.settings = {
       // workers share the cores; each session's own thread pool should not oversubscribe them
       intraOpThreads: opts.intraOpThreads ?? Math.max(1, Math.floor(os.availableParallelism() / threads)),
@@ -216,7 +222,7 @@ export class WorkerPool {
       feeds[name] = { type: f.type, dims: f.dims, data, keep: key };
       added.push(key);
     }
-    const msg: WorkerRequest = { id: this.nextId++, graphKey: req.graphKey, feeds, model: model && (typeof model === "string" ? model : take(model)), outputs: req.outputs, state: req.state, noArena: req.noArena };
+    const msg: WorkerRequest = { id: this.nextId++, graphKey: req.graphKey, feeds, model: model && (typeof model === "string" ? model : take(model)), outputs: req.outputs, state: req.state, noArena: req.noArena, cpu: req.cpu };
     if (!msg.model) delete msg.model;
     if (!msg.outputs) delete msg.outputs;
     if (!msg.state) delete msg.state;

@@ -13,6 +13,7 @@ import type { Composition } from "../engine/composition.ts";
 import { Engine } from "../engine/engine.ts";
 import { Translator } from "../engine/seq2seq.ts";
 import { WorkerPool } from "../engine/worker-pool.ts";
+import type { Device } from "../engine/session-options.ts";
 import type { Precision } from "../graph/quantize.ts";
 import { TokenizerPool } from "../engine/tokenizer-pool.ts";
 import { buildHead, headInput, headKey } from "../heads/graph.ts";
@@ -43,7 +44,7 @@ export interface ServeOptions {
   maxGraphBytes?: number;
   /** inference worker threads */
   threads?: number;
-  device?: "cpu" | "cuda";
+  device?: Device;
   quiet?: boolean;
   /** base models to load at start, in the background; /readyz answers 200 once all are loaded (default: every folder under models/) */
   models?: string[];
@@ -103,7 +104,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu", maxGraphs: opts.maxGraphs, maxGraphBytes: opts.maxGraphBytes, hotGraphs: opts.hotGraphs, spin: opts.spin, nice: opts.workerNice });
   pool.onHotFailure = (graph, error) => log.warn({ graph: graph.slice(0, 120), error }, "a busy graph's prepacked session could not be built; it keeps running on the shared weights");
   // A GPU that cannot be used should stop the start, not every request after it.
-  if (opts.device === "cuda") await probeDevice(pool).catch(async (e) => {
+  if (opts.device && opts.device !== "cpu") await probeDevice(pool).catch(async (e) => {
     await pool.close();
     throw e;
   });

@@ -8,6 +8,7 @@ import { DEFAULT_HOT_GRAPHS } from "../engine/hot-graphs.ts";
 import { CompositionSchema, type Composition } from "../engine/composition.ts";
 import type { ServeOptions } from "./serve.ts";
 import { PRECISIONS, type Precision } from "../graph/quantize.ts";
+import { DEVICES, isDevice } from "../engine/session-options.ts";
 
 /** --max-event-loop-delay's default, ms: under /healthz's 100 ms with room for a turn's tail, over a busy loop's usual turns. */
 export const DEFAULT_MAX_EVENT_LOOP_DELAY_MS = 30;
@@ -28,7 +29,7 @@ export const SERVE_SETTINGS = {
   port: { flag: "--port <n>", env: "PORT", help: "port, 0 picks a free one (default: 8080)" },
   host: { flag: "--host <host>", env: "HOST", help: "interface to listen on (default: 127.0.0.1; 0.0.0.0 in the container)" },
   threads: { flag: "--threads <n>", env: "POLYHEAD_THREADS", help: "inference worker threads (default: 1)" },
-  device: { flag: "--device <device>", env: "POLYHEAD_DEVICE", help: "cpu or cuda (default: cpu)" },
+  device: { flag: "--device <device>", env: "POLYHEAD_DEVICE", help: "cpu, cuda (onnxruntime's CUDA provider, installed separately) or webgpu (any GPU with a Vulkan driver; in the npm package) (default: cpu)" },
   shareWeights: {
     flag: "--share-weights <bool>",
     env: "POLYHEAD_SHARE_WEIGHTS",
@@ -37,7 +38,7 @@ export const SERVE_SETTINGS = {
   precision: {
     flag: "--precision <precision>",
     env: "POLYHEAD_PRECISION",
-    help: "fp32: exact, as AdapterHub computes (default); int8: the base model's linear layers quantised to int8 at load (dynamic quantisation), faster, approximate, CPU only; fp16: the base model's MatMuls in half precision (for --device cuda), approximate; adapters, fusions and heads stay fp32",
+    help: "fp32: exact, as AdapterHub computes (default); int8: the base model's linear layers quantised to int8 at load (dynamic quantisation), faster, approximate, CPU only; fp16: the base model's MatMuls in half precision (for --device cuda or webgpu), approximate; adapters, fusions and heads stay fp32",
   },
   spin: {
     flag: "--spin <bool>",
@@ -114,11 +115,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
     throw new Error(`${name(k)}: expected true or false, got "${v}"`);
   };
   const device = raw("device") ?? "cpu";
-  if (device !== "cpu" && device !== "cuda") throw new Error(`${name("device")}: expected cpu or cuda, got "${device}"`);
+  if (!isDevice(device)) throw new Error(`${name("device")}: expected ${DEVICES.join(", ")}, got "${device}"`);
   const precision = raw("precision") ?? "fp32";
   if (!PRECISIONS.includes(precision as Precision)) throw new Error(`${name("precision")}: expected ${PRECISIONS.join(" or ")}, got "${precision}"`);
   // onnxruntime's DynamicQuantizeMatMul has CPU kernels only: on CUDA every linear layer would copy to the host and back
-  if (precision === "int8" && device === "cuda") throw new Error(`${name("precision")}: int8 runs on the CPU only; with --device cuda use fp32`);
+  if (precision === "int8" && device !== "cpu") throw new Error(`${name("precision")}: int8 runs on the CPU only; with --device ${device} use fp32 or fp16`);
   const admission: Partial<AdmissionLimits> = {
     maxQueuedRows: int("maxQueuedRows", 1),
     maxQueuedTokens: int("maxQueuedTokens", 1),

@@ -269,6 +269,14 @@ test("serve: --device cuda without CUDA stops the start with a message naming CU
   assert.doesNotMatch(r.stdout, /polyhead listening on/);
 });
 
+test("serve: --device webgpu without a usable GPU stops the start with a message naming WebGPU and what it needs", async () => {
+  const r = await polyhead(["serve", "--device", "webgpu", "--port", "0", "--models", "demo-bert"], {}, 20_000);
+  // a machine with a GPU and a Vulkan driver starts; CI has neither
+  if (r.code === 0 || /polyhead listening on/.test(r.stdout)) return assert.match(r.stdout, /polyhead listening on/);
+  assert.match(r.stderr, /^polyhead: .*WebGPU execution provider is not available.*Vulkan/m);
+  assert.doesNotMatch(r.stdout, /polyhead listening on/);
+});
+
 test("serve: flags win over env vars; the server starts and answers /healthz", async () => {
   // env values that would be refused: the flags replace them before they are parsed
   const env = { ...process.env, POLYHEAD_STORE: undefined, PORT: "not-a-port", POLYHEAD_TTL_SECONDS: "soon", POLYHEAD_MAX_WAIT_MS: "-1" };
@@ -308,7 +316,8 @@ test("optionsFromEnv: one parser for env vars and serve's flags", () => {
   assert.deepEqual(optionsFromEnv(env).warm, ["sentiment", null]);
   assert.deepEqual(optionsFromEnv({ POLYHEAD_WARM: '[{"fuse":["a","b"]}]' }).warm, [{ fuse: ["a", "b"] }]);
   assert.equal(optionsFromEnv({}).host, undefined, "serve() and the container pick the default host");
-  assert.throws(() => optionsFromEnv({ POLYHEAD_DEVICE: "tpu" }), /--device \/ POLYHEAD_DEVICE: expected cpu or cuda/);
+  assert.throws(() => optionsFromEnv({ POLYHEAD_DEVICE: "tpu" }), /--device \/ POLYHEAD_DEVICE: expected cpu, cuda, webgpu, got "tpu"/);
+  assert.equal(optionsFromEnv({ POLYHEAD_DEVICE: "webgpu" }).device, "webgpu");
   assert.equal(optionsFromEnv({ POLYHEAD_PRECISION: "fp32" }, { precision: "fp16" }).precision, "fp16");
   assert.throws(() => optionsFromEnv({ POLYHEAD_PRECISION: "fp8" }), /--precision \/ POLYHEAD_PRECISION: expected fp32 or int8 or fp16, got "fp8"/);
   assert.throws(() => optionsFromEnv({}, { threads: "0" }), /--threads \/ POLYHEAD_THREADS/);
@@ -316,6 +325,7 @@ test("optionsFromEnv: one parser for env vars and serve's flags", () => {
   assert.equal(optionsFromEnv({ POLYHEAD_PRECISION: "int8" }).precision, "int8");
   assert.equal(optionsFromEnv({ POLYHEAD_PRECISION: "int8" }, { precision: "fp32" }).precision, "fp32", "the flag wins");
   assert.throws(() => optionsFromEnv({ POLYHEAD_PRECISION: "int8", POLYHEAD_DEVICE: "cuda" }), /int8 runs on the CPU only/);
+  assert.throws(() => optionsFromEnv({ POLYHEAD_PRECISION: "int8" }, { device: "webgpu" }), /int8 runs on the CPU only; with --device webgpu use fp32 or fp16/);
   // admission: queue limits and per-request budgets, a flag winning over its env var
   const admission = optionsFromEnv({ POLYHEAD_MAX_QUEUED_ROWS: "64", POLYHEAD_MAX_QUEUE_MS: "2500" }, { maxQueuedRows: "32", maxRequestTokens: "4096" }).admission;
   assert.deepEqual(admission, { maxQueuedRows: 32, maxRequestTokens: 4096, maxQueueMs: 2500 });

@@ -234,3 +234,21 @@ const affineWithInputW = () => encode({
   input: [valueInfo("X", ["n", 3]), valueInfo("W", [3, 4])],
   output: [valueInfo("Y", ["n", 4])],
 });
+
+test("a graph sent with cpu: true runs on the CPU whatever the pool's device (heads on a GPU server)", async () => {
+  // webgpu needs a GPU with a Vulkan driver: CI has none, so there the device's graph fails and names it
+  const gpu = new WorkerPool({ threads: 1, intraOpThreads: 1, device: "webgpu" });
+  try {
+    const x = [1, 0, -1, 0.5, 2, 3];
+    const onCpu = await gpu.run({ graphKey: "affine-cpu", model: affine(), feeds: affineFeeds(x), cpu: true });
+    assert.deepEqual(Array.from(onCpu.outputs.Y.data as Float32Array), affineExpected(x));
+    const onDevice = await gpu.run({ graphKey: "affine-gpu", model: affine(), feeds: affineFeeds(x) }).then(
+      (r) => ({ ok: true as const, y: Array.from(r.outputs.Y.data as Float32Array) }),
+      (e: Error) => ({ ok: false as const, message: e.message }),
+    );
+    if (onDevice.ok) assert.deepEqual(onDevice.y, affineExpected(x));
+    else assert.match(onDevice.message, /WebGPU execution provider is not available .*Vulkan/);
+  } finally {
+    await gpu.close();
+  }
+});
