@@ -1,11 +1,11 @@
-// `npm run bench:gpu [-- --precision fp16] [store-dir]`: polyhead's encoder on
-// onnxruntime's CUDA provider, bert-base 8 rows × 128 tokens: latency and
-// rows/s bare, with one adapter, with 8 different adapters in one batch, and
-// with a fusion of 4. Refuses (exit code 2, one line naming what is missing)
-// where onnxruntime-node has no usable CUDA provider: install it with
-// ONNXRUNTIME_NODE_INSTALL=cuda12 on a CUDA 12 host (infra/Dockerfile.cuda).
+// `npm run bench:gpu [-- --device cuda|webgpu] [--precision fp32|fp16] [store-dir]`: polyhead's encoder on a
+// GPU, bert-base 8 rows × 128 tokens: latency and rows/s bare, with one adapter, with 8 different adapters in
+// one batch, and with a fusion of 4; then, once per case, the largest difference of the hidden states from the
+// same request on the CPU. Refuses (exit code 2, one line naming what is missing) where the device cannot start:
+// `cuda` needs onnxruntime's CUDA provider (ONNXRUNTIME_NODE_INSTALL=cuda12 on a CUDA 12 host,
+// infra/Dockerfile.cuda); `webgpu` ships in the npm package and needs a Vulkan driver and libvulkan.so.1.
 //
-// Not measured yet: no GPU run has been made (README, "GPU").
+// Figures from a GPU run: README, "GPU".
 
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -17,6 +17,7 @@ import { WorkerPool } from "../src/engine/worker-pool.ts";
 import { Catalog } from "../src/store/catalog.ts";
 import { LocalStore } from "../src/store/local-store.ts";
 import type { Composition } from "../src/engine/composition.ts";
+import { DEVICE_NEEDS, DEVICES, isDevice, type Device } from "../src/engine/session-options.ts";
 import { PRECISIONS, isPrecision } from "../src/graph/quantize.ts";
 import { writeRandomStore, type RandomStoreOptions } from "../test/support/random-store.ts";
 
@@ -32,37 +33,49 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** Why CUDA cannot be used here, or null when a session on it can be created. */
-export async function cudaMissing(): Promise<string | null> {
+/** Why `device` cannot be used here, or null when a session on it can be created. */
+export async function deviceMissing(device: Exclude<Device, "cpu">): Promise<string | null> {
   const backends = ort.listSupportedBackends();
-  const cuda = backends.find((b) => b.name === "cuda");
   const list = backends.map((b) => `${b.name}${b.bundled ? "" : " (not bundled)"}`).join(", ");
-  if (!cuda) return `this onnxruntime-node has no CUDA provider (backends: ${list})`;
+  if (!backends.some((b) => b.name === device)) return `this onnxruntime-node has no ${device} provider (backends: ${list})`;
   // A tiny graph on the device: the provider's shared libraries and a GPU must both be there.
   const { GraphBuilder } = await import("../src/graph/onnx-builder.ts");
   const g = new GraphBuilder();
   g.output(g.op("Relu", [g.input("x", "float32", [1])]), "y");
   try {
-    const s = await ort.InferenceSession.create(g.encode(), { executionProviders: ["cuda"] });
+    const s = await ort.InferenceSession.create(g.encode(), { executionProviders: [device] });
     await s.release();
     return null;
   } catch (e) {
-    return `onnxruntime's CUDA provider does not start here: ${(e instanceof Error ? e.message : String(e)).split("\n")[0].slice(0, 300)} (backends: ${list}; install with ONNXRUNTIME_NODE_INSTALL=cuda12 on a CUDA 12 host)`;
+    return `onnxruntime's ${device} provider does not start here: ${(e instanceof Error ? e.message : String(e)).split("\n")[0].slice(0, 300)} (backends: ${list}; it needs ${DEVICE_NEEDS[device]})`;
   }
 }
 
+/** Every number in an answer, in order, so two devices' answers can be compared element by element. */
+function numbers(x: unknown, out: number[] = []): number[] {
+  if (typeof x === "number") out.push(x);
+  else if (Array.isArray(x)) for (const v of x) numbers(v, out);
+  else if (x && typeof x === "object") for (const v of Object.values(x)) numbers(v, out);
+  return out;
+}
+
 async function main() {
-  const { values, positionals } = parseArgs({ options: { precision: { type: "string", default: "fp32" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ options: { precision: { type: "string", default: "fp32" }, device: { type: "string", default: "cuda" } }, allowPositionals: true });
   const precision = values.precision!;
+  const device = values.device!;
+  if (!isDevice(device) || device === "cpu") {
+    log(`bench:gpu: --device: expected ${DEVICES.filter((d) => d !== "cpu").join(" or ")}, got "${device}"`);
+    process.exit(2);
+  }
   if (!isPrecision(precision)) {
     log(`bench:gpu: --precision: expected ${PRECISIONS.join(" or ")}, got "${precision}"`);
     process.exit(2);
   }
   if (precision === "int8") {
-    log("bench:gpu: --precision int8 runs on the CPU only (onnxruntime's DynamicQuantizeMatMul has no CUDA kernel); use fp32 or fp16");
+    log("bench:gpu: --precision int8 runs on the CPU only (onnxruntime's DynamicQuantizeMatMul has no GPU kernel); use fp32 or fp16");
     process.exit(2);
   }
-  const missing = await cudaMissing();
+  const missing = await deviceMissing(device);
   if (missing) {
     log(`bench:gpu: refusing to run: ${missing}`);
     process.exit(2);
@@ -74,9 +87,13 @@ async function main() {
     log(`writing a random bert-base-sized store in ${dir}…`);
     writeRandomStore(dir, STORE);
   }
-  const pool = new WorkerPool({ threads: 1, device: "cuda" });
+  const pool = new WorkerPool({ threads: 1, device });
+  const cpuPool = new WorkerPool({ threads: 1, intraOpThreads: Math.min(8, os.availableParallelism()) });
   try {
-    const engine = new Engine(new Catalog(new LocalStore(dir)), pool, undefined, {}, true, precision);
+    // the encoder's share of each request: its runs on the worker, the round trip included
+    let encoderMs = 0;
+    const engine = new Engine(new Catalog(new LocalStore(dir)), pool, undefined, { onRun: (info) => (encoderMs += info.ms) }, true, precision);
+    const cpu = new Engine(new Catalog(new LocalStore(dir)), cpuPool, undefined, {}, true, "fp32");
     const text = (i: number) => Array.from({ length: 80 }, (_, k) => ["the film was good", "the story was long", "a good film", "it was the best"][(i + k) % 4]).join(" ");
     const inputs = Array.from({ length: ROWS }, (_, i) => text(i));
     const req = (adapters: Composition | null): PredictInput => ({ model: "random", inputs, tasks: [{ adapters }], options: { maxLength: SEQ, returnLogits: false, returnHiddenStates: false, returnFusionAttention: false } });
@@ -88,22 +105,33 @@ async function main() {
       ["fusion of 4", req({ fuse: adapters.slice(0, 4) } as Composition)],
     ];
     const times: number[][] = cases.map(() => []);
+    const encoder: number[][] = cases.map(() => []);
     for (const [, r] of cases) for (let w = 0; w < WARMUPS; w++) await engine.predict(r);
     // rounds over every case, so drift touches them alike
     for (let i = 0; i < REPS; i++) {
       for (const [k, [, r]] of cases.entries()) {
+        encoderMs = 0;
         const t = performance.now();
         await engine.predict(r);
         times[k].push(performance.now() - t);
+        encoder[k].push(encoderMs);
       }
     }
-    process.stdout.write(`polyhead on CUDA (${precision}), bert-base ${ROWS}×${SEQ}, median of ${REPS}:\n`);
+    // the same requests with the hidden states returned, on the device and on the CPU at fp32
+    const deltas: number[] = [];
+    for (const [, r] of cases) {
+      const withHidden = { ...r, options: { ...r.options, returnHiddenStates: true } };
+      const [a, b] = [numbers((await engine.predict(withHidden)).results), numbers((await cpu.predict(withHidden)).results)];
+      if (a.length !== b.length || a.length === 0) throw new Error(`the device answered ${a.length} numbers, the CPU ${b.length}`);
+      deltas.push(a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0));
+    }
+    process.stdout.write(`polyhead on ${device} (${precision}), bert-base ${ROWS}×${SEQ}, median of ${REPS}; max |Δ| of the hidden states against the CPU at fp32:\n`);
     for (const [k, [name]] of cases.entries()) {
       const m = median(times[k]);
-      process.stdout.write(`  ${name.padEnd(26)} ${m.toFixed(1).padStart(8)} ms  ${((ROWS * 1000) / m).toFixed(0).padStart(6)} rows/s  (/ bare ${(m / median(times[0])).toFixed(3)}×)\n`);
+      process.stdout.write(`  ${name.padEnd(26)} ${m.toFixed(1).padStart(8)} ms  ${((ROWS * 1000) / m).toFixed(0).padStart(6)} rows/s  (/ bare ${(m / median(times[0])).toFixed(3)}×)  encoder ${median(encoder[k]).toFixed(1)} ms  max |Δ| ${deltas[k].toExponential(2)}\n`);
     }
   } finally {
-    await pool.close();
+    await Promise.all([pool.close(), cpuPool.close()]);
     if (temp) rmSync(dir, { recursive: true, force: true });
   }
 }

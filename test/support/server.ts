@@ -2,10 +2,16 @@ import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { serve, type RunningServer, type ServeOptions } from "../../src/server/serve.ts";
+import { DEVICES, isDevice } from "../../src/engine/session-options.ts";
 
-/** A real polyhead server on a loopback port over `store`. */
+/**
+ * A real polyhead server on a loopback port over `store`. POLYHEAD_TEST_DEVICE (cuda or webgpu) runs it on a GPU,
+ * so the golden tests check that device against AdapterHub's numbers: `POLYHEAD_TEST_DEVICE=webgpu npm run test:conformance`.
+ */
 export function startServer(store: string, extra: Partial<ServeOptions> = {}): Promise<RunningServer> {
-  return serve({ store, port: 0, host: "127.0.0.1", quiet: true, ...extra });
+  const device = process.env.POLYHEAD_TEST_DEVICE;
+  if (device !== undefined && !isDevice(device)) throw new Error(`POLYHEAD_TEST_DEVICE: expected ${DEVICES.join(", ")}, got "${device}"`);
+  return serve({ store, port: 0, host: "127.0.0.1", quiet: true, ...(device ? { device } : {}), ...extra });
 }
 
 export interface Answer {
