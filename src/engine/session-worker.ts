@@ -1,10 +1,12 @@
 // Runs inside a worker thread (see worker-pool.ts): onnxruntime-node's session.run blocks its thread for the
 // whole forward pass, so sessions live here and the main thread only exchanges messages.
+import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, threadId, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import type { HotFailed, WorkerMessage, WorkerRequest, WorkerResponse, WorkerSettings } from "./worker-pool.ts";
 import { DEVICE_NEEDS, sessionOptions } from "./session-options.ts";
+import { PACKED, PACKED_INDEX, packFeeds, packGraph, type Packing } from "../graph/pack-inputs.ts";
 
 const settings = workerData as WorkerSettings;
 // On Linux a nice value belongs to a thread, and the threads it starts inherit it: set here, before any session
@@ -26,6 +28,8 @@ const hot = new Map<string, Promise<ort.InferenceSession>>();
 const hotReady = new Map<string, ort.InferenceSession>();
 /** constant feeds (loaded weights, Feed.constant) kept between runs until the pool drops them */
 const constants = new Map<string, ort.Tensor>();
+/** graphs whose float inputs are fed packed into one (settings.packInputs) */
+const packings = new Map<string, Packing>();
 /** tensors kept between runs of a decoding loop (see RunRequest.state) */
 const states = new Map<string, Record<string, ort.Tensor>>();
 
@@ -45,6 +49,18 @@ async function createSession(model: Uint8Array | string, noArena = false, prepac
   }
 }
 
+/** The graph with its float inputs packed into one (see pack-inputs.ts); remembered under the graph's key. */
+function packed(key: string, model: Uint8Array | string): Uint8Array | string {
+  const p = packGraph(typeof model === "string" ? readFileSync(model) : model);
+  if (!p) return model;
+  packings.set(key, p.packing);
+  if (typeof model !== "string") return p.bytes;
+  // beside the original, whose external weights it names by relative path; one file per worker thread
+  const file = `${model.replace(/\.onnx$/, "")}.packed-${threadId}.onnx`;
+  writeFileSync(file, p.bytes);
+  return file;
+}
+
 async function demote(key: string): Promise<void> {
   const s = hot.get(key);
   hot.delete(key);
@@ -60,9 +76,15 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   let session = sessions.get(req.graphKey);
   if (!session) {
     if (!req.model) return { id: req.id, ok: false, loaded: false, error: `graph "${req.graphKey}" is not loaded in this worker and no model bytes were sent` };
-    session = createSession(req.model, req.noArena, false, req.cpu);
+    let model = req.model;
+    try {
+      if (settings.packInputs && !req.cpu) model = packed(req.graphKey, model);
+    } catch (e) {
+      return { id: req.id, ok: false, loaded: false, error: `graph "${req.graphKey}" could not be packed: ${message(e)}` };
+    }
+    session = createSession(model, req.noArena, false, req.cpu);
     sessions.set(req.graphKey, session);
-    if (typeof req.model === "string") paths.set(req.graphKey, req.model);
+    if (typeof model === "string") paths.set(req.graphKey, model);
     session.catch(() => sessions.delete(req.graphKey));
   }
   try {
@@ -80,7 +102,13 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
         if (f.keep) constants.set(f.keep, feeds[name]);
       }
     }
-    const results = req.outputs ? await s.run(feeds, req.outputs) : await s.run(feeds);
+    const packing = packings.get(req.graphKey);
+    let run = feeds;
+    if (packing) {
+      const { rest, packed, index } = packFeeds(packing, feeds);
+      run = { ...rest, [PACKED]: new ort.Tensor("float32", packed, [packed.length]), [PACKED_INDEX]: new ort.Tensor("int64", index, [index.length]) };
+    }
+    const results = req.outputs ? await s.run(run, req.outputs) : await s.run(run);
     const outputs: WorkerResponse & { ok: true } = { id: req.id, ok: true, loaded: true, outputs: {}, ...(prepacked ? { hot: true } : {}) };
     const keep = req.state?.keep ?? {};
     if (req.state) {
@@ -122,6 +150,7 @@ async function onMessage(msg: WorkerMessage): Promise<void> {
     const s = sessions.get(msg.release);
     sessions.delete(msg.release);
     paths.delete(msg.release);
+    packings.delete(msg.release);
     await demote(msg.release);
     if (s) await s.then((x) => x.release()).catch(() => {});
     return;

@@ -56,7 +56,7 @@ export interface RunResult {
   hot?: boolean;
 }
 
-export interface WorkerSettings { intraOpThreads: number; device: Device; spin: boolean; nice: number; /** Int32[1], set to 1 when the pool closes */ stop: SharedArrayBuffer }
+export interface WorkerSettings { intraOpThreads: number; device: Device; packInputs: boolean; spin: boolean; nice: number; /** Int32[1], set to 1 when the pool closes */ stop: SharedArrayBuffer }
 export interface WorkerRequest { id: number; graphKey: string; model?: Uint8Array | string; feeds: Record<string, WireFeed>; outputs?: string[]; state?: { id: string; keep?: Record<string, string> }; noArena?: boolean; cpu?: boolean }
 export type WorkerMessage = WorkerRequest | { close: true } | { release: string } | { releaseState: string } | { promote: string } | { demote: string } | { dropConstants: string[] };
 export type WorkerResponse =
@@ -89,6 +89,11 @@ export interface PoolOptions {
   threads?: number;
   intraOpThreads?: number;
   device?: Device;
+  /**
+   * Feed each graph's float inputs packed into one (src/graph/pack-inputs.ts): on a GPU each input is a copy of
+   * its own with a fixed cost. Default: on for a GPU, off on the CPU (where it would only add a copy).
+   */
+  packInputs?: boolean;
   /** compiled graphs a worker keeps; the least recently used go first (default 32) */
   maxGraphs?: number;
   /** bytes of compiled graphs (their ONNX sizes) a worker keeps (default 8 GiB) */
@@ -148,6 +153,7 @@ export class WorkerPool {
       // workers share the cores; each session's own thread pool should not oversubscribe them
       intraOpThreads: opts.intraOpThreads ?? Math.max(1, Math.floor(os.availableParallelism() / threads)),
       device: opts.device ?? "cpu",
+      packInputs: opts.packInputs ?? (opts.device !== undefined && opts.device !== "cpu"),
       spin: opts.spin ?? DEFAULT_SPIN,
       nice: opts.nice ?? DEFAULT_WORKER_NICE,
       stop: new SharedArrayBuffer(4),

@@ -45,6 +45,8 @@ export interface ServeOptions {
   /** inference worker threads */
   threads?: number;
   device?: Device;
+  /** feed each graph's float inputs packed into one (src/graph/pack-inputs.ts; default: on a GPU only; the tests set it on the CPU) */
+  packInputs?: boolean;
   quiet?: boolean;
   /** base models to load at start, in the background; /readyz answers 200 once all are loaded (default: every folder under models/) */
   models?: string[];
@@ -101,7 +103,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   await store.check?.();
   const logOptions = { level: opts.quiet ? "warn" : "info" };
   const log = opts.logDestination ? pino(logOptions, opts.logDestination) : pino(logOptions);
-  const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu", maxGraphs: opts.maxGraphs, maxGraphBytes: opts.maxGraphBytes, hotGraphs: opts.hotGraphs, spin: opts.spin, nice: opts.workerNice });
+  const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu", packInputs: opts.packInputs, maxGraphs: opts.maxGraphs, maxGraphBytes: opts.maxGraphBytes, hotGraphs: opts.hotGraphs, spin: opts.spin, nice: opts.workerNice });
   pool.onHotFailure = (graph, error) => log.warn({ graph: graph.slice(0, 120), error }, "a busy graph's prepacked session could not be built; it keeps running on the shared weights");
   // A GPU that cannot be used should stop the start, not every request after it.
   if (opts.device && opts.device !== "cpu") await probeDevice(pool).catch(async (e) => {

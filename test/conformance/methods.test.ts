@@ -26,6 +26,15 @@ test("the methods store has every method on each of its three families, all of t
   for (const c of cases) assert.ok(MODEL_TYPES.includes(modelType(c.model)), `${c.id}: model_type ${modelType(c.model)} has no family`);
 });
 
+describe(`golden cases: ${METHODS_STORE}, inputs packed into one as on a GPU`, () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer(DIR, { packInputs: true });
+  });
+  after(() => server.close());
+  for (const c of cases) test(c.id, () => checkGoldenAt(server.url, c));
+});
+
 describe(`golden cases: ${METHODS_STORE}`, () => {
   let server: RunningServer;
   before(async () => {

@@ -43,10 +43,12 @@ function checkScored(outputs: any[], e: any, atol: number) {
   });
 }
 
-for (const { name, dir, cases } of stores) describe(`seq2seq golden cases over HTTP: ${name}`, () => {
+// each store twice: as the CPU runs it, and with every graph's float inputs packed into one, as on a GPU (the
+// decoder's kept state included: src/graph/pack-inputs.ts)
+for (const packInputs of [false, true]) for (const { name, dir, cases } of stores) describe(`seq2seq golden cases over HTTP: ${name}${packInputs ? ", inputs packed into one as on a GPU" : ""}`, () => {
   let server: RunningServer;
   before(async () => {
-    server = await startServer(dir);
+    server = await startServer(dir, { packInputs });
   });
   after(() => server.close());
 
