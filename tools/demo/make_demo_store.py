@@ -201,8 +201,14 @@ def main():
     if not a.reuse_base:
         shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work, exist_ok=True)
-    vocab = build_vocab(corpus + [q for q, _ in qa_pairs], os.path.join(work, "tok"))
-    tok = BertTokenizer(os.path.join(work, "tok", "vocab.txt"), do_lower_case=False, strip_accents=False)
+    if a.reuse_base:
+        # the base's own vocabulary: one rebuilt from today's data would number its words differently
+        with open(os.path.join(work, "base", "vocab.txt")) as f:
+            vocab = f.read().splitlines()
+        tok = BertTokenizer(os.path.join(work, "base", "vocab.txt"), do_lower_case=False, strip_accents=False)
+    else:
+        vocab = build_vocab(corpus + [q for q, _ in qa_pairs], os.path.join(work, "tok"))
+        tok = BertTokenizer(os.path.join(work, "tok", "vocab.txt"), do_lower_case=False, strip_accents=False)
     log(f"vocabulary {len(vocab)} tokens; corpus {len(corpus)} sentences")
 
     # 1. the base model, pre-trained from scratch
