@@ -292,7 +292,7 @@ def main():
 
     # 2. one adapter and head per task on the frozen model
     model = BertAdapterModel.from_pretrained(base_dir)
-    budget = {t: int(os.environ.get("DEMO_STEPS_" + t.upper(), d)) for t, d in {"sentiment": 800, "topic": 800, "ner": 1200, "qa": 2500}.items()}
+    budget = {t: int(os.environ.get("DEMO_STEPS_" + t.upper(), d)) for t, d in {"sentiment": 800, "topic": 800, "ner": 1200, "qa": 6000}.items()}
     out = os.path.abspath(a.out)
     tasks = [t for t in a.only.split(",") if t] or ["sentiment", "topic", "ner", "qa"]
     for task in ["sentiment", "topic", "ner", "qa"]:
