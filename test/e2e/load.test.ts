@@ -12,11 +12,16 @@ test("8 s of mixed /v1/predict load: no failures, bounded memory", { timeout: 60
   assert.equal(r.non2xx, 0, summary);
   assert.equal(r.errors, 0, summary);
   assert.equal(r.serverErrors, 0, summary);
-  // About 2,000 answer in 8 s on the project's 2-core machine; 200 still allows a slow CI runner.
+  // About 9,500 answer in 8 s on the project's 2-core machine; 200 still allows a slow CI runner.
   assert.ok(r.ok >= 200, `only ${r.ok} successful requests in ${r.seconds} s: ${summary}`);
   assert.equal(r.ok, r.requests, summary);
-  // Measured growth after the warm-up: about 30-40 MiB over 8 s (allocator and JIT settling).
-  // A leak of about 100 KB per request (a retained batch tensor, a graph or session per
-  // request) would exceed the bound; one of a few KB per request (a response body) would not.
-  assert.ok(r.rssMiB.growth < 150, `RSS grew ${r.rssMiB.growth} MiB under load (${r.rssMiB.start} → ${r.rssMiB.end} MiB)`);
+  // RSS settles in the first seconds (allocator arenas, JIT, onnxruntime's buffers): with ~9,500 requests in
+  // 8 s on the project's 2-core machine it grows 125–140 MiB, most of it before the 5 s sample, and then
+  // 20–30 MiB more (16 s runs plateau: +100, +37, +7 MiB over 0–5, 5–10, 10–15 s). A leak shows as the climb
+  // after that sample: ~100 KB per request (a retained batch tensor, a graph or session per request) over the
+  // last ~4,000 requests would be ~400 MiB; one of a few KB per request (a response body) stays under both bounds.
+  const sampled = r.memory[0]?.rssMiB;
+  assert.ok(sampled !== undefined, `no memory sample at 5 s: ${summary}`);
+  assert.ok(r.rssMiB.end - sampled < 80, `RSS still climbing after 5 s: ${sampled} → ${r.rssMiB.end} MiB (${summary})`);
+  assert.ok(r.rssMiB.growth < 300, `RSS grew ${r.rssMiB.growth} MiB under load (${r.rssMiB.start} → ${r.rssMiB.end} MiB)`);
 });
