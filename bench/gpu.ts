@@ -11,13 +11,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import * as ort from "onnxruntime-node";
 import { Engine, type PredictInput } from "../src/engine/engine.ts";
 import { WorkerPool } from "../src/engine/worker-pool.ts";
 import { Catalog } from "../src/store/catalog.ts";
 import { LocalStore } from "../src/store/local-store.ts";
 import type { Composition } from "../src/engine/composition.ts";
-import { DEVICE_NEEDS, DEVICES, isDevice, type Device } from "../src/engine/session-options.ts";
+import { DEVICES, isDevice, isGpu } from "../src/engine/session-options.ts";
+import { probeDevice } from "../src/engine/probe-device.ts";
 import { PRECISIONS, isPrecision } from "../src/graph/quantize.ts";
 import { writeRandomStore, type RandomStoreOptions } from "../test/support/random-store.ts";
 
@@ -33,24 +33,6 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** Why `device` cannot be used here, or null when a session on it can be created. */
-export async function deviceMissing(device: Exclude<Device, "cpu">): Promise<string | null> {
-  const backends = ort.listSupportedBackends();
-  const list = backends.map((b) => `${b.name}${b.bundled ? "" : " (not bundled)"}`).join(", ");
-  if (!backends.some((b) => b.name === device)) return `this onnxruntime-node has no ${device} provider (backends: ${list})`;
-  // A tiny graph on the device: the provider's shared libraries and a GPU must both be there.
-  const { GraphBuilder } = await import("../src/graph/onnx-builder.ts");
-  const g = new GraphBuilder();
-  g.output(g.op("Relu", [g.input("x", "float32", [1])]), "y");
-  try {
-    const s = await ort.InferenceSession.create(g.encode(), { executionProviders: [device] });
-    await s.release();
-    return null;
-  } catch (e) {
-    return `onnxruntime's ${device} provider does not start here: ${(e instanceof Error ? e.message : String(e)).split("\n")[0].slice(0, 300)} (backends: ${list}; it needs ${DEVICE_NEEDS[device]})`;
-  }
-}
-
 /** Every number in an answer, in order, so two devices' answers can be compared element by element. */
 function numbers(x: unknown, out: number[] = []): number[] {
   if (typeof x === "number") out.push(x);
@@ -63,7 +45,7 @@ async function main() {
   const { values, positionals } = parseArgs({ options: { precision: { type: "string", default: "fp32" }, device: { type: "string", default: "cuda" } }, allowPositionals: true });
   const precision = values.precision!;
   const device = values.device!;
-  if (!isDevice(device) || device === "cpu") {
+  if (!isDevice(device) || !isGpu(device)) {
     log(`bench:gpu: --device: expected ${DEVICES.filter((d) => d !== "cpu").join(" or ")}, got "${device}"`);
     process.exit(2);
   }
@@ -75,9 +57,13 @@ async function main() {
     log("bench:gpu: --precision int8 runs on the CPU only (onnxruntime's DynamicQuantizeMatMul has no GPU kernel); use fp32 or fp16");
     process.exit(2);
   }
-  const missing = await deviceMissing(device);
-  if (missing) {
-    log(`bench:gpu: refusing to run: ${missing}`);
+  // the server's own start-up check: one tiny graph on the device
+  const pool = new WorkerPool({ threads: 1, device });
+  try {
+    await probeDevice(pool);
+  } catch (e) {
+    log(`bench:gpu: refusing to run: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
+    await pool.close();
     process.exit(2);
   }
   let dir = positionals[0];
@@ -87,13 +73,13 @@ async function main() {
     log(`writing a random bert-base-sized store in ${dir}…`);
     writeRandomStore(dir, STORE);
   }
-  const pool = new WorkerPool({ threads: 1, device });
   const cpuPool = new WorkerPool({ threads: 1, intraOpThreads: Math.min(8, os.availableParallelism()) });
   try {
     // the encoder's share of each request: its runs on the worker, the round trip included
     let encoderMs = 0;
-    const engine = new Engine(new Catalog(new LocalStore(dir)), pool, undefined, { onRun: (info) => (encoderMs += info.ms) }, true, precision);
-    const cpu = new Engine(new Catalog(new LocalStore(dir)), cpuPool, undefined, {}, true, "fp32");
+    const catalog = new Catalog(new LocalStore(dir));
+    const engine = new Engine(catalog, pool, undefined, { onRun: (info) => (encoderMs += info.ms) }, true, precision);
+    const cpu = new Engine(catalog, cpuPool, undefined, {}, true, "fp32");
     const text = (i: number) => Array.from({ length: 80 }, (_, k) => ["the film was good", "the story was long", "a good film", "it was the best"][(i + k) % 4]).join(" ");
     const inputs = Array.from({ length: ROWS }, (_, i) => text(i));
     const req = (adapters: Composition | null): PredictInput => ({ model: "random", inputs, tasks: [{ adapters }], options: { maxLength: SEQ, returnLogits: false, returnHiddenStates: false, returnFusionAttention: false } });

@@ -13,10 +13,13 @@ export const DEVICES = ["cpu", "cuda", "webgpu"] as const;
 export type Device = (typeof DEVICES)[number];
 export const isDevice = (s: string): s is Device => (DEVICES as readonly string[]).includes(s);
 
-/** What a device that cannot start needs, for the error that stops the server. */
-export const DEVICE_NEEDS: Record<Exclude<Device, "cpu">, string> = {
-  cuda: "onnxruntime's CUDA provider, installed with ONNXRUNTIME_NODE_INSTALL=cuda12 on a CUDA 12 host with cuDNN 9 (infra/Dockerfile.cuda)",
-  webgpu: "a GPU with a Vulkan driver and the Vulkan loader (libvulkan.so.1, Debian package libvulkan1)",
+export type Gpu = Exclude<Device, "cpu">;
+export const isGpu = (d: Device | undefined): d is Gpu => d !== undefined && d !== "cpu";
+
+/** Each GPU device's name in messages, and what it needs, for the error that stops the server. */
+export const GPUS: Record<Gpu, { name: string; needs: string }> = {
+  cuda: { name: "CUDA", needs: "onnxruntime's CUDA provider, installed with ONNXRUNTIME_NODE_INSTALL=cuda12 on a CUDA 12 host with cuDNN 9 (infra/Dockerfile.cuda)" },
+  webgpu: { name: "WebGPU", needs: "a GPU with a Vulkan driver and the Vulkan loader (libvulkan.so.1, Debian package libvulkan1)" },
 };
 
 /**

@@ -5,7 +5,7 @@ import os from "node:os";
 import { parentPort, threadId, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import type { HotFailed, WorkerMessage, WorkerRequest, WorkerResponse, WorkerSettings } from "./worker-pool.ts";
-import { DEVICE_NEEDS, sessionOptions } from "./session-options.ts";
+import { GPUS, isGpu, sessionOptions } from "./session-options.ts";
 import { PACKED, PACKED_INDEX, packFeeds, packGraph, type Packing } from "../graph/pack-inputs.ts";
 
 const settings = workerData as WorkerSettings;
@@ -42,10 +42,9 @@ async function createSession(model: Uint8Array | string, noArena = false, prepac
     const opts = sessionOptions(device, settings.intraOpThreads, false, settings.spin);
     return await ort.InferenceSession.create(model, noArena ? { ...opts, enableCpuMemArena: false } : opts);
   } catch (e) {
-    if (device === "cpu") throw e;
+    if (!isGpu(device)) throw e;
     const backends = ort.listSupportedBackends().map((b) => b.name).join(", ");
-    const name = device === "cuda" ? "CUDA" : "WebGPU";
-    throw new Error(`${name} execution provider is not available (onnxruntime-node backends here: ${backends}; it needs ${DEVICE_NEEDS[device]}): ${message(e).split("\n")[0]}`);
+    throw new Error(`${GPUS[device].name} execution provider is not available (onnxruntime-node backends here: ${backends}; it needs ${GPUS[device].needs}): ${message(e).split("\n")[0]}`);
   }
 }
 

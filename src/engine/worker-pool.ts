@@ -3,7 +3,7 @@ import os from "node:os";
 import type { Worker } from "node:worker_threads";
 import { tsWorker } from "./ts-worker.ts";
 import { DEFAULT_HOT, HotGraphs, type HotPolicy } from "./hot-graphs.ts";
-import type { Device } from "./session-options.ts";
+import { isGpu, type Device } from "./session-options.ts";
 
 export type FeedData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
 export interface Feed {
@@ -148,12 +148,12 @@ export class WorkerPool {
     const threads = Math.max(1, opts.threads ?? 1);
     this.constantBytes = opts.constantBytes ?? 512 * 1024 ** 2;
     // prepacking is the CPU's MatMul layout: on a GPU a second session would only hold a second copy
-    this.hotPolicy = { ...DEFAULT_HOT, ...opts.hot, slots: opts.device && opts.device !== "cpu" ? 0 : Math.max(0, opts.hotGraphs ?? DEFAULT_HOT.slots) };
+    this.hotPolicy = { ...DEFAULT_HOT, ...opts.hot, slots: isGpu(opts.device) ? 0 : Math.max(0, opts.hotGraphs ?? DEFAULT_HOT.slots) };
     this.settings = {
       // workers share the cores; each session's own thread pool should not oversubscribe them
       intraOpThreads: opts.intraOpThreads ?? Math.max(1, Math.floor(os.availableParallelism() / threads)),
       device: opts.device ?? "cpu",
-      packInputs: opts.packInputs ?? (opts.device !== undefined && opts.device !== "cpu"),
+      packInputs: opts.packInputs ?? isGpu(opts.device),
       spin: opts.spin ?? DEFAULT_SPIN,
       nice: opts.nice ?? DEFAULT_WORKER_NICE,
       stop: new SharedArrayBuffer(4),

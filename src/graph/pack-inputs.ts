@@ -88,16 +88,17 @@ export function packFeeds<T extends TensorLike>(packing: Packing, feeds: Record<
     delete rest[name];
     return t as T & { data: Float32Array };
   });
-  const index = new BigInt64Array(packing.names.length + 1 + packing.ranks.reduce((a, b) => a + b, 0));
-  let total = 0;
-  let at = packing.names.length + 1;
+  const packed = new Float32Array(parts.reduce((n, t) => n + t.data.length, 0));
+  // the index: offsets of every input (n + 1), then every input's dims (as packGraph slices it)
+  const index = new BigInt64Array(parts.length + 1 + packing.ranks.reduce((a, b) => a + b, 0));
+  let offset = 0;
+  let at = parts.length + 1;
   parts.forEach((t, i) => {
-    index[i] = BigInt(total);
-    total += t.data.length;
+    index[i] = BigInt(offset);
+    packed.set(t.data, offset);
+    offset += t.data.length;
     for (const d of t.dims) index[at++] = BigInt(d);
   });
-  index[parts.length] = BigInt(total);
-  const packed = new Float32Array(total);
-  parts.forEach((t, i) => packed.set(t.data, Number(index[i])));
+  index[parts.length] = BigInt(offset);
   return { rest, packed, index };
 }

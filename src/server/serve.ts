@@ -13,10 +13,10 @@ import type { Composition } from "../engine/composition.ts";
 import { Engine } from "../engine/engine.ts";
 import { Translator } from "../engine/seq2seq.ts";
 import { WorkerPool } from "../engine/worker-pool.ts";
-import type { Device } from "../engine/session-options.ts";
+import { isGpu, type Device } from "../engine/session-options.ts";
+import { probeDevice } from "../engine/probe-device.ts";
 import type { Precision } from "../graph/quantize.ts";
 import { TokenizerPool } from "../engine/tokenizer-pool.ts";
-import { buildHead, headInput, headKey } from "../heads/graph.ts";
 import { Catalog } from "../store/catalog.ts";
 import { defaultCacheBytes, FileCache } from "../store/file-cache.ts";
 import { openStore } from "../store/open.ts";
@@ -106,7 +106,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const pool = new WorkerPool({ threads: opts.threads ?? 1, device: opts.device ?? "cpu", packInputs: opts.packInputs, maxGraphs: opts.maxGraphs, maxGraphBytes: opts.maxGraphBytes, hotGraphs: opts.hotGraphs, spin: opts.spin, nice: opts.workerNice });
   pool.onHotFailure = (graph, error) => log.warn({ graph: graph.slice(0, 120), error }, "a busy graph's prepacked session could not be built; it keeps running on the shared weights");
   // A GPU that cannot be used should stop the start, not every request after it.
-  if (opts.device && opts.device !== "cpu") await probeDevice(pool).catch(async (e) => {
+  if (isGpu(opts.device)) await probeDevice(pool).catch(async (e) => {
     await pool.close();
     throw e;
   });
@@ -225,11 +225,4 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       await Promise.all([pool.close(), tokenizers.close()]);
     },
   };
-}
-
-/** Runs one tiny graph (a one-layer head over a 1×1×2 input) on the pool's device: rejects with the pool's error when the device is unusable. */
-async function probeDevice(pool: WorkerPool): Promise<void> {
-  const shape = { read: "first", pooler: false, layers: 1, act: "tanh" } as const;
-  const f32 = (...dims: number[]) => ({ type: "float32" as const, dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)) });
-  await pool.run({ graphKey: `probe|${headKey("probe", shape)}`, model: buildHead(shape), feeds: { hidden: f32(1, 1, 2), [headInput.w(0)]: f32(2, 2), [headInput.b(0)]: f32(2) } });
 }

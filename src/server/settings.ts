@@ -8,7 +8,7 @@ import { DEFAULT_HOT_GRAPHS } from "../engine/hot-graphs.ts";
 import { CompositionSchema, type Composition } from "../engine/composition.ts";
 import type { ServeOptions } from "./serve.ts";
 import { PRECISIONS, type Precision } from "../graph/quantize.ts";
-import { DEVICES, isDevice } from "../engine/session-options.ts";
+import { DEVICES, isDevice, isGpu } from "../engine/session-options.ts";
 
 /** --max-event-loop-delay's default, ms: under /healthz's 100 ms with room for a turn's tail, over a busy loop's usual turns. */
 export const DEFAULT_MAX_EVENT_LOOP_DELAY_MS = 30;
@@ -119,7 +119,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: 
   const precision = raw("precision") ?? "fp32";
   if (!PRECISIONS.includes(precision as Precision)) throw new Error(`${name("precision")}: expected ${PRECISIONS.join(" or ")}, got "${precision}"`);
   // onnxruntime's DynamicQuantizeMatMul has CPU kernels only: on CUDA every linear layer would copy to the host and back
-  if (precision === "int8" && device !== "cpu") throw new Error(`${name("precision")}: int8 runs on the CPU only; with --device ${device} use fp32 or fp16`);
+  if (precision === "int8" && isGpu(device)) throw new Error(`${name("precision")}: int8 runs on the CPU only; with --device ${device} use fp32 or fp16`);
   const admission: Partial<AdmissionLimits> = {
     maxQueuedRows: int("maxQueuedRows", 1),
     maxQueuedTokens: int("maxQueuedTokens", 1),
