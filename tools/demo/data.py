@@ -458,8 +458,8 @@ NER_EXTRA_TEMPLATES = [
 ]
 
 
-def ner_sentence(g, templates=NER_TEMPLATES):
-    template = g.prod(templates)
+def ner_sentence(g, templates=NER_TEMPLATES, split=True):
+    template = g.prod(templates, split)
     toks, tags = [], []
     for piece in template.replace(",", " ,").replace("?", " ?").split():
         kind = {"{PER}": "PER", "{LOC}": "LOC", "{ORG}": "ORG"}.get(piece)
@@ -547,7 +547,7 @@ def ner(part, n, seed):
             continue
         # the held-out set stays made of the templates' held-out shapes only
         if part == "train" and g.r.random() < NER_EXTRA:
-            toks, tags = ner_sentence(g, NER_EXTRA_TEMPLATES)
+            toks, tags = ner_sentence(g, NER_EXTRA_TEMPLATES, split=False)  # training-only shapes: all of them
         else:
             toks, tags = ner_fact(g) if part == "train" and g.r.random() < NER_FROM_FACTS else ner_sentence(g)
         out.append({"tokens": toks, "tags": tags})

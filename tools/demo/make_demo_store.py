@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "adapterhub"))
 import data  # noqa: E402
 from make_madx_distilbert import write_safetensors  # noqa: E402
 from transformers import BertConfig, BertForMaskedLM, BertTokenizer  # noqa: E402
-from transformers.adapters import BertAdapterModel, Fuse, PfeifferConfig  # noqa: E402
+from transformers.adapters import BertAdapterModel, Fuse, HoulsbyConfig, PfeifferConfig  # noqa: E402
 
 torch.set_grad_enabled(True)  # the golden-store module imported above turns gradients off for its own use
 
@@ -57,7 +57,8 @@ def build_vocab(sentences, folder):
     # Names, places and organisations are left out (unless also everyday words: "May", "Bank"), so every name
     # falls apart into characters, in training as in use: the tagger and the reader learn what a name looks
     # like in context, not a list of names (a held-out name would otherwise be the only one in pieces).
-    entities = {w for part in data.NAMES["all"] for x in part for w in x.split()}
+    # (only their capitalised words: "and" of "Trinidad and Tobago" is everybody's word)
+    entities = {w for part in data.NAMES["all"] for x in part for w in x.split() if not w[0].islower()}
     words = [w for w, n in counts.most_common() if len(w) > 1 and (w not in entities or w.lower() in data.EVERYDAY)]
     vocab = SPECIALS + chars + ["##" + c for c in chars] + words
     vocab = list(dict.fromkeys(vocab))
@@ -267,7 +268,7 @@ def main():
         mix = [(t, int(w)) for t, w in (x.split(":") for x in os.environ.get("DEMO_BASE_MIX", "mlm:5,sentiment:2,topic:2,ner:2,qa:3").split(","))]
         cycle = [t for t, w in mix for _ in range(w)]
         random.Random(a.seed).shuffle(cycle)
-        n_steps = steps(int(os.environ.get("DEMO_BASE_STEPS", "7000")))
+        n_steps = steps(int(os.environ.get("DEMO_BASE_STEPS", "10000")))
         params = list(mlm.parameters()) + list(pre_heads.parameters())
         opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (n_steps * 0.06)) * max(0.0, 1 - s / n_steps))
@@ -292,14 +293,19 @@ def main():
 
     # 2. one adapter and head per task on the frozen model
     model = BertAdapterModel.from_pretrained(base_dir)
-    budget = {t: int(os.environ.get("DEMO_STEPS_" + t.upper(), d)) for t, d in {"sentiment": 800, "topic": 800, "ner": 1200, "qa": 6000}.items()}
+    budget = {t: int(os.environ.get("DEMO_STEPS_" + t.upper(), d)) for t, d in {"sentiment": 2000, "topic": 800, "ner": 1200, "qa": 6000}.items()}
     out = os.path.abspath(a.out)
     tasks = [t for t in a.only.split(",") if t] or ["sentiment", "topic", "ner", "qa"]
     for task in ["sentiment", "topic", "ner", "qa"]:
         if task not in tasks:
             model.load_adapter(os.path.join(out, "adapters", task), with_head=True)
+    def adapter_config(task):
+        # DEMO_ADAPTER_<TASK>=kind:reduction, e.g. houlsby:1 (adapters after attention too) or pfeiffer:0.5
+        kind, rf = os.environ.get("DEMO_ADAPTER_" + task.upper(), "pfeiffer:2").split(":")
+        return {"pfeiffer": PfeifferConfig, "houlsby": HoulsbyConfig}[kind](reduction_factor=float(rf))
+
     for task in tasks:
-        model.add_adapter(task, config=PfeifferConfig(reduction_factor=2))
+        model.add_adapter(task, config=adapter_config(task))
         if task in ("sentiment", "topic"):
             model.add_classification_head(task, num_labels=len(LABELS[task]), id2label=dict(enumerate(LABELS[task])))
         elif task == "ner":
