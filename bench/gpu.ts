@@ -16,7 +16,7 @@ import { WorkerPool } from "../src/engine/worker-pool.ts";
 import { Catalog } from "../src/store/catalog.ts";
 import { LocalStore } from "../src/store/local-store.ts";
 import type { Composition } from "../src/engine/composition.ts";
-import { DEVICES, isDevice, isGpu } from "../src/engine/session-options.ts";
+import { GPUS, isDevice, isGpu } from "../src/engine/session-options.ts";
 import { probeDevice } from "../src/engine/probe-device.ts";
 import { PRECISIONS, isPrecision } from "../src/graph/quantize.ts";
 import { writeRandomStore, type RandomStoreOptions } from "../test/support/random-store.ts";
@@ -46,7 +46,7 @@ async function main() {
   const precision = values.precision!;
   const device = values.device!;
   if (!isDevice(device) || !isGpu(device)) {
-    log(`bench:gpu: --device: expected ${DEVICES.filter((d) => d !== "cpu").join(" or ")}, got "${device}"`);
+    log(`bench:gpu: --device: expected ${Object.keys(GPUS).join(" or ")}, got "${device}"`);
     process.exit(2);
   }
   if (!isPrecision(precision)) {

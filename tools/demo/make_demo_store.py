@@ -40,6 +40,17 @@ LABELS = {
 }
 
 
+# Each task's adapter: training steps (DEMO_STEPS_<TASK>) and configuration (DEMO_ADAPTER_<TASK>, kind:reduction
+# factor, e.g. houlsby:1 for adapters after attention too). Sentiment's wider bottleneck (256) did better on the
+# development set (tools/demo/README.md).
+ADAPTERS = {"sentiment": (2000, "pfeiffer:0.5"), "topic": (800, "pfeiffer:2"), "ner": (1200, "pfeiffer:2"), "qa": (6000, "pfeiffer:2")}
+
+
+def adapter_config(task):
+    kind, rf = os.environ.get("DEMO_ADAPTER_" + task.upper(), ADAPTERS[task][1]).split(":")
+    return {"pfeiffer": PfeifferConfig, "houlsby": HoulsbyConfig}[kind](reduction_factor=float(rf))
+
+
 def log(*a):
     print(time.strftime("%H:%M:%S"), *a, flush=True)
 
@@ -195,28 +206,28 @@ def main():
     # data
     n = 600 if a.quick else int(os.environ.get("DEMO_EXAMPLES", "20000"))
     sets = {t: data.examples(t, "train", n, a.seed + i) for i, t in enumerate(data.TASKS)}
-    corpus = data.corpus(n // 2, a.seed + 100)
     qa_pairs = [(e["question"], e["context"]) for e in sets["qa"]]
+    # the pre-training text: only a run that pre-trains needs it (its vocabulary too)
+    corpus = [] if a.reuse_base else data.corpus(n // 2, a.seed + 100)
 
     work = os.path.abspath(a.work)
     if not a.reuse_base:
         shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work, exist_ok=True)
+    # a reused base keeps its own vocabulary: one rebuilt from today's data would number its words differently
+    vocab_dir = os.path.join(work, "base" if a.reuse_base else "tok")
     if a.reuse_base:
-        # the base's own vocabulary: one rebuilt from today's data would number its words differently
-        with open(os.path.join(work, "base", "vocab.txt")) as f:
+        with open(os.path.join(vocab_dir, "vocab.txt")) as f:
             vocab = f.read().splitlines()
-        tok = BertTokenizer(os.path.join(work, "base", "vocab.txt"), do_lower_case=False, strip_accents=False)
     else:
-        vocab = build_vocab(corpus + [q for q, _ in qa_pairs], os.path.join(work, "tok"))
-        tok = BertTokenizer(os.path.join(work, "tok", "vocab.txt"), do_lower_case=False, strip_accents=False)
-    log(f"vocabulary {len(vocab)} tokens; corpus {len(corpus)} sentences")
+        vocab = build_vocab(corpus + [q for q, _ in qa_pairs], vocab_dir)
+    tok = BertTokenizer(os.path.join(vocab_dir, "vocab.txt"), do_lower_case=False, strip_accents=False)
+    log(f"vocabulary {len(vocab)} tokens" + (f"; corpus {len(corpus)} sentences" if corpus else ""))
 
     # 1. the base model, pre-trained from scratch
     config = BertConfig(vocab_size=len(vocab), hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512,
                         max_position_embeddings=128, type_vocab_size=2, pad_token_id=0)
     mlm = BertForMaskedLM(config)
-    rows = [encode_text(tok, s) for s in corpus] + [encode_text(tok, q, c) for q, c in qa_pairs]
     special = torch.tensor([tok.cls_token_id, tok.sep_token_id, tok.pad_token_id])
 
     def mlm_step(model, b):
@@ -265,6 +276,7 @@ def main():
 
     base_dir = os.path.join(work, "base")
     if not a.reuse_base:
+        rows = [encode_text(tok, s) for s in corpus] + [encode_text(tok, q, c) for q, c in qa_pairs]
         mix = [(t, int(w)) for t, w in (x.split(":") for x in os.environ.get("DEMO_BASE_MIX", "mlm:5,sentiment:2,topic:2,ner:2,qa:3").split(","))]
         cycle = [t for t, w in mix for _ in range(w)]
         random.Random(a.seed).shuffle(cycle)
@@ -293,19 +305,12 @@ def main():
 
     # 2. one adapter and head per task on the frozen model
     model = BertAdapterModel.from_pretrained(base_dir)
-    budget = {t: int(os.environ.get("DEMO_STEPS_" + t.upper(), d)) for t, d in {"sentiment": 2000, "topic": 800, "ner": 1200, "qa": 6000}.items()}
+    budget = {t: int(os.environ.get("DEMO_STEPS_" + t.upper(), d)) for t, (d, _) in ADAPTERS.items()}
     out = os.path.abspath(a.out)
-    tasks = [t for t in a.only.split(",") if t] or ["sentiment", "topic", "ner", "qa"]
-    for task in ["sentiment", "topic", "ner", "qa"]:
+    tasks = [t for t in a.only.split(",") if t] or list(ADAPTERS)
+    for task in ADAPTERS:
         if task not in tasks:
             model.load_adapter(os.path.join(out, "adapters", task), with_head=True)
-    def adapter_config(task):
-        # DEMO_ADAPTER_<TASK>=kind:reduction, e.g. houlsby:1 (adapters after attention too) or pfeiffer:0.5;
-        # sentiment's wider bottleneck (256) did better on the development set (tools/demo/README.md)
-        default = "pfeiffer:0.5" if task == "sentiment" else "pfeiffer:2"
-        kind, rf = os.environ.get("DEMO_ADAPTER_" + task.upper(), default).split(":")
-        return {"pfeiffer": PfeifferConfig, "houlsby": HoulsbyConfig}[kind](reduction_factor=float(rf))
-
     for task in tasks:
         model.add_adapter(task, config=adapter_config(task))
         if task in ("sentiment", "topic"):
