@@ -47,11 +47,19 @@ class G:
     def pick(self, xs):
         return self.r.choice(xs)
 
-    def prod(self, alternatives, split=True):
+    def prod(self, alternatives, split=True, extra=()):
         """One production among alternatives (strings or (key, fn) pairs), held out by the hash of its key
-        (split=False: kinds of sentence every part needs, e.g. negation, each with held-out phrasings inside)."""
+        (split=False: kinds of sentence every part needs, e.g. negation, each with held-out phrasings inside).
+        `extra`: more phrasings for training only, never split nor held out, so that the model meets many
+        ways to say a thing and learns the words rather than a few templates (the held-out set is unchanged)."""
         fn = lambda a: not isinstance(a, str) and callable(a[1])  # noqa: E731
-        keys = [a[0] if fn(a) else str(a) for a in alternatives]
+        key = lambda a: a[0] if fn(a) else str(a)  # noqa: E731
+        if self.part == "train" and extra:
+            kept = set(split_list([key(a) for a in alternatives], "train") if split else map(key, alternatives))
+            # an extra that repeats an alternative, held out or not, is dropped: it must not leak a held-out one
+            alternatives = [a for a in alternatives if key(a) in kept] + [e for e in extra if key(e) not in set(map(key, alternatives))]
+            split = False
+        keys = [key(a) for a in alternatives]
         chosen = self.r.choice(split_list(keys, self.part) if split else keys)
         a = alternatives[keys.index(chosen)]
         return a[1]() if fn(a) else a
@@ -121,14 +129,61 @@ def names(part):
     return first, last, cities, countries, orgs
 
 
+def more_names(lists):
+    """lexicon.py's training-only names added to the training part (and to "all", whose words the vocabulary
+    leaves out): none that is a held-out name of any kind, a name already listed, or an everyday word."""
+    held = {x for part in names("heldout") for x in part}
+    listed = {x for part in names("all") for x in part}
+    more = (items(L.MORE_FIRST_NAMES), items(L.MORE_LAST_NAMES), items(L.MORE_CITIES) + L.MORE_MULTI_CITIES,
+            items(L.MORE_COUNTRIES) + L.MORE_MULTI_REGIONS, items(L.MORE_ORGS) + L.MORE_MULTI_ORGS)
+    return tuple(xs + [x for x in dict.fromkeys(m) if x not in held | listed and x.lower() not in EVERYDAY]
+                 for xs, m in zip(lists, more))
+
+
 NAMES = {p: names(p) for p in ("train", "heldout", "all")}
+NAMES["train"], NAMES["all"] = more_names(NAMES["train"]), more_names(NAMES["all"])
 
 
 # ----------------------------------------------------------------------------- shared pieces
 
 TITLES = ["Mr", "Mrs", "Ms", "Dr", "Professor", "President", "Mr.", "Dr."]
 
+# Training only: made-up names of several words (lexicon.py's patterns), a share of each kind. Only the training
+# part draws for them, so the held-out examples come out as before; one equal to a held-out name is drawn again.
+MADE_UP = 0.2
+HELD_NAMES = {x for part in NAMES["heldout"] for x in part}
+
+
+def made_up(g, make):
+    while True:
+        x = make()
+        if x not in HELD_NAMES:
+            return x
+
+
+def made_up_person(g):
+    first, last, *_ = NAMES["train"]
+    return g.pick([lambda: f"{g.pick(first)} {g.pick(L.NAME_PARTICLES)} {g.pick(last)}",
+                   lambda: f"{g.pick(first)} {g.pick(first)} {g.pick(last)}",
+                   lambda: f"{g.pick(first)} {g.pick(last)} {g.pick(last)}"])()
+
+
+def made_up_place(g):
+    first, last, cities, countries, _ = NAMES["train"]
+    one = [x for x in cities + countries + last if " " not in x]
+    return g.pick(L.PLACE_PATTERNS).format(A=g.pick(one), B=g.pick(one))
+
+
+def made_up_org(g):
+    _, last, cities, countries, orgs = NAMES["train"]
+    one = [x for x in orgs + last if " " not in x]
+    return g.pick(L.ORG_PATTERNS).format(K=g.pick(L.ORG_KINDS), P=g.pick(cities + countries), H=g.pick(L.ORG_HEADS),
+                                        F=g.pick(L.ORG_FIELDS), E=g.pick(L.ORG_ENDINGS), A=g.pick(one), A2=g.pick(one), B=g.pick(one))
+
+
 def person(g):
+    if g.part == "train" and g.r.random() < MADE_UP:
+        return made_up(g, lambda: made_up_person(g))
     first, last, *_ = NAMES[g.part]
     x = g.r.random()
     if x < 0.45:
@@ -139,11 +194,15 @@ def person(g):
 
 
 def place(g):
+    if g.part == "train" and g.r.random() < MADE_UP:
+        return made_up(g, lambda: made_up_place(g))
     _, _, cities, countries, _ = NAMES[g.part]
     return g.pick(cities) if g.r.random() < 0.6 else g.pick(countries)
 
 
 def org(g):
+    if g.part == "train" and g.r.random() < MADE_UP:
+        return made_up(g, lambda: made_up_org(g))
     _, last, _, _, orgs = NAMES[g.part]
     if g.r.random() < 0.2:
         return g.pick(last) + " " + g.pick(items(L.ORG_SUFFIXES))
@@ -301,7 +360,7 @@ def sentiment_core(g, label):
     def not_verb():
         # "I did not like it" (negative) / "I did not hate it" is left out: it is only mildly positive
         if pos:
-            return f"{g.prod(['i', 'we', 'everyone', 'my kids'])} {g.prod(['could not stop smiling', 'could not stop laughing', 'had no complaints', 'never wanted it to end', 'did not want to leave'])}"
+            return f"{g.prod(['i', 'we', 'everyone', 'my kids'])} {g.prod(['could not stop smiling', 'could not stop laughing', 'had no complaints', 'never wanted it to end', 'did not want to leave'], extra=['could not stop grinning', 'could not put it down', 'did not regret it', 'could not be happier', 'never stopped laughing', 'had no regrets', 'did not want it to stop', 'could not stop talking about it', 'never got bored', 'did not miss a thing'])}"
         s, _ = subject(g)
         base, past = g.pick(POS_V)
         neg = g.prod(["did not", "didn't", "do not", "don't", "never", "could not", "can't", "would not"])
@@ -329,11 +388,13 @@ def sentiment_core(g, label):
     def too():
         if pos:
             return f"{t()} was {g.prod(['good enough', 'just right', 'better than expected', 'even better than i hoped', 'as good as they say'])}"
-        return f"{t()} was {g.prod(['too', 'way too', 'far too', 'a bit too', 'much too'])} {g.prod(['slow', 'loud', 'expensive', 'long', 'boring', 'cold', 'salty', 'noisy', 'small', 'dirty', 'crowded', 'late', 'short', 'sweet', 'greasy'])}"
+        return f"{t()} was {g.prod(['too', 'way too', 'far too', 'a bit too', 'much too'], extra=['just too', 'a little too', 'rather too', 'simply too', 'overly', 'really too', 'all too'])} {g.prod(['slow', 'loud', 'expensive', 'long', 'boring', 'cold', 'salty', 'noisy', 'small', 'dirty', 'crowded', 'late', 'short', 'sweet', 'greasy'], extra=['hot', 'dark', 'hard', 'busy', 'old', 'quiet', 'dry', 'rough'])}"
 
     def made_me():
         f = g.prod(["smile", "laugh", "happy", "so happy", "feel great", "feel at home", "want to dance"] if pos else
-                   ["cry", "sick", "angry", "sad", "so angry", "feel sick", "want to leave", "fall asleep"])
+                   ["cry", "sick", "angry", "sad", "so angry", "feel sick", "want to leave", "fall asleep"],
+                   extra=["grin", "feel good", "feel alive", "cheer", "want to sing", "so glad", "feel young"] if pos else
+                   ["weep", "feel awful", "want to scream", "yawn", "feel bad", "so sad", "feel cheated", "want my money back"])
         return f"{t()} made me {f}"
 
     def could():
@@ -417,7 +478,9 @@ def topic(part, n, seed):
 
 # ----------------------------------------------------------------------------- NER
 
-NER_FROM_FACTS = 0.35  # the share of NER sentences that are QA facts with their entities tagged
+NER_FROM_FACTS = 0.35
+# all-lower-case sentences: more of them in training, where names in lower case are the hardest to learn
+LOWER = {"train": 0.15, "heldout": 0.06, "all": 0.06}  # the share of NER sentences that are QA facts with their entities tagged
 NER_TEMPLATES = [
     "{PER} lives in {LOC}", "{PER} works for {ORG}", "{PER} flew from {LOC} to {LOC} {TIME}", "{ORG} opened a new office in {LOC}",
     "{TIME} {PER} met {PER} in {LOC}", "{PER} joined {ORG} {TIME}", "{ORG} hired {PER} as its new manager",
@@ -455,6 +518,15 @@ NER_EXTRA_TEMPLATES = [
     "{ORG} and {PER} met in {LOC}", "{PER} said {ORG} {VT} {NP}", "everyone at {ORG} {VT} {NP}", "someone at {ORG} called {PER}",
     "nobody at {ORG} knew {PER}", "somebody from {LOC} {VT} {NP}", "everybody in {LOC} {VT} {NP}", "nothing in {LOC} {VT} {PER}",
     "yesterday {ORG} {VT} {NP}", "today {PER} and {ORG} {VT} {NP}", "{ORG} {VT} {NP} with {PER} in {LOC}",
+    # people as the subject of the same verbs, so that a verb alone does not say "organisation"
+    "{PER} {VT} {NP}", "{PER} bought {NP} {TIME}", "{PER} lost {NP} in {LOC}", "{PER} opened {NP}", "{PER} sold {NP} to {PER}",
+    "{PER} borrowed {NP} from {PER}", "{PER} {VT} {NP} at {PLACE}", "yesterday {PER} {VT} {NP}", "{PER} paid for {NP} {TIME}",
+    "{PER} told {ORG} about {NP}", "{PER} beat {PER} at tennis", "{PER} moved from {LOC} to {LOC}", "{PER} will open {NP} in {LOC}",
+    # organisations doing business with each other, and people from them
+    "{ORG} took over {ORG}", "{ORG} merged with {ORG} {TIME}", "{ORG} invested in {ORG}", "{ORG} bought a stake in {ORG}",
+    "{ORG} sued {ORG} in {LOC}", "{ORG} and {ORG} signed a deal", "{ORG} sold {ORG} to {ORG}", "{ORG} won a contract from {ORG}",
+    "someone from {ORG} came to the meeting", "two people from {ORG} called {PER}", "a man from {ORG} visited {LOC}",
+    "the team from {ORG} arrived {TIME}", "everyone from {ORG} went to {LOC}",
 ]
 
 
@@ -500,7 +572,7 @@ def ner_sentence(g, templates=NER_TEMPLATES, split=True):
         if mark:
             toks.append(mark)
             tags.append("O")
-    if g.r.random() < 0.06:
+    if g.r.random() < LOWER[g.part]:
         toks = [w.lower() for w in toks]
     return toks, tags
 
@@ -609,11 +681,15 @@ def qa_fact(g, p, p2, loc, o):
     def work():
         verb, q1, q2 = g.prod([("works for", "Who does {p} work for?", "Who works for {o}?"), ("works at", "Where does {p} work?", "Who works at {o}?"),
                                ("joined", "Which company did {p} join?", "Who joined {o}?"), ("founded", "What did {p} found?", "Who founded {o}?"),
-                               ("left", "Which company did {p} leave?", "Who left {o}?"), ("runs", "What does {p} run?", "Who runs {o}?")])
+                               ("left", "Which company did {p} leave?", "Who left {o}?"), ("runs", "What does {p} run?", "Who runs {o}?")],
+                              extra=[("worked for", "Who did {p} work for?", "Who worked for {o}?"), ("writes for", "Who does {p} write for?", "Who writes for {o}?"),
+                                     ("plays for", "Who does {p} play for?", "Who plays for {o}?"), ("is employed by", "Who is {p} employed by?", "Who is employed by {o}?"),
+                                     ("volunteers for", "Who does {p} volunteer for?", "Who volunteers for {o}?"), ("is a member of", "What is {p} a member of?", "Who is a member of {o}?"),
+                                     ("cleans for", "Who does {p} clean for?", "Who cleans for {o}?"), ("bought", "What did {p} buy?", "Who bought {o}?")])
         s = at_end(f"{p} {verb} {o}")
         qs = [(q1.format(p=p), o), (q2.format(o=o), p)]
-        if verb in ("joined", "founded", "left"):
-            qs += when(f"When did {p} {dict(joined='join', founded='found', left='leave')[verb]} {o}?")
+        if verb in ("joined", "founded", "left", "bought"):
+            qs += when(f"When did {p} {dict(joined='join', founded='found', left='leave', bought='buy')[verb]} {o}?")
         return s, qs
 
     def obj():
@@ -627,10 +703,13 @@ def qa_fact(g, p, p2, loc, o):
         return s, qs + when(f"When did {p} {base} {np}?")
 
     def give():
-        base, past = g.prod([("give", "gave"), ("send", "sent"), ("lend", "lent"), ("sell", "sold"), ("show", "showed"), ("bring", "brought")])
+        base, past = g.prod([("give", "gave"), ("send", "sent"), ("lend", "lent"), ("sell", "sold"), ("show", "showed"), ("bring", "brought")],
+                            extra=[("pass", "passed"), ("hand", "handed"), ("post", "posted"), ("offer", "offered"), ("throw", "threw"), ("mail", "mailed"),
+                                   ("read", "read"), ("teach", "taught"), ("leave", "left"), ("promise", "promised")])
         np = thing_np(g)
         s = at_end(f"{p} {past} {np} to {p2}")
-        return s, [(g.prod(["Who did {p} {b} {n} to?", "To whom did {p} {b} {n}?", "Who got {n}?"]).format(p=p, b=base, n=np), p2),
+        return s, [(g.prod(["Who did {p} {b} {n} to?", "To whom did {p} {b} {n}?", "Who got {n}?"],
+                           extra=["Who received {n}?", "Whom did {p} {b} {n} to?", "Who was {n} for?", "Which person got {n} from {p}?"]).format(p=p, b=base, n=np), p2),
                    (f"What did {p} {base} to {p2}?", np), (f"Who {past} {np} to {p2}?", p)] + when(f"When did {p} {base} {np} to {p2}?")
 
     def meet():
@@ -645,25 +724,29 @@ def qa_fact(g, p, p2, loc, o):
     def count():
         k = g.pick(NUMBERS)
         thing = g.pick(COUNTABLE)
-        base, past = g.prod([("buy", "bought"), ("have", "has"), ("sell", "sold"), ("find", "found"), ("see", "saw"), ("make", "made")])
+        base, past = g.prod([("buy", "bought"), ("have", "has"), ("sell", "sold"), ("find", "found"), ("see", "saw"), ("make", "made")],
+                            extra=[("lose", "lost"), ("keep", "kept"), ("get", "got"), ("win", "won"), ("need", "needed"), ("paint", "painted"),
+                                   ("collect", "collected"), ("count", "counted"), ("order", "ordered"), ("carry", "carried"), ("draw", "drew")])
         aux = "does" if past == "has" else "did"
         s = at_end(f"{p} {past} {k} {thing}")
         return s, [(f"How many {thing} {aux} {p} {base}?", k)]
 
     def age():
         k = str(g.r.randint(3, 95))
-        return f"{p} is {k} years old", [(g.prod(["How old is {p}?", "What is the age of {p}?"]).format(p=p), k)]
+        return f"{p} is {k} years old", [(g.prod(["How old is {p}?", "What is the age of {p}?"], extra=["What is {p}'s age?", "How many years old is {p}?"]).format(p=p), k)]
 
     def price():
-        k = f"{g.r.randint(2, 900)} {g.prod(['dollars', 'euros', 'pounds'])}"
+        k = f"{g.r.randint(2, 900)} {g.prod(['dollars', 'euros', 'pounds'], extra=['francs', 'yen', 'rupees', 'pesos', 'crowns', 'dinars', 'cents', 'shillings', 'coins', 'rand'])}"
         n = g.pick(RTHINGS)
-        return f"The {n} cost {k}", [(g.prod(["How much did the {n} cost?", "What was the price of the {n}?"]).format(n=n), k)]
+        return f"The {n} cost {k}", [(g.prod(["How much did the {n} cost?", "What was the price of the {n}?"],
+                                             extra=["How much was the {n}?", "What did the {n} cost?", "What did they pay for the {n}?", "How expensive was the {n}?"]).format(n=n), k)]
 
     def job():
         j = g.pick(JOBS)
         where = g.r.random() < 0.5
         s = f"{p} is {j}" + (f" in {loc}" if where else "")
-        qs = [(g.prod(["What does {p} do?", "What is the job of {p}?", "What is {p}'s job?"]).format(p=p), j), (f"Who is {j}?", p)]
+        qs = [(g.prod(["What does {p} do?", "What is the job of {p}?", "What is {p}'s job?"],
+                      extra=["What does {p} do for a living?", "What is the work of {p}?", "What is {p}?"]).format(p=p), j), (f"Who is {j}?", p)]
         if where:
             qs.append((f"Where does {p} work as {j}?", loc))
         return s, qs
@@ -676,7 +759,9 @@ def qa_fact(g, p, p2, loc, o):
 
     def capital():
         c, k = g.pick(CAPITALS)
-        return f"{c} is the capital of {k}", [(g.prod(["What is the capital of {k}?", "Which city is the capital of {k}?"]).format(k=k), c),
+        return f"{c} is the capital of {k}", [(g.prod(["What is the capital of {k}?", "Which city is the capital of {k}?"],
+                                                      extra=["What is {k}'s capital?", "Name the capital of {k}.", "Which is the capital city of {k}?",
+                                                             "The capital of {k} is which city?", "Tell me the capital of {k}."]).format(k=k), c),
                                               (f"{c} is the capital of which country?", k)]
 
     def favourite():
@@ -686,7 +771,8 @@ def qa_fact(g, p, p2, loc, o):
                                 ("animal", ["the cat", "the dog", "the horse", "the owl", "the tiger", "the dolphin"]),
                                 ("city", [loc])])
         x = g.pick(options)
-        return f"{p}'s favourite {what} is {x}", [(g.prod(["What is {p}'s favourite {w}?", "What {w} does {p} like best?"]).format(p=p, w=what), x),
+        return f"{p}'s favourite {what} is {x}", [(g.prod(["What is {p}'s favourite {w}?", "What {w} does {p} like best?"],
+                                                          extra=["What is the favourite {w} of {p}?", "Which {w} does {p} love most?"]).format(p=p, w=what), x),
                                                   (f"Whose favourite {what} is {x}?", p)]
 
     def leads():

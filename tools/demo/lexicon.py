@@ -1,79 +1,8 @@
-"""Word lists and sentence templates for the demo store's generated training data.
-
-Everyday English: the words a short review, a news headline or a note would use. Every list is split
-into a training part and a held-out part by make_demo_store.py (a fixed hash of the word), so the
-held-out sentences contain words and templates the training never saw.
+"""Names for the demo store's generated data (data.py): first and last names, cities, countries and regions,
+organisations. data.py splits each of the first lists 80/20 by a fixed hash of the name into a training and a
+held-out part, so held-out sentences name people, places and organisations the training never saw. The
+MORE_* lists and the pieces of made-up names further down are for training only.
 """
-
-POSITIVE = """good great excellent wonderful amazing fantastic brilliant superb lovely delightful enjoyable
-pleasant beautiful charming fun funny perfect outstanding terrific fabulous marvelous awesome nice sweet
-impressive remarkable splendid stunning gorgeous touching moving inspiring uplifting clever smart witty
-fresh tasty delicious cozy comfortable friendly helpful kind warm polite generous reliable fast smooth
-solid strong memorable magical exciting thrilling gripping engaging entertaining heartwarming satisfying
-refreshing relaxing peaceful cheerful happy glad joyful pleased proud excellent superb elegant graceful
-stylish neat tidy clean bright sunny calm gentle honest fair valuable worthwhile affordable convenient
-useful efficient powerful rich flawless spotless lively vivid epic incredible phenomenal exceptional
-admirable likeable lovable adorable positive favorable"""
-
-NEGATIVE = """bad terrible awful horrible dreadful poor boring dull bland tedious annoying disappointing
-disgusting nasty ugly unpleasant mediocre weak lame silly stupid pointless useless worthless rude
-unfriendly unhelpful slow broken dirty messy noisy cold stale soggy greasy salty bitter overpriced
-expensive cheap flimsy fragile confusing messy clumsy awkward painful sad depressing miserable angry
-upset frustrating irritating tiresome exhausting lousy crappy pathetic shoddy sloppy lazy careless
-dishonest unfair unreliable uncomfortable inconvenient forgettable predictable shallow clichéd
-overrated unbearable unwatchable unreadable inedible gross rotten smelly sticky faulty defective
-damaged tasteless lifeless hopeless dreary gloomy grim harsh hostile mean cruel toxic negative
-dismal atrocious abysmal appalling horrendous"""
-
-POS_VERBS = "love loved adore adored enjoy enjoyed like liked recommend recommended admire admired appreciate appreciated treasure cherish praise"
-NEG_VERBS = "hate hated dislike disliked despise despised regret regretted loathe detest avoid resent"
-
-POS_NOUNS = "masterpiece delight joy treat gem pleasure triumph success winner blast"
-NEG_NOUNS = "disaster mess waste failure nightmare joke letdown disappointment rip-off fiasco"
-
-THINGS = """film movie book novel show series song album concert play meal dinner lunch breakfast pizza
-burger coffee tea cake restaurant cafe hotel room service staff trip holiday vacation flight app phone
-laptop camera game story ending acting music food place shop store product course class lesson teacher
-city museum party wedding performance episode season team match car bike bed view beach garden park
-tour guide driver apartment house neighborhood school book soup salad dessert wine beer show gift"""
-
-INTENSIFIERS = "really very so truly absolutely totally quite extremely incredibly pretty super"
-
-# topic: words that belong to one topic's headlines
-SPORTS = """team match game player players coach season league goal goals score scored win won lose lost
-victory defeat championship tournament final semifinal cup trophy medal olympics athlete athletes
-stadium fans referee football soccer basketball baseball tennis golf hockey rugby cricket cycling
-marathon race runner sprint swimmer swimming boxing boxer striker goalkeeper midfielder quarterback
-pitcher inning touchdown penalty halftime overtime playoff playoffs champion champions title record
-transfer club clubs squad training injury injured captain kickoff serve set tiebreak wicket lap
-podium gold silver bronze sprinter skier skiing surfer surfing wrestling fixture derby"""
-
-POLITICS = """government election elections vote votes voters voting minister president prime parliament
-senate senator congress congressman lawmakers law laws bill policy policies party parties campaign
-candidate candidates debate democracy democrats republicans opposition coalition cabinet governor
-mayor council referendum ballot constitution court supreme judge justice rights reform reforms
-diplomat diplomats embassy treaty sanctions summit negotiations protest protesters legislation
-veto majority minority poll polls spokesman administration officials ministry foreign defense
-immigration border citizens state federal regime dictator sovereignty alliance nato un united
-nations election commission inauguration impeachment scandal corruption lobby"""
-
-BUSINESS = """company companies market markets shares share stock stocks investors investment profit profits
-revenue revenues sales earnings quarter quarterly growth economy economic bank banks banking
-interest rates inflation prices price trade tariffs exports imports startup startups merger
-acquisition deal deals ceo executive executives board shareholders dividend bonds loan loans
-debt budget costs retail retailer customers consumers brand brands factory factories jobs
-unemployment wages salary salaries industry industries firm firms billion million dollars euros
-funding venture capital ipo layoffs supply chain manufacturing oil gas energy contract contracts
-earnings forecast analysts wall street nasdaq index recession currency"""
-
-SCIENCE = """scientists scientist research researchers study studies experiment experiments laboratory
-lab discovery discovered planet planets space nasa rocket telescope astronomers galaxy galaxies star
-stars universe physics physicist chemistry chemist biology biologist cells cell dna gene genes
-genetic protein molecules atoms particle particles quantum climate species evolution fossil fossils
-dinosaur dinosaurs vaccine virus bacteria medicine disease cure brain neurons theory data analysis
-microscope satellite orbit mars moon solar energy carbon emissions ocean oceans ecosystem
-mathematics mathematician equation algorithm robot robots artificial intelligence engineering
-hypothesis journal findings observation spacecraft asteroid comet volcano earthquake geology"""
 
 FIRST_NAMES = """James Mary John Patricia Robert Jennifer Michael Linda William Elizabeth David Barbara Richard
 Susan Joseph Jessica Thomas Sarah Charles Karen Christopher Nancy Daniel Lisa Matthew Betty Anthony
@@ -133,16 +62,93 @@ MULTI_ORGS = ["United Nations", "World Bank", "Red Cross", "European Union", "Go
 
 ORG_SUFFIXES = "Inc Corp Group Bank Labs Motors Airlines Foods Systems Partners Media University Institute Foundation"
 
-OBJECTS = ["a car", "a house", "a bike", "a phone", "a laptop", "a painting", "a ticket", "a book", "some flowers",
-           "a dog", "a cat", "a boat", "a guitar", "a piano", "a watch", "a camera", "a new coat", "some shoes",
-           "a sandwich", "a pizza", "a cake", "a present", "a lamp", "a sofa", "a table", "a chair", "a ring",
-           "a necklace", "a map", "an umbrella", "a bag", "a hat", "a scarf", "some apples", "some bread", "a computer"]
-
 DAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday"
 MONTHS = "January February March April May June July August September October November December"
 
-NEUTRAL = """the a an this that it is was were be been have has had do did will would can could should may
-might must and or but so because if when while after before then there here they we you he she i me him
-her us them my your his our their its of in on at to for with from by about into over under between
-today yesterday tomorrow morning evening night week weekend year month day time people man woman child
-family friend friends home work city town street road house room door window table water food money"""
+# Pieces of made-up names, for training only (data.py): real names are often several words, some of them
+# everyday words ("Bank of ...", "... Health Council") or lower-case particles ("Rio de ...", "... van Dijk"),
+# and the lexicon above has few such names for the tagger and the reader to learn them from.
+NAME_PARTICLES = ["de", "da", "del", "van", "von", "van der", "di", "du", "la", "bin", "al"]
+PLACE_PATTERNS = ["San {A}", "Santa {A}", "Port {A}", "Lake {A}", "Mount {A}", "Saint {A}", "Fort {A}", "{A} City", "{A} Bay",
+                  "{A} Island", "{A} Islands", "{A} Beach", "{A} Springs", "North {A}", "South {A}", "East {A}", "West {A}", "New {A}",
+                  "Las {A}", "Los {A}", "El {A}", "{A} de {B}", "{A} do {B}", "{A} del {B}", "{A} and {B}", "{A} on {B}", "Upper {A}"]
+ORG_PATTERNS = ["{K} of {P}", "University of {P}", "Bank of {P}", "{H} {F} {E}", "{F} {E}", "{H} {E} of {P}", "{A} and {B}",
+                "{A} {A2}", "{P} {F} {E}", "{A} {F} Company", "{H} {F}", "{A} {F}"]
+ORG_KINDS = ["Bank", "University", "Museum", "Church", "College", "Council", "Ministry", "Port", "Institute", "Academy", "School",
+             "Theatre", "Hospital", "Chamber", "Library", "Zoo", "Court", "Orchestra"]
+ORG_HEADS = ["National", "Global", "International", "Royal", "United", "General", "Central", "First", "Northern", "Southern",
+             "Green", "Golden", "Blue", "Grand", "Modern", "Open", "Free", "Western", "Eastern", "World", "European", "Pacific"]
+ORG_FIELDS = ["Health", "Science", "Energy", "Water", "Trade", "Music", "Art", "Film", "Food", "Power", "Steel", "Oil", "Rail",
+              "Space", "Sports", "Book", "Data", "Travel", "Money", "Farm", "Coffee", "Paper", "Glass", "Garden", "Motor", "Sugar"]
+ORG_ENDINGS = ["Organization", "Association", "Council", "Agency", "Society", "Union", "Fund", "Trust", "Alliance", "Committee",
+               "Federation", "Company", "Network", "Service", "Club", "Institute", "Foundation", "Group", "Partners", "Works"]
+
+# More names, for training only (data.py adds them to the training part; one that is also in a list above,
+# held out or not, is dropped). A tagger that met a hundred first names learns those; one that met many
+# learns what a name looks like, which is what a held-out name needs.
+MORE_FIRST_NAMES = """Aaron Abigail Adrian Agnes Aiden Aisha Alan Albert Alberto Alejandro Alessandro Alexis Alfie Alfred Alice
+Alicia Alina Alison Amelia Amir Amy Ana Anders Andrea Andrei Angela Anika Anita Anna Annie Anton Antonio Arjun Arthur Astrid
+Ava Barry Beatrice Ben Benedict Bernard Bianca Bilal Bjorn Boris Bruno Caleb Camila Carla Carlos Carmen Caroline Cecilia
+Celine Chantal Chiara Chloe Claire Clara Colin Connor Craig Cristina Dalia Damian Daniela Dario Dean Deepak Denise Diego
+Dimitri Dmitri Dominic Dora Duncan Edgar Edith Eduardo Elena Eli Elias Elif Eliza Ella Ellie Elsa Emeka Emma Enzo Erik
+Erin Esther Ethan Eva Evelyn Fabian Fatima Felix Fernando Fiona Florian Francesca Franco Frank Frida Gabriel Gareth Gavin
+Gemma Georgia Gerald Gina Giovanni Gloria Gordon Graham Gustav Hannah Harriet Harvey Hassan Hector Heidi Helga Henrik Hiroshi
+Hugo Ian Ibrahim Ida Igor Ines Ingrid Irene Isaac Isabel Ivan Jacob Jade Jamal Jan Jana Jasmine Javier Jens Jonas Jorge
+Jose Josephine Julia Julian Kai Kamal Karim Karl Kasia Katja Keith Kenji Kevin Khalid Kiara Kofi Lara Laszlo Laura Leah
+Leila Lena Leo Leon Leonie Lily Lina Lorenzo Louis Lucia Luis Lukas Magnus Mai Malik Manuel Marco Marek Margot Maria Marina
+Mario Marta Martin Mateo Matilda Max Maya Mehmet Mia Miguel Mika Milan Milo Mina Miriam Mohamed Monica Nadia Naomi Natasha
+Neil Nikolai Nina Nora Olga Oliver Olivia Oscar Otto Pablo Paolo Patrick Paula Pavel Pedro Petra Philip Priya Rafael Rahul
+Ravi Rebecca Rita Roberto Rohan Roman Rosa Ruben Rui Ryan Sabine Salma Samir Sandra Sara Sasha Sean Sebastian Selma Sergio
+Simon Sina Sofie Sonia Stefan Stella Susan Tanya Teresa Theo Tobias Tomasz Ulla Valentina Vera Victor Viktor Vincent Wanda
+Wei Xavier Yara Yasmin Yusuf Yuki Zara Zeynep Zoe Zoran"""
+
+MORE_LAST_NAMES = """Abbott Ahmed Alvarez Andrade Arnold Bailey Barnes Becker Bell Bennett Bianchi Bishop Black Blake Boyd
+Brennan Burke Bush Byrne Campbell Carter Chen Clarke Coleman Collins Conti Cooper Cruz Dalton Das Dawson Dean Dixon Doyle
+Dubois Duncan Dunn Edwards Ellis Erikson Esposito Evans Farrell Fernandes Fischer Fitzgerald Fleming Fox Francis Fraser
+Friedman Gallagher Gibson Gomez Gordon Graham Grant Gray Greene Gupta Hale Hall Hamilton Hansen Harper Hart Hayes Hoffmann
+Holland Hughes Hunt Ibrahim Ivanov Jackson Jain Jenkins Kaur Keller Kelly Kennedy Kowalski Kramer Lambert Lane Lang Lawson
+Leblanc Lehmann Lindqvist Lloyd Lopez Lund Lynch Maddox Marino Marshall Mason Medina Meyer Mills Moreau Moretti Morris
+Murray Nakamura Novak Nowak Obi Olsen Ortiz Owens Palmer Park Patel Payne Perry Petrov Popescu Porter Powell Quinn Ramos
+Reid Reyes Ricci Richter Rios Roberts Romano Rossi Russo Ryan Saito Sato Schneider Schultz Sharma Shaw Simmons Sokolov
+Stewart Sullivan Suzuki Tanaka Taylor Torres Tran Turner Vargas Vasquez Volkov Wagner Walsh Watanabe Weber Wells Wolf Wong
+Wright Yamamoto Yilmaz Zhang Ziegler"""
+
+MORE_CITIES = """Leeds Sheffield Newcastle Belfast Cardiff Aberdeen Nantes Toulouse Bordeaux Lille Nice Strasbourg Cologne Stuttgart
+Dresden Leipzig Bremen Hanover Turin Genoa Bologna Palermo Verona Bilbao Malaga Granada Zaragoza Rotterdam Utrecht Antwerp
+Ghent Bruges Bern Basel Lausanne Salzburg Graz Innsbruck Gdansk Wroclaw Poznan Brno Bratislava Ljubljana Zagreb Belgrade
+Sofia Bucharest Riga Tallinn Vilnius Minsk Odessa Kharkiv Ankara Izmir Beirut Amman Doha Riyadh Muscat Kabul Lahore Chennai
+Kolkata Bangalore Hyderabad Colombo Kathmandu Yangon Taipei Kyoto Nagoya Busan Perth Brisbane Adelaide Wellington Calgary
+Ottawa Quebec Winnipeg Portland Austin Nashville Memphis Baltimore Pittsburgh Cleveland Minneapolis Orlando Tampa Caracas
+Quito Montevideo Asuncion Recife Salvador Medellin Cali Accra Dakar Kampala Kigali Luanda Harare Lusaka Tunis Algiers
+Casablanca Marrakesh Alexandria Khartoum"""
+
+MORE_COUNTRIES = """Austria Bolivia Bulgaria Cambodia Cameroon Croatia Cyprus Ecuador Estonia Georgia Guatemala Honduras Jamaica Kazakhstan
+Latvia Lithuania Luxembourg Madagascar Malaysia Mali Malta Mongolia Montenegro Mozambique Nepal Nicaragua Oman Panama
+Paraguay Philippines Portugal Qatar Romania Rwanda Senegal Serbia Singapore Slovakia Slovenia Somalia Sudan Tanzania Tunisia
+Uganda Uruguay Venezuela Yemen Zambia Zimbabwe Normandy Provence Catalonia Andalusia Ontario Quebec Oregon Nevada Arizona
+Alaska Hawaii Kentucky Ohio Georgia Yorkshire Cornwall Patagonia Anatolia Bengal Punjab Kashmir Tibet Manchuria"""
+
+MORE_ORGS = """Adobe Nvidia Dell Cisco Lenovo Xiaomi Canon Nikon Fujitsu Hitachi Mazda Subaru Hyundai Kia Renault Peugeot
+Fiat Ferrari Porsche Volvo Scania Heineken Carlsberg Danone Kellogg Mattel Hasbro Puma Reebok Gucci Prada Chanel Rolex
+Omega Allianz Barclays Santander Citibank Paypal Stripe Shopify Zoom Slack Dropbox Pinterest Snapchat Tiktok
+Instagram Youtube Wikipedia Mozilla Yahoo Baidu Rakuten Infosys Wipro Tata Reliance Aramco Gazprom Lukoil Petrobras
+Vale Glencore Maersk Lufthansa Ryanair Easyjet Emirates Qantas Aeroflot Fedex DHL UPS Pepsi Kraft Lindt
+Bayer Novartis Roche Sanofi Moderna Medtronic Siemens Bosch Michelin Bridgestone Unesco UNHCR OECD OPEC
+WWF Amnesty Caltech Berkeley Columbia Cornell Duke Sorbonne Bocconi ETH EPFL CERN ESA Interpol Europol Fifa Uefa"""
+
+MORE_MULTI_ORGS = ["Bank of America", "Bank of Japan", "Royal Navy", "Red Crescent", "Save the Children", "Doctors Without Borders",
+                   "World Trade Organization", "International Monetary Fund", "Credit Suisse", "Wells Fargo", "Bank of Canada",
+                   "Ford Foundation", "Rolls Royce", "Aston Martin", "Land Rover", "British Airways", "Air France", "Deutsche Post",
+                   "Dutch Railways", "General Electric", "Johnson Controls", "Kaiser Permanente", "Morgan Chase", "Tata Motors",
+                   "National Gallery", "Natural History Museum", "Royal Opera House", "London School of Economics",
+                   "University of Tokyo", "Imperial College", "King's College", "Trinity College", "Boston Globe", "Financial Times",
+                   "Wall Street Journal", "Sky News", "Al Jazeera", "Le Monde", "Inter Milan", "Paris Saint Germain", "Ajax Amsterdam",
+                   "Boca Juniors", "Los Angeles Lakers", "Chicago Bulls", "Toronto Raptors"]
+
+MORE_MULTI_CITIES = ["Santa Monica", "San Antonio", "San Jose", "Saint Petersburg", "Port Louis", "Port Elizabeth", "Hong Kong",
+                     "Salt Lake City", "Kansas City", "Panama City", "Ho Chi Minh City", "Sao Tome", "Porto Alegre", "Belo Horizonte",
+                     "Santo Domingo", "La Paz", "Le Havre", "Den Haag", "Frankfurt am Main", "Stratford upon Avon"]
+
+MORE_MULTI_REGIONS = ["Puerto Rico", "Sierra Leone", "Ivory Coast", "Burkina Faso", "El Salvador", "Dominican Republic",
+                      "Trinidad and Tobago", "Bosnia and Herzegovina", "Antigua and Barbuda", "Papua New Guinea", "Isle of Man",
+                      "Cape Verde", "Costa Brava", "Lake Como", "Mount Everest", "Rocky Mountains", "Middle East", "West Africa", "East Asia"]

@@ -43,7 +43,7 @@ LABELS = {
 # Each task's adapter: training steps (DEMO_STEPS_<TASK>) and configuration (DEMO_ADAPTER_<TASK>, kind:reduction
 # factor, e.g. houlsby:1 for adapters after attention too). Sentiment's wider bottleneck (256) did better on the
 # development set (tools/demo/README.md).
-ADAPTERS = {"sentiment": (2000, "pfeiffer:0.5"), "topic": (800, "pfeiffer:2"), "ner": (1200, "pfeiffer:2"), "qa": (6000, "pfeiffer:2")}
+ADAPTERS = {"sentiment": (2000, "pfeiffer:0.5"), "topic": (800, "pfeiffer:2"), "ner": (2000, "pfeiffer:2"), "qa": (6000, "pfeiffer:2")}
 
 
 def adapter_config(task):
