@@ -478,9 +478,9 @@ def topic(part, n, seed):
 
 # ----------------------------------------------------------------------------- NER
 
-NER_FROM_FACTS = 0.35
+NER_FROM_FACTS = 0.35  # the share of NER sentences that are QA facts with their entities tagged
 # all-lower-case sentences: more of them in training, where names in lower case are the hardest to learn
-LOWER = {"train": 0.15, "heldout": 0.06, "all": 0.06}  # the share of NER sentences that are QA facts with their entities tagged
+LOWER = {"train": 0.15, "heldout": 0.06, "all": 0.06}
 NER_TEMPLATES = [
     "{PER} lives in {LOC}", "{PER} works for {ORG}", "{PER} flew from {LOC} to {LOC} {TIME}", "{ORG} opened a new office in {LOC}",
     "{TIME} {PER} met {PER} in {LOC}", "{PER} joined {ORG} {TIME}", "{ORG} hired {PER} as its new manager",
