@@ -54,12 +54,12 @@ class G:
         ways to say a thing and learns the words rather than a few templates (the held-out set is unchanged)."""
         fn = lambda a: not isinstance(a, str) and callable(a[1])  # noqa: E731
         key = lambda a: a[0] if fn(a) else str(a)  # noqa: E731
-        if self.part == "train" and extra:
-            kept = set(split_list([key(a) for a in alternatives], "train") if split else map(key, alternatives))
-            # an extra that repeats an alternative, held out or not, is dropped: it must not leak a held-out one
-            alternatives = [a for a in alternatives if key(a) in kept] + [e for e in extra if key(e) not in set(map(key, alternatives))]
-            split = False
         keys = [key(a) for a in alternatives]
+        if self.part == "train" and extra:
+            kept = set(split_list(keys, "train") if split else keys)
+            # an extra that repeats an alternative, held out or not, is dropped: it must not leak a held-out one
+            alternatives = [a for a in alternatives if key(a) in kept] + [e for e in extra if key(e) not in keys]
+            keys, split = [key(a) for a in alternatives], False
         chosen = self.r.choice(split_list(keys, self.part) if split else keys)
         a = alternatives[keys.index(chosen)]
         return a[1]() if fn(a) else a
@@ -129,19 +129,19 @@ def names(part):
     return first, last, cities, countries, orgs
 
 
-def more_names(lists):
-    """lexicon.py's training-only names added to the training part (and to "all", whose words the vocabulary
-    leaves out): none that is a held-out name of any kind, a name already listed, or an everyday word."""
-    held = {x for part in names("heldout") for x in part}
-    listed = {x for part in names("all") for x in part}
+def more_names(listed):
+    """lexicon.py's training-only names, in names()'s five lists: none that is a held-out name of any kind, a
+    name already listed, or an everyday word."""
     more = (items(L.MORE_FIRST_NAMES), items(L.MORE_LAST_NAMES), items(L.MORE_CITIES) + L.MORE_MULTI_CITIES,
             items(L.MORE_COUNTRIES) + L.MORE_MULTI_REGIONS, items(L.MORE_ORGS) + L.MORE_MULTI_ORGS)
-    return tuple(xs + [x for x in dict.fromkeys(m) if x not in held | listed and x.lower() not in EVERYDAY]
-                 for xs, m in zip(lists, more))
+    return tuple([x for x in dict.fromkeys(m) if x not in listed and x.lower() not in EVERYDAY] for m in more)
 
 
 NAMES = {p: names(p) for p in ("train", "heldout", "all")}
-NAMES["train"], NAMES["all"] = more_names(NAMES["train"]), more_names(NAMES["all"])
+HELD_NAMES = {x for part in NAMES["heldout"] for x in part}
+# the training part gets the training-only names, and so does "all", whose words the vocabulary leaves out
+MORE_NAMES = more_names({x for part in NAMES["all"] for x in part})
+NAMES.update({p: tuple(xs + more for xs, more in zip(NAMES[p], MORE_NAMES)) for p in ("train", "all")})
 
 
 # ----------------------------------------------------------------------------- shared pieces
@@ -151,10 +151,12 @@ TITLES = ["Mr", "Mrs", "Ms", "Dr", "Professor", "President", "Mr.", "Dr."]
 # Training only: made-up names of several words (lexicon.py's patterns), a share of each kind. Only the training
 # part draws for them, so the held-out examples come out as before; one equal to a held-out name is drawn again.
 MADE_UP = 0.2
-HELD_NAMES = {x for part in NAMES["heldout"] for x in part}
+_FIRST, _LAST, _CITIES, _COUNTRIES, _ORGS = NAMES["train"]
+_ONE_WORD_PLACES = [x for x in _CITIES + _COUNTRIES + _LAST if " " not in x]
+_ONE_WORD_ORGS = [x for x in _ORGS + _LAST if " " not in x]
 
 
-def made_up(g, make):
+def made_up(make):
     while True:
         x = make()
         if x not in HELD_NAMES:
@@ -162,28 +164,24 @@ def made_up(g, make):
 
 
 def made_up_person(g):
-    first, last, *_ = NAMES["train"]
-    return g.pick([lambda: f"{g.pick(first)} {g.pick(L.NAME_PARTICLES)} {g.pick(last)}",
-                   lambda: f"{g.pick(first)} {g.pick(first)} {g.pick(last)}",
-                   lambda: f"{g.pick(first)} {g.pick(last)} {g.pick(last)}"])()
+    return g.pick([lambda: f"{g.pick(_FIRST)} {g.pick(L.NAME_PARTICLES)} {g.pick(_LAST)}",
+                   lambda: f"{g.pick(_FIRST)} {g.pick(_FIRST)} {g.pick(_LAST)}",
+                   lambda: f"{g.pick(_FIRST)} {g.pick(_LAST)} {g.pick(_LAST)}"])()
 
 
 def made_up_place(g):
-    first, last, cities, countries, _ = NAMES["train"]
-    one = [x for x in cities + countries + last if " " not in x]
-    return g.pick(L.PLACE_PATTERNS).format(A=g.pick(one), B=g.pick(one))
+    return g.pick(L.PLACE_PATTERNS).format(A=g.pick(_ONE_WORD_PLACES), B=g.pick(_ONE_WORD_PLACES))
 
 
 def made_up_org(g):
-    _, last, cities, countries, orgs = NAMES["train"]
-    one = [x for x in orgs + last if " " not in x]
-    return g.pick(L.ORG_PATTERNS).format(K=g.pick(L.ORG_KINDS), P=g.pick(cities + countries), H=g.pick(L.ORG_HEADS),
+    one = _ONE_WORD_ORGS
+    return g.pick(L.ORG_PATTERNS).format(K=g.pick(L.ORG_KINDS), P=g.pick(_CITIES + _COUNTRIES), H=g.pick(L.ORG_HEADS),
                                         F=g.pick(L.ORG_FIELDS), E=g.pick(L.ORG_ENDINGS), A=g.pick(one), A2=g.pick(one), B=g.pick(one))
 
 
 def person(g):
     if g.part == "train" and g.r.random() < MADE_UP:
-        return made_up(g, lambda: made_up_person(g))
+        return made_up(lambda: made_up_person(g))
     first, last, *_ = NAMES[g.part]
     x = g.r.random()
     if x < 0.45:
@@ -195,14 +193,14 @@ def person(g):
 
 def place(g):
     if g.part == "train" and g.r.random() < MADE_UP:
-        return made_up(g, lambda: made_up_place(g))
+        return made_up(lambda: made_up_place(g))
     _, _, cities, countries, _ = NAMES[g.part]
     return g.pick(cities) if g.r.random() < 0.6 else g.pick(countries)
 
 
 def org(g):
     if g.part == "train" and g.r.random() < MADE_UP:
-        return made_up(g, lambda: made_up_org(g))
+        return made_up(lambda: made_up_org(g))
     _, last, _, _, orgs = NAMES[g.part]
     if g.r.random() < 0.2:
         return g.pick(last) + " " + g.pick(items(L.ORG_SUFFIXES))
@@ -508,8 +506,8 @@ NER_TEMPLATES = [
 ]
 
 
-# Training only (the held-out set keeps the templates' held-out shapes): organisations as the subject of
-# everyday verbs, and sentences that begin with a capitalised everyday word before a name.
+# Training only (the held-out set keeps the templates' held-out shapes): organisations and people as the
+# subject of everyday verbs, organisations dealing with each other, sentences that begin with an everyday word.
 NER_EXTRA = 0.2
 NER_EXTRA_TEMPLATES = [
     "{ORG} {VT} {NP} {TIME}", "{ORG} bought {NP}", "{ORG} acquired {ORG}", "{ORG} sold {NP} to {ORG}", "{ORG} moved to {LOC}",
