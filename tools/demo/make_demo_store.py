@@ -164,12 +164,12 @@ def collate(rows):
     return out
 
 
-def train(model, params, rows, steps, lr, batch, name, step_fn=None, make_batch=None, every=100):
+def train(model, params, rows, steps, lr, batch, name, step_fn=None, make_batch=None, every=100, draw=0):
     """AdamW with warm-up and linear decay over random batches of rows (collated by make_batch, default
     collate); the loss from step_fn, or the model's own."""
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (steps * 0.06)) * max(0.0, 1 - s / steps))
-    r = random.Random(len(rows))
+    r = random.Random(len(rows) + 1_000_003 * draw)
     model.train()
     t0, avg = time.time(), None
     for step in range(steps):
@@ -195,6 +195,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a few steps each (checks the script, not the accuracy)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--reuse-base", action="store_true", help="keep the pre-trained model already in --work (train only the adapters again)")
+    ap.add_argument("--draw", type=int, default=0, help="with --only: another draw of each adapter's initial weights and batch order (same data), to pick one on the development set")
     ap.add_argument("--only", default="", help="comma-separated tasks to train again into an existing --out store (with --reuse-base); the others are loaded from it, and the fusion is trained again")
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("DEMO_THREADS", "1")))
@@ -311,7 +312,9 @@ def main():
     for task in ADAPTERS:
         if task not in tasks:
             model.load_adapter(os.path.join(out, "adapters", task), with_head=True)
-    for task in tasks:
+    for i, task in enumerate(tasks):
+        if a.draw:
+            torch.manual_seed(a.seed + 1000 * a.draw + i)
         model.add_adapter(task, config=adapter_config(task))
         if task in ("sentiment", "topic"):
             model.add_classification_head(task, num_labels=len(LABELS[task]), id2label=dict(enumerate(LABELS[task])))
@@ -323,7 +326,7 @@ def main():
         model.active_head = task
         params = [p for p in model.parameters() if p.requires_grad]
         log(f"{task}: {sum(p.numel() for p in params)} trainable parameters")
-        train(model, params, encoded[task], steps(budget[task]), 2e-3, 32, task)
+        train(model, params, encoded[task], steps(budget[task]), 2e-3, 32, task, draw=a.draw)
 
     # 3. AdapterFusion of sentiment and topic, with a sentiment head of its own
     fusion = Fuse("sentiment", "topic")
