@@ -154,6 +154,7 @@ MADE_UP = 0.2
 _FIRST, _LAST, _CITIES, _COUNTRIES, _ORGS = NAMES["train"]
 _ONE_WORD_PLACES = [x for x in _CITIES + _COUNTRIES + _LAST if " " not in x]
 _ONE_WORD_ORGS = [x for x in _ORGS + _LAST if " " not in x]
+_PLACES = _CITIES + _COUNTRIES
 
 
 def made_up(make):
@@ -175,7 +176,7 @@ def made_up_place(g):
 
 def made_up_org(g):
     one = _ONE_WORD_ORGS
-    return g.pick(L.ORG_PATTERNS).format(K=g.pick(L.ORG_KINDS), P=g.pick(_CITIES + _COUNTRIES), H=g.pick(L.ORG_HEADS),
+    return g.pick(L.ORG_PATTERNS).format(K=g.pick(L.ORG_KINDS), P=g.pick(_PLACES), H=g.pick(L.ORG_HEADS),
                                         F=g.pick(L.ORG_FIELDS), E=g.pick(L.ORG_ENDINGS), A=g.pick(one), A2=g.pick(one), B=g.pick(one))
 
 

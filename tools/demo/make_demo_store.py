@@ -195,7 +195,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a few steps each (checks the script, not the accuracy)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--reuse-base", action="store_true", help="keep the pre-trained model already in --work (train only the adapters again)")
-    ap.add_argument("--draw", type=int, default=0, help="with --only: another draw of each adapter's initial weights and batch order (same data), to pick one on the development set")
+    ap.add_argument("--draw", type=int, default=0, help="another draw of the adapters' initial weights and batch order (same data), to pick one on the development set; 0: the default run")
     ap.add_argument("--only", default="", help="comma-separated tasks to train again into an existing --out store (with --reuse-base); the others are loaded from it, and the fusion is trained again")
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("DEMO_THREADS", "1")))
