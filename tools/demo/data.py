@@ -865,3 +865,81 @@ def corpus(n_each, seed):
     for _ in range(n_each):
         out.append(finish(g, generic_clause(g)))
     return out
+
+
+# ----------------------------------------------------------------------------- names never seen
+
+class NameMaker:
+    """New names in the letters of the training names (a character trigram chain), for training only: a
+    held-out name reaches the model as its letters alone, and a model that met a few hundred names learns
+    those names, where one that met thousands learns what a person's, a place's or an organisation's name
+    looks like. None is a listed name of any kind (held out or not) or an everyday word."""
+
+    def __init__(self, names, order=3):
+        self.order, self.next = order, {}
+        for x in names:
+            s = "^" * order + x + "$"
+            for i in range(len(s) - order):
+                self.next.setdefault(s[i:i + order], []).append(s[i + order])
+        self.known = {x for part in NAMES["all"] + NAMES["heldout"] for x in part} | set(names)
+
+    def __call__(self, r):
+        while True:
+            s = "^" * self.order
+            while not s.endswith("$") and len(s) < 20:
+                s += r.choice(self.next[s[-self.order:]])
+            x = s.strip("^$")
+            if 3 <= len(x) <= 12 and x not in self.known and x.lower() not in EVERYDAY:
+                return x
+
+
+def one_words(xs):
+    return [x for x in xs if " " not in x]
+
+
+NEW_NAMES = {"first": NameMaker(one_words(_FIRST)), "last": NameMaker(one_words(_LAST)),
+             "LOC": NameMaker(one_words(_PLACES)), "ORG": NameMaker(one_words(_ORGS))}
+
+
+# Training only, for the base's pre-training: names in sentences that do not say what they name, so the only
+# way to tell a person from a place or an organisation is the name itself. Half are listed training names, half
+# new ones (NameMaker): the base learns what names of each kind look like, not only which ones it was shown.
+NAME_FRAMES = [
+    "{X}", "{X} .", "i know {X}", "{X} is famous", "{X} was in the news {TIME}", "we talked about {X}", "everyone talks about {X}",
+    "have you heard of {X} ?", "a story about {X}", "{X} again", "this is about {X}", "{X} is on the list", "{X} and {Y}",
+    "the list : {X} , {Y} and {Z}", "{S} read about {X} {TIME}", "{X} was mentioned twice", "not {X} again", "the name {X} came up",
+    "{X} , {Y}", "{X} or {Y} ?", "what about {X} ?", "{X} , {Y} , {Z}", "i wrote {X} on the card", "nothing about {X}",
+]
+
+
+def new_name(g, kind):
+    if kind == "PER":
+        return NEW_NAMES["first"](g.r) + (" " + NEW_NAMES["last"](g.r) if g.r.random() < 0.4 else "")
+    return NEW_NAMES[kind](g.r)
+
+
+def name_examples(n, seed):
+    g = G("train", random.Random(seed))
+    out = []
+    for _ in range(n):
+        toks, tags = [], []
+        for piece in g.pick(NAME_FRAMES).split():
+            if piece in ("{X}", "{Y}", "{Z}"):
+                kind = g.pick(["PER", "PER", "LOC", "ORG"])
+                name = new_name(g, kind) if g.r.random() < 0.5 else {"PER": person, "LOC": place, "ORG": org}[kind](g)
+                ws = name.split()
+                if ws[0] in TITLES or (kind == "ORG" and ws[0] == "the"):
+                    toks.append(ws.pop(0))
+                    tags.append("O")
+                toks += ws
+                tags += ["B-" + kind] + ["I-" + kind] * (len(ws) - 1)
+            else:
+                fill = {"{TIME}": lambda: time(g), "{S}": lambda: subject(g, False)[0]}.get(piece)
+                ws = fill().split() if fill else [piece]
+                toks += ws
+                tags += ["O"] * len(ws)
+        toks[0] = cap(toks[0])
+        if g.r.random() < LOWER["train"]:
+            toks = [w.lower() for w in toks]
+        out.append({"tokens": toks, "tags": tags})
+    return out
