@@ -23,7 +23,7 @@ after(() => server.close());
 
 // The README's table, less one example per task: the same numbers are what this store gives on another CPU
 // too, but an answer right at a tie may go either way where the sums run in another order.
-const FLOOR: Record<string, number> = { sentiment: 0.945, topic: 0.995, "sentiment-fusion": 0.935, ner: 0.89, qa: 0.915 };
+const FLOOR: Record<string, number> = { sentiment: 0.935, topic: 0.995, "sentiment-fusion": 0.945, ner: 0.92, qa: 0.91 };
 
 test("held-out accuracy through the API: every task at least the README's figure", async () => {
   const results = await evaluate(server.url, readJson("heldout.json"));
