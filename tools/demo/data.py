@@ -148,12 +148,27 @@ NAMES.update({p: tuple(xs + more for xs, more in zip(NAMES[p], MORE_NAMES)) for 
 
 TITLES = ["Mr", "Mrs", "Ms", "Dr", "Professor", "President", "Mr.", "Dr."]
 
+
+def name_words(kind, name):
+    """(what goes before the name, the name's words): a title before a person's name and "the" before an
+    organisation's are not part of it."""
+    ws = name.split()
+    if (kind == "PER" and ws[0] in TITLES) or (kind == "ORG" and ws[0] == "the"):
+        return ws[:1], ws[1:]
+    return [], ws
+
 # Training only: made-up names of several words (lexicon.py's patterns), a share of each kind. Only the training
 # part draws for them, so the held-out examples come out as before; one equal to a held-out name is drawn again.
 MADE_UP = 0.2
 _FIRST, _LAST, _CITIES, _COUNTRIES, _ORGS = NAMES["train"]
-_ONE_WORD_PLACES = [x for x in _CITIES + _COUNTRIES + _LAST if " " not in x]
-_ONE_WORD_ORGS = [x for x in _ORGS + _LAST if " " not in x]
+
+
+def one_words(xs):
+    return [x for x in xs if " " not in x]
+
+
+_ONE_WORD_PLACES = one_words(_CITIES + _COUNTRIES + _LAST)
+_ONE_WORD_ORGS = one_words(_ORGS + _LAST)
 _PLACES = _CITIES + _COUNTRIES
 
 
@@ -529,36 +544,32 @@ NER_EXTRA_TEMPLATES = [
 ]
 
 
+# what a template's other slots take
+NER_FILLS = {
+    "{TIME}": lambda g: time(g), "{PLACE}": lambda g: g.pick(PLACES), "{ADJ}": lambda g: g.pick(ADJ + POS[:40] + NEG[:40]),
+    "{VT}": lambda g: g.pick(VT)[1], "{NP}": lambda g: thing_np(g), "{S}": lambda g: subject(g, False)[0],
+    "{JOB}": lambda g: g.pick(JOBS), "{BVP}": lambda g: g.pick(TOPIC_WORDS["business"][1]),
+    "{SVP}": lambda g: g.pick(TOPIC_WORDS["sports"][1]), "{PVP}": lambda g: g.pick(TOPIC_WORDS["politics"][1]),
+}
+
+
+def add_name(toks, tags, kind, name):
+    lead, ws = name_words(kind, name)
+    toks += lead + ws
+    tags += ["O"] * len(lead) + ["B-" + kind] + ["I-" + kind] * (len(ws) - 1)
+
+
 def ner_sentence(g, templates=NER_TEMPLATES, split=True):
     template = g.prod(templates, split)
     toks, tags = [], []
     for piece in template.replace(",", " ,").replace("?", " ?").split():
         kind = {"{PER}": "PER", "{LOC}": "LOC", "{ORG}": "ORG"}.get(piece)
         if kind:
-            ent = person(g) if kind == "PER" else place(g) if kind == "LOC" else org(g)
-            ws = ent.split()
-            # a title before a name is not part of it
-            if kind == "PER" and ws[0] in TITLES:
-                toks.append(ws[0])
-                tags.append("O")
-                ws = ws[1:]
-            if kind == "ORG" and ws[0] == "the":
-                toks.append("the")
-                tags.append("O")
-                ws = ws[1:]
-            for j, w in enumerate(ws):
-                toks.append(w)
-                tags.append(("B-" if j == 0 else "I-") + kind)
+            add_name(toks, tags, kind, {"PER": person, "LOC": place, "ORG": org}[kind](g))
             continue
-        fill = {
-            "{TIME}": lambda: time(g), "{PLACE}": lambda: g.pick(PLACES), "{ADJ}": lambda: g.pick(ADJ + POS[:40] + NEG[:40]),
-            "{VT}": lambda: g.pick(VT)[1], "{NP}": lambda: thing_np(g), "{S}": lambda: subject(g, False)[0],
-            "{JOB}": lambda: g.pick(JOBS), "{BVP}": lambda: g.pick(TOPIC_WORDS["business"][1]),
-            "{SVP}": lambda: g.pick(TOPIC_WORDS["sports"][1]), "{PVP}": lambda: g.pick(TOPIC_WORDS["politics"][1]),
-        }.get(piece)
-        for w in (fill().split() if fill else [piece]):
-            toks.append(w)
-            tags.append("O")
+        ws = NER_FILLS[piece](g).split() if piece in NER_FILLS else [piece]
+        toks += ws
+        tags += ["O"] * len(ws)
     if g.r.random() < 0.15:  # a neutral clause before or after
         extra = generic_clause(g, False).split()
         if g.r.random() < 0.5:
@@ -585,9 +596,7 @@ def tag_entities(toks, entities):
     name and "the" before an organisation are not part of it."""
     tags = ["O"] * len(toks)
     for kind, text in entities:
-        ws = text.split()
-        if ws[0] in TITLES or (kind == "ORG" and ws[0] == "the"):
-            ws = ws[1:]
+        ws = name_words(kind, text)[1]
         for i in range(len(toks) - len(ws) + 1):
             if toks[i:i + len(ws)] == ws and all(t == "O" for t in tags[i:i + len(ws)]):
                 tags[i:i + len(ws)] = ["B-" + kind] + ["I-" + kind] * (len(ws) - 1)
@@ -881,7 +890,6 @@ class NameMaker:
             s = "^" * order + x + "$"
             for i in range(len(s) - order):
                 self.next.setdefault(s[i:i + order], []).append(s[i + order])
-        self.known = {x for part in NAMES["all"] + NAMES["heldout"] for x in part} | set(names)
 
     def __call__(self, r):
         while True:
@@ -889,14 +897,11 @@ class NameMaker:
             while not s.endswith("$") and len(s) < 20:
                 s += r.choice(self.next[s[-self.order:]])
             x = s.strip("^$")
-            if 3 <= len(x) <= 12 and x not in self.known and x.lower() not in EVERYDAY:
+            if 3 <= len(x) <= 12 and x not in ALL_NAMES and x.lower() not in EVERYDAY:
                 return x
 
 
-def one_words(xs):
-    return [x for x in xs if " " not in x]
-
-
+ALL_NAMES = {x for part in NAMES["all"] for x in part}  # every listed name, held out or not, and the training-only ones
 NEW_NAMES = {"first": NameMaker(one_words(_FIRST)), "last": NameMaker(one_words(_LAST)),
              "LOC": NameMaker(one_words(_PLACES)), "ORG": NameMaker(one_words(_ORGS))}
 
@@ -926,16 +931,9 @@ def name_examples(n, seed):
         for piece in g.pick(NAME_FRAMES).split():
             if piece in ("{X}", "{Y}", "{Z}"):
                 kind = g.pick(["PER", "PER", "LOC", "ORG"])
-                name = new_name(g, kind) if g.r.random() < 0.5 else {"PER": person, "LOC": place, "ORG": org}[kind](g)
-                ws = name.split()
-                if ws[0] in TITLES or (kind == "ORG" and ws[0] == "the"):
-                    toks.append(ws.pop(0))
-                    tags.append("O")
-                toks += ws
-                tags += ["B-" + kind] + ["I-" + kind] * (len(ws) - 1)
+                add_name(toks, tags, kind, new_name(g, kind) if g.r.random() < 0.5 else {"PER": person, "LOC": place, "ORG": org}[kind](g))
             else:
-                fill = {"{TIME}": lambda: time(g), "{S}": lambda: subject(g, False)[0]}.get(piece)
-                ws = fill().split() if fill else [piece]
+                ws = NER_FILLS[piece](g).split() if piece in NER_FILLS else [piece]
                 toks += ws
                 tags += ["O"] * len(ws)
         toks[0] = cap(toks[0])

@@ -308,14 +308,16 @@ def main():
         mlm.save_pretrained(base_dir)
         tok.save_pretrained(base_dir)
 
-    # 2. one adapter and head per task on the frozen model; NER's training has the same sentences about names
-    # as the base's (a share of its own number, DEMO_NER_NAMES), so that the adapter learns to trust a name
-    names_share = float(os.environ.get("DEMO_NER_NAMES", "0.4"))
-    encoded["ner"] = encoded["ner"] + [encode_ner(tok, e, tag_ids) for e in data.name_examples(int(len(encoded["ner"]) * names_share), a.seed + 51)]
+    # 2. one adapter and head per task on the frozen model
     model = BertAdapterModel.from_pretrained(base_dir)
     budget = {t: int(os.environ.get("DEMO_STEPS_" + t.upper(), d)) for t, (d, _) in ADAPTERS.items()}
     out = os.path.abspath(a.out)
     tasks = [t for t in a.only.split(",") if t] or list(ADAPTERS)
+    if "ner" in tasks:
+        # NER's training has the same sentences about names as the base's (a share of its own number,
+        # DEMO_NER_NAMES), so that the adapter learns to trust a name
+        extra = int(len(encoded["ner"]) * float(os.environ.get("DEMO_NER_NAMES", "0.4")))
+        encoded["ner"] = encoded["ner"] + [encode_ner(tok, e, tag_ids) for e in data.name_examples(extra, a.seed + 51)]
     for task in ADAPTERS:
         if task not in tasks:
             model.load_adapter(os.path.join(out, "adapters", task), with_head=True)
